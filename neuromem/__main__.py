@@ -1,0 +1,7 @@
+"""``python -m neuromem``: the same as the ``neuromem`` command."""
+
+import sys
+
+from neuromem.cli import main
+
+sys.exit(main())

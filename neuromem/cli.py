@@ -1,0 +1,265 @@
+"""The ``neuromem`` command.
+
+::
+
+    neuromem list
+    neuromem run NAME [--set key=value ...] [--config FILE.toml] [--backend NAME]
+                      [--data DIR] [--seed N] [--out DIR] [--no-progress]
+    neuromem demo [--out DIR] [--data DIR]
+    neuromem info
+
+Problems the user can fix (unknown experiment, unknown ``--set`` key, a value of the wrong
+type, a missing data folder) end with exit status 2 and one line on standard error.
+
+Subpackages add their own commands by providing a ``commands`` module with a function
+``add_commands(subparsers)`` (for example ``neuromem ca3 replay``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+from neuromem.errors import ConfigError
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit status 2."""
+
+    def error(self, message):  # noqa: D401
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parse_set(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"--set: expected key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise ConfigError(f"--set: empty key in {item!r}")
+        out[key] = value
+    return out
+
+
+def _summary_line(key, value) -> str:
+    if isinstance(value, float):
+        return f"  {key:<34} {value:.6g}"
+    if isinstance(value, list):
+        shown = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value[:8])
+        more = ", ..." if len(value) > 8 else ""
+        return f"  {key:<34} [{shown}{more}]"
+    return f"  {key:<34} {value}"
+
+
+def _print_result(result: dict, out: Path | None) -> None:
+    print(f"{result['experiment']} (seed {result['seed']}, backend {result['backend']})")
+    for k, v in result["metrics"].items():
+        print(_summary_line(k, v))
+    t = result["timings"]
+    phases = ", ".join(f"{k} {v:.2f}s" for k, v in t.items() if k != "total")
+    print(f"  time: {t.get('total', 0.0):.2f}s" + (f" ({phases})" if phases else ""))
+    if out is not None:
+        print(f"  results: {out / 'result.json'}")
+        for f in result.get("figures", []):
+            print(f"  figure:  {out / f}")
+
+
+def cmd_list(args) -> int:
+    from neuromem import experiments
+
+    exps = experiments.experiments()
+    width = max(len(e.name) for e in exps)
+    for e in exps:
+        tags = []
+        if e.needs_data:
+            tags.append("needs --data")
+        if e.backends != ("numba",):
+            tags.append("backends: " + ",".join(e.backends))
+        tag = f"  [{'; '.join(tags)}]" if tags else ""
+        print(f"{e.name:<{width}}  {e.description}{tag}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from neuromem import experiments
+
+    overrides = _parse_set(args.set)
+    out = Path(args.out) if args.out else Path("results") / args.name
+    result = experiments.run(
+        args.name,
+        out=out,
+        config_file=args.config,
+        backend=args.backend,
+        data=args.data,
+        seed=args.seed,
+        progress=not args.no_progress,
+        overrides=overrides,
+    )
+    _print_result(result, out)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from neuromem import experiments
+    from neuromem.datasets import default_data_dir
+
+    out_root = Path(args.out)
+    data = Path(args.data) if args.data else default_data_dir()
+    ran, skipped = [], []
+    for exp in experiments.experiments():
+        if not exp.demo:
+            continue
+        if exp.needs_data and data is None:
+            skipped.append((exp.name, "no data folder (pass --data DIR or set NEUROMEM_DATA)"))
+            continue
+        print(f"== {exp.name}", flush=True)
+        t0 = time.perf_counter()
+        result = experiments.run(
+            exp.name,
+            out=out_root / exp.name,
+            data=data if exp.needs_data else None,
+            seed=args.seed,
+            progress=not args.no_progress,
+            overrides=exp.demo_overrides,
+        )
+        _print_result(result, out_root / exp.name)
+        ran.append((exp.name, time.perf_counter() - t0))
+    print(f"\n{len(ran)} demo experiments ran; results under {out_root.resolve()}/")
+    for name, secs in ran:
+        print(f"  {name:<24} {secs:7.1f}s  {out_root / name / 'result.json'}")
+    for name, why in skipped:
+        print(f"  {name:<24} skipped: {why}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from neuromem import backends
+    from neuromem.experiments import versions
+
+    info = {"versions": versions(), "backends": {}, "spinnaker_config": None}
+    for st in backends.probe_all():
+        info["backends"][st.name] = {
+            "available": st.available,
+            "reason": st.reason,
+            "version": st.version,
+        }
+    info["spinnaker_config"] = backends.spinnaker_config()
+    info["brian2_cache"] = str(backends.brian2_cache_dir())
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print("versions:")
+    for k, v in info["versions"].items():
+        print(f"  {k:<12} {v}")
+    print("backends:")
+    for name, st in info["backends"].items():
+        state = "usable" if st["available"] else "not usable"
+        extra = f" ({st['version']})" if st["available"] and st["version"] else ""
+        why = "" if st["available"] else f": {st['reason']}"
+        print(f"  {name:<15} {state}{extra}{why}")
+    cfg = info["spinnaker_config"]
+    if cfg["path"]:
+        version = f", board version {cfg['version']}" if cfg["version"] else ""
+        print(f"SpiNNaker configuration: {cfg['path']} -> {cfg['target']}{version}")
+    else:
+        print("SpiNNaker configuration: none found (~/.spynnaker.cfg); see hardware/README.md")
+    print(f"Brian2 code cache: {info['brian2_cache']}")
+    return 0
+
+
+def _plugin_modules() -> list[str]:
+    import neuromem
+
+    mods = []
+    for m in pkgutil.iter_modules(neuromem.__path__):
+        if m.ispkg and importlib.util.find_spec(f"neuromem.{m.name}.commands") is not None:
+            mods.append(f"neuromem.{m.name}.commands")
+    return sorted(mods)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``neuromem`` command (used by the docs too)."""
+    p = _Parser(
+        prog="neuromem",
+        description="Bio-inspired memory models: run registered experiments, inspect backends.",
+    )
+    from neuromem import __version__
+
+    p.add_argument("--version", action="version", version=f"neuromem {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    sp = sub.add_parser("list", help="list the registered experiments, one line each")
+    sp.set_defaults(func=cmd_list)
+
+    sp = sub.add_parser(
+        "run",
+        help="run one experiment; writes OUT/result.json and figures",
+        description="Run one registered experiment and write OUT/result.json and its figures.",
+    )
+    sp.add_argument("name", metavar="NAME", help="experiment name (see `neuromem list`)")
+    sp.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="override one config value (repeatable); lists as 1,2,3",
+    )
+    sp.add_argument("--config", metavar="FILE.toml", help="preset file (or a name in models/)")
+    sp.add_argument("--backend", metavar="NAME", help="simulator backend (default: numba)")
+    sp.add_argument("--data", metavar="DIR", help="data folder (default: $NEUROMEM_DATA)")
+    sp.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    sp.add_argument("--out", metavar="DIR", help="output folder (default: results/NAME)")
+    sp.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser(
+        "demo",
+        help="run every demo experiment on the Numba backend (the main job)",
+        description="Run every registered demo experiment with its quick settings.",
+    )
+    sp.add_argument("--out", metavar="DIR", default="results", help="output root (default results)")
+    sp.add_argument("--data", metavar="DIR", help="data folder for experiments that need one")
+    sp.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    sp.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser(
+        "info", help="versions, usable backends and the SpiNNaker configuration found"
+    )
+    sp.add_argument("--json", action="store_true", help="print as JSON")
+    sp.set_defaults(func=cmd_info)
+
+    for modname in _plugin_modules():
+        importlib.import_module(modname).add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``neuromem`` console script; returns the exit status."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as e:
+        print(f"neuromem: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("neuromem: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,415 @@
+"""The experiment registry and the one function that runs an experiment.
+
+An experiment is a plain function ``fn(cfg, ctx) -> metrics`` with a typed config dataclass,
+registered by name with :func:`register`. :func:`run` resolves the config (dataclass defaults,
+then a preset TOML file, then keyword overrides), runs the function with a :class:`RunContext`
+and returns the result dict that the CLI writes as ``result.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import importlib
+import json
+import math
+import os
+import pkgutil
+import platform
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuromem.errors import ConfigError
+
+from ._config import config_to_dict, load_preset, resolve_config
+
+__all__ = [
+    "Experiment",
+    "RunContext",
+    "register",
+    "get",
+    "names",
+    "experiments",
+    "run",
+    "versions",
+    "presets_dir",
+]
+
+_REGISTRY: dict[str, Experiment] = {}
+_LOADED = False
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``neuromem run NAME``).
+    func : callable
+        ``func(cfg, ctx) -> dict`` returning flat metrics (numbers or lists of numbers).
+    config : type
+        Dataclass holding every parameter with its default.
+    description : str
+        One line shown by ``neuromem list``.
+    demo : bool
+        Part of the main demo job (``neuromem demo``).
+    demo_overrides : dict
+        Config overrides used by the demo job (keep it quick).
+    needs_data : bool
+        Needs a data folder (``--data``); the demo job skips it when none is found.
+    backends : tuple of str
+        Accepted ``--backend`` names; the first is the default.
+    """
+
+    name: str
+    func: Callable[[Any, RunContext], dict]
+    config: type
+    description: str
+    demo: bool = True
+    demo_overrides: dict = field(default_factory=dict)
+    needs_data: bool = False
+    backends: tuple[str, ...] = ("numba",)
+
+
+def register(
+    name: str,
+    *,
+    config: type,
+    description: str,
+    demo: bool = True,
+    demo_overrides: dict | None = None,
+    needs_data: bool = False,
+    backends: Iterable[str] = ("numba",),
+):
+    """Decorator registering ``fn(cfg, ctx) -> metrics`` as experiment ``name``."""
+    if not dataclasses.is_dataclass(config):
+        raise TypeError(f"config for {name!r} must be a dataclass, got {config!r}")
+
+    def deco(fn):
+        if name in _REGISTRY and _REGISTRY[name].func is not fn:
+            raise ValueError(f"experiment {name!r} is already registered")
+        _REGISTRY[name] = Experiment(
+            name=name,
+            func=fn,
+            config=config,
+            description=description,
+            demo=demo,
+            demo_overrides=dict(demo_overrides or {}),
+            needs_data=needs_data,
+            backends=tuple(backends),
+        )
+        return fn
+
+    return deco
+
+
+def _load_all() -> None:
+    """Import every module of :mod:`neuromem.experiments` so that they register."""
+    global _LOADED
+    if _LOADED:
+        return
+    pkg = importlib.import_module("neuromem.experiments")
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"neuromem.experiments.{mod.name}")
+    _LOADED = True
+
+
+def names() -> list[str]:
+    """Sorted names of the registered experiments."""
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def experiments() -> list[Experiment]:
+    """The registered experiments, sorted by name."""
+    _load_all()
+    return [_REGISTRY[n] for n in sorted(_REGISTRY)]
+
+
+def get(name: str) -> Experiment:
+    """The experiment registered as ``name``; :class:`ConfigError` if there is none."""
+    _load_all()
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ConfigError(f"unknown experiment {name!r}; registered: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def presets_dir() -> Path:
+    """Folder of the preset TOML files: ``$NEUROMEM_MODELS`` or the repository's ``models/``."""
+    env = os.environ.get("NEUROMEM_MODELS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def _find_preset(config_file: str | os.PathLike) -> Path:
+    p = Path(config_file)
+    if p.is_file():
+        return p
+    if p.suffix == "" and (presets_dir() / f"{p}.toml").is_file():
+        return presets_dir() / f"{p}.toml"
+    raise ConfigError(f"--config: preset file not found: {p} (nor {presets_dir() / p}.toml)")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, neuromem and the scientific stack (``"absent"`` if not installed)."""
+    from importlib import metadata
+
+    import neuromem
+
+    out = {"python": platform.python_version(), "neuromem": neuromem.__version__}
+    for dist in ("numpy", "scipy", "numba", "brian2", "PyNN", "neo", "matplotlib", "spynnaker"):
+        try:
+            out[dist.lower()] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist.lower()] = "absent"
+    return out
+
+
+class RunContext:
+    """What an experiment function gets besides its config.
+
+    Attributes
+    ----------
+    seed : int
+        The user seed.
+    rng : numpy.random.Generator
+        Generator seeded from ``seed``; draw every random choice from it (or from
+        :meth:`child_rng`).
+    backend : str
+        Simulator backend name.
+    data : pathlib.Path or None
+        Data folder given with ``--data`` (or ``$NEUROMEM_DATA``), checked to exist.
+    out : pathlib.Path or None
+        Output folder; figures go there. None when run from Python without ``out``.
+    timings : dict
+        Wall seconds per phase, filled by :meth:`phase`.
+    """
+
+    def __init__(self, *, seed, backend, data, out, progress=True):
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self._seed_seq = np.random.SeedSequence(self.seed)
+        self.backend = backend
+        self.data = data
+        self.out = out
+        self.show_progress = progress
+        self.timings: dict[str, float] = {}
+        self.figures: list[str] = []
+        self.artifacts: list[str] = []
+
+    def child_rng(self) -> np.random.Generator:
+        """An independent generator spawned from the run's seed (reproducible order)."""
+        return np.random.default_rng(self._seed_seq.spawn(1)[0])
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a phase of the run: ``with ctx.phase("train"): ...`` (times add up)."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+    def progress(self, iterable=None, *, total=None, desc=None, **kwargs):
+        """A tqdm progress bar (silent when progress is off)."""
+        from tqdm.auto import tqdm
+
+        return tqdm(
+            iterable,
+            total=total,
+            desc=desc,
+            disable=not self.show_progress,
+            leave=False,
+            dynamic_ncols=True,
+            **kwargs,
+        )
+
+    def data_dir(self, *parts: str, what: str = "data") -> Path:
+        """The data folder joined with ``parts``; :class:`DataNotFoundError` if absent."""
+        from neuromem.datasets import require_dir
+
+        if self.data is None:
+            from neuromem.errors import DataNotFoundError
+
+            raise DataNotFoundError(
+                f"--data: this experiment needs {what}; pass --data DIR or set NEUROMEM_DATA"
+            )
+        return require_dir(Path(self.data, *parts), what=what)
+
+    def save_figure(self, fig, name: str) -> str | None:
+        """Save a matplotlib figure as ``OUT/name.png`` (closing it); returns the file name."""
+        import matplotlib.pyplot as plt
+
+        path = None
+        if self.out is not None:
+            fname = f"{name}.png"
+            fig.savefig(self.out / fname, dpi=110, bbox_inches="tight")
+            self.figures.append(fname)
+            path = fname
+        plt.close(fig)
+        return path
+
+    def save_array(self, name: str, **arrays) -> str | None:
+        """Save arrays as ``OUT/name.npz``; returns the file name (None without ``out``)."""
+        if self.out is None:
+            return None
+        fname = f"{name}.npz"
+        np.savez_compressed(self.out / fname, **arrays)
+        self.artifacts.append(fname)
+        return fname
+
+
+def _clean_metrics(metrics: dict, name: str) -> dict[str, Any]:
+    if not isinstance(metrics, dict):
+        raise TypeError(f"experiment {name!r} must return a dict of metrics")
+    out: dict[str, Any] = {}
+
+    def conv(v, key):
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, np.integer)):
+            return int(v)
+        if isinstance(v, (float, np.floating)):
+            f = float(v)
+            return f if math.isfinite(f) else None
+        if isinstance(v, np.ndarray):
+            return [conv(x, key) for x in v.tolist()]
+        if isinstance(v, (list, tuple)):
+            return [conv(x, key) for x in v]
+        if isinstance(v, str):
+            return v
+        if v is None:
+            return None
+        raise TypeError(f"metric {key!r} of {name!r} must be a number or list, got {type(v)}")
+
+    for k, v in metrics.items():
+        out[str(k)] = conv(v, k)
+    return out
+
+
+def run(
+    name: str,
+    *,
+    out: str | os.PathLike | None = None,
+    config_file: str | os.PathLike | None = None,
+    backend: str | None = None,
+    data: str | os.PathLike | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    overrides: dict[str, Any] | None = None,
+    **kw_overrides,
+) -> dict[str, Any]:
+    """Run a registered experiment and return its result dict.
+
+    Parameters
+    ----------
+    name : str
+        Registered experiment name (see :func:`names`).
+    out : path, optional
+        Output folder: ``result.json`` and figures (PNG) are written there.
+    config_file : path, optional
+        Preset TOML file (or the name of one in ``models/``).
+    backend : str, optional
+        Simulator backend; must be one the experiment accepts (default: its first).
+    data : path, optional
+        Data folder; defaults to ``$NEUROMEM_DATA`` when set.
+    seed : int, optional
+        User seed (default 0).
+    progress : bool
+        Show progress bars.
+    overrides : dict, optional
+        Config overrides (as ``--set``); keyword arguments are added to them.
+
+    Returns
+    -------
+    dict
+        ``experiment``, ``config`` (fully resolved), ``seed``, ``backend``, ``versions``,
+        ``timings`` (wall seconds per phase, and ``total``), ``metrics`` (flat) and
+        ``figures`` (file names in ``out``) -- the content of ``result.json``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown experiment, unknown key, wrong value type, unknown backend, missing data
+        folder or bad preset; raised before any work starts.
+    """
+    exp = get(name)
+    layers = []
+    if config_file is not None:
+        preset_name, preset_values = load_preset(_find_preset(config_file))
+        if preset_name is not None and preset_name != name:
+            raise ConfigError(f"--config: preset is for experiment {preset_name!r}, not {name!r}")
+        layers.append(preset_values)
+    merged = dict(overrides or {})
+    merged.update(kw_overrides)
+    layers.append(merged)
+    cfg = resolve_config(exp.config, *layers, experiment=name)
+
+    if backend is None:
+        backend = exp.backends[0]
+    if backend not in exp.backends:
+        raise ConfigError(
+            f"--backend: {name} does not run on {backend!r}; accepted: {', '.join(exp.backends)}"
+        )
+    if seed is None:
+        seed = 0
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"--seed: expected a non-negative integer, got {seed!r}")
+
+    from neuromem.datasets import require_dir
+
+    data_path = None
+    if data is not None:
+        data_path = require_dir(Path(data), what="--data folder")
+    elif os.environ.get("NEUROMEM_DATA"):
+        data_path = require_dir(Path(os.environ["NEUROMEM_DATA"]), what="NEUROMEM_DATA folder")
+    elif exp.needs_data:
+        from neuromem.errors import DataNotFoundError
+
+        raise DataNotFoundError(
+            f"--data: {name} needs a data folder; pass --data DIR or set NEUROMEM_DATA"
+        )
+
+    out_path = None
+    if out is not None:
+        out_path = Path(out)
+        if out_path.exists() and not out_path.is_dir():
+            raise ConfigError(f"--out: {out_path} exists and is not a folder")
+        out_path.mkdir(parents=True, exist_ok=True)
+
+    ctx = RunContext(seed=seed, backend=backend, data=data_path, out=out_path, progress=progress)
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    metrics = exp.func(cfg, ctx)
+    ctx.timings["total"] = time.perf_counter() - t0
+    result = {
+        "experiment": name,
+        "config": config_to_dict(cfg),
+        "seed": int(seed),
+        "backend": backend,
+        "data": None if data_path is None else str(data_path),
+        "started": started,
+        "versions": versions(),
+        "timings": {k: round(v, 6) for k, v in ctx.timings.items()},
+        "metrics": _clean_metrics(metrics, name),
+        "figures": list(ctx.figures),
+        "artifacts": list(ctx.artifacts),
+    }
+    if out_path is not None:
+        # write atomically: a partial result.json is never left behind
+        fd, tmp = tempfile.mkstemp(dir=out_path, prefix=".result-", suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(result, fh, indent=2)
+        os.replace(tmp, out_path / "result.json")
+    return result
