@@ -46,7 +46,9 @@ def main(argv=None):
     sdr._pairwise_overlap_kernel(ind[:2], lengths[:2], ind[:2], lengths[:2])
     compile_s = time.perf_counter() - t0
 
-    t_numba, m_numba = _best(lambda: sdr._pairwise_overlap_kernel(ind, lengths, ind, lengths), args.repeat)
+    t_numba, m_numba = _best(
+        lambda: sdr._pairwise_overlap_kernel(ind, lengths, ind, lengths), args.repeat
+    )
     t_numpy, m_numpy = _best(lambda: dense @ dense.T, args.repeat)
     assert np.array_equal(m_numba, m_numpy.astype(np.int64))
     pairs = args.n_codes**2

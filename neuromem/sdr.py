@@ -519,7 +519,9 @@ def _as_sdr_batch(codes, name):
     if isinstance(codes, np.ndarray):
         arr = _dense_to_bool(codes, name)
         if arr.ndim != 2:
-            raise ValueError(f"{name} as a dense array must be 2-D (n_codes, size), got {arr.shape}")
+            raise ValueError(
+                f"{name} as a dense array must be 2-D (n_codes, size), got {arr.shape}"
+            )
         codes = [SDR.from_dense(row) for row in arr]
     return stack_sdrs(list(codes))
 

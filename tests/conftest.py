@@ -69,8 +69,7 @@ def golden_dir():
 def spinnaker_home(tmp_path, monkeypatch):
     """A temporary HOME holding ~/.spynnaker.cfg for a virtual SpiNN-5 board."""
     (tmp_path / ".spynnaker.cfg").write_text(
-        "[Machine]\nvirtual_board = True\nversion = 5\n\n[Reports]\n"
-        "write_energy_report = False\n"
+        "[Machine]\nvirtual_board = True\nversion = 5\n\n[Reports]\nwrite_energy_report = False\n"
     )
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)

@@ -140,7 +140,9 @@ def sdr_overlap(cfg: SDROverlapConfig, ctx: RunContext) -> dict:
         mks = np.arange(mpmf.size)
         mshown = mks[: max(int(np.flatnonzero(mpmf > 1e-5).max()) + 2, 3)]
         axes[1].bar(mshown, memp[mshown], color="C0", alpha=0.6, label="measured")
-        axes[1].plot(mshown, mpmf[mshown], "o-", color="C3", label=f"binomial B({cfg.Q}, 1/{cfg.K})")
+        axes[1].plot(
+            mshown, mpmf[mshown], "o-", color="C3", label=f"binomial B({cfg.Q}, 1/{cfg.K})"
+        )
         axes[1].set(
             xlabel="agreeing modules",
             ylabel="probability",
