@@ -18,13 +18,14 @@ release = neuromem.__version__
 version = release
 
 extensions = [
-    "myst_parser",
+    "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
 ]
-source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+# myst-nb reads Markdown pages and notebooks; the tests execute the notebooks, the docs do not
+nb_execution_mode = "off"
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 exclude_patterns = ["_build", "generated/*.txt"]
 napoleon_google_docstring = False
