@@ -44,3 +44,26 @@ def test_configure_brian2_sets_cache_and_runs(tmp_path, monkeypatch):
         assert float(g.v[0]) == pytest.approx(1 - 2.718281828 ** (-1), rel=1e-3)
     finally:
         b2.prefs.codegen.target = "auto"
+
+
+@pytest.mark.parametrize(
+    ("template", "target", "version"),
+    [
+        ("virtual-board.cfg", "virtual board", "5"),
+        ("spinn3.cfg", "board at 192.168.240.253", "3"),
+        ("spinn5.cfg", "board at 192.168.240.1", "5"),
+        ("spalloc.cfg", "spalloc server https://spinnaker.example.org/spalloc/", "5"),
+    ],
+)
+def test_hardware_templates_point_where_documented(
+    template, target, version, tmp_path, monkeypatch
+):
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "hardware" / template
+    (tmp_path / ".spynnaker.cfg").write_text(src.read_text())
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    got = backends.spinnaker_config()
+    assert got["target"] == target
+    assert got["version"] == version
