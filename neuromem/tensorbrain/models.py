@@ -1,0 +1,489 @@
+"""Tensor models of semantic memory: RESCAL, DistMult, ComplEx and Tucker.
+
+Every model keeps **one embedding per concept**: row ``k`` of ``E`` (shape ``(N, d)``) is the
+index embedding ``a_k`` of entity ``k``, whether it appears as subject or object, and a bias
+``a0_k``. A query -- a subject and a predicate for ``(s, p, ?)``, or a predicate and an
+object for ``(?, p, o)`` -- is mapped to a vector ``q`` in the representation space, and the
+index layer scores every concept at once,
+
+.. math::
+
+    P(k \\mid q) = \\mathrm{softmax}_k\\,(a0_k + a_k^\\top q),
+
+which is the 1-vs-all softmax of the tensor brain. The models differ in the score
+``x(s, p, o)`` they implement, i.e. in how ``q`` is built:
+
+=========  ==========================================================  ======================
+model      score ``x(s, p, o)``                                        relation parameters
+=========  ==========================================================  ======================
+RESCAL     ``a_s^T R_p a_o``                                           ``R_p``: ``d x d``
+DistMult   ``sum_i a_si r_pi a_oi``                                    ``r_p``: ``d``
+ComplEx    ``Re(sum_i a_si r_pi conj(a_oi))`` (complex, ``d/2`` dims)  ``r_p``: ``d``
+Tucker     ``sum_ijk W_ijk a_si r_pj a_ok``                            ``r_p``: ``d_r``, ``W``
+=========  ==========================================================  ======================
+
+Training minimises the softmax cross-entropy of both directions of every training triple,
+with label smoothing ``eps`` (target ``(1 - eps) onehot + eps / N``) and the N3 regulariser
+of Lacroix et al. (2018), ``lam * sum |theta|^3`` over the parameters used by the batch,
+by Adam. The gradients are analytic (see :meth:`TensorModel.loss_and_grad`) and checked
+against finite differences in the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .evaluation import FilterIndex, evaluate_ranking
+from .kernels import adam_update, bilinear_query, bilinear_query_backward, softmax_xent
+
+__all__ = ["TensorModel", "MODELS", "Adam", "FORMAT_VERSION"]
+
+MODELS = ("rescal", "distmult", "complex", "tucker")
+FORMAT_VERSION = 1
+
+
+class Adam:
+    """Adam optimiser over a dict of float64 arrays (updated in place).
+
+    .. math::
+
+        m \\leftarrow \\beta_1 m + (1 - \\beta_1) g, \\quad
+        v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2, \\quad
+        \\theta \\leftarrow \\theta - \\eta \\frac{\\hat m}{\\sqrt{\\hat v} + \\epsilon}, \\quad
+        \\hat m = \\frac{m}{1 - \\beta_1^t}, \\; \\hat v = \\frac{v}{1 - \\beta_2^t}
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        Parameters (C-contiguous float64), updated in place by :meth:`step`.
+    lr : float
+        Learning rate ``eta``.
+    betas : (float, float)
+        ``beta_1, beta_2``.
+    eps : float
+        ``epsilon``.
+    """
+
+    def __init__(self, params: dict, lr: float = 1e-2, betas=(0.9, 0.999), eps: float = 1e-8):
+        if not lr > 0:
+            raise ValueError(f"lr: must be > 0, got {lr}")
+        self.params = params
+        self.lr = float(lr)
+        self.b1, self.b2 = float(betas[0]), float(betas[1])
+        self.eps = float(eps)
+        self.t = 0
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+
+    def step(self, grads: dict) -> None:
+        """Apply one update with ``grads`` (same keys and shapes as the parameters)."""
+        self.t += 1
+        for k, p in self.params.items():
+            g = grads.get(k)
+            if g is None:
+                continue
+            adam_update(
+                p.reshape(-1),
+                np.ascontiguousarray(g).reshape(-1),
+                self.m[k].reshape(-1),
+                self.v[k].reshape(-1),
+                self.lr,
+                self.b1,
+                self.b2,
+                self.eps,
+                self.t,
+            )
+
+
+def _check_ids(x, n, name):
+    a = np.asarray(x)
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if a.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-d array of ids, got shape {a.shape}")
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name}: expected integer ids, got dtype {a.dtype}")
+    a = a.astype(np.int64)
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise ValueError(f"{name}: ids must lie in [0, {n})")
+    return a
+
+
+class TensorModel:
+    """A tensor model of a knowledge graph scored 1-vs-all over the entities.
+
+    Parameters
+    ----------
+    kind : {"rescal", "distmult", "complex", "tucker"}
+        The model.
+    n_entities, n_relations : int
+        Vocabulary sizes.
+    dim : int
+        Entity embedding size ``d`` (even for ComplEx).
+    rel_dim : int, optional
+        Tucker's relation embedding size ``d_r`` (default ``min(dim, 32)``).
+    init_scale : float
+        Standard deviation of the initial embeddings.
+    seed : int or numpy.random.Generator
+        Source of the initial values.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``E`` (N, d) entity embeddings ``a_k``, ``b`` (N,) biases ``a0_k``, ``R`` relation
+        parameters, and ``W`` (d, d_r, d) for Tucker.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        n_entities: int,
+        n_relations: int,
+        dim: int = 64,
+        rel_dim: int | None = None,
+        init_scale: float = 0.1,
+        seed=0,
+    ):
+        if kind not in MODELS:
+            raise ValueError(f"kind: unknown model {kind!r}; expected one of {MODELS}")
+        for name, v in (("n_entities", n_entities), ("n_relations", n_relations), ("dim", dim)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        if kind == "complex" and dim % 2:
+            raise ValueError(
+                f"dim: ComplEx needs an even size (real and imaginary halves), got {dim}"
+            )
+        if not (np.isfinite(init_scale) and init_scale > 0):
+            raise ValueError(f"init_scale: must be a positive number, got {init_scale}")
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.kind = kind
+        self.n_entities = int(n_entities)
+        self.n_relations = int(n_relations)
+        self.dim = int(dim)
+        self.rel_dim = int(rel_dim if rel_dim is not None else min(dim, 32))
+        if self.rel_dim < 1:
+            raise ValueError(f"rel_dim: expected a positive integer, got {rel_dim}")
+        d, P, N = self.dim, self.n_relations, self.n_entities
+        s = float(init_scale)
+        p = {"E": rng.normal(0.0, s, (N, d)), "b": np.zeros(N)}
+        if kind == "rescal":
+            p["R"] = rng.normal(0.0, s, (P, d, d))
+        elif kind in ("distmult", "complex"):
+            p["R"] = rng.normal(0.0, s, (P, d))
+            if kind == "distmult":
+                p["R"] += 1.0  # start near the identity relation
+            else:
+                p["R"][:, : d // 2] += 1.0
+        else:
+            p["R"] = rng.normal(0.0, 1.0, (P, self.rel_dim))
+            p["W"] = rng.normal(0.0, s / np.sqrt(self.rel_dim), (d, self.rel_dim, d))
+        self.params = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in p.items()}
+        self.history: list[float] = []
+
+    # ------------------------------------------------------------------ forward
+    def _tucker_mats(self):
+        W, R = self.params["W"], self.params["R"]
+        d, dr = self.dim, self.rel_dim
+        wt = W.transpose(1, 0, 2).reshape(dr, d * d)
+        return np.ascontiguousarray((R @ wt).reshape(self.n_relations, d, d)), wt
+
+    def _query(self, anchor, rel, direction):
+        """Query vectors ``q`` (B, d) with ``score(k) = a0_k + a_k . q``, and a cache."""
+        E, R = self.params["E"], self.params["R"]
+        e = E[anchor]
+        tail = direction == "tail"
+        if self.kind == "distmult":
+            return e * R[rel], (e,)
+        if self.kind == "complex":
+            h = self.dim // 2
+            r = R[rel]
+            er, ei, rr, ri = e[:, :h], e[:, h:], r[:, :h], r[:, h:]
+            if tail:
+                q = np.concatenate([er * rr - ei * ri, ei * rr + er * ri], axis=1)
+            else:
+                q = np.concatenate([rr * er + ri * ei, rr * ei - ri * er], axis=1)
+            return q, (e,)
+        if self.kind == "rescal":
+            mats = R
+            extra = None
+        else:
+            mats, extra = self._tucker_mats()
+        q = bilinear_query(np.ascontiguousarray(e), mats, rel, tail)
+        return q, (e, mats, extra)
+
+    def _query_backward(self, anchor, rel, direction, cache, dq, grads):
+        R = self.params["R"]
+        tail = direction == "tail"
+        e = cache[0]
+        if self.kind == "distmult":
+            np.add.at(grads["E"], anchor, dq * R[rel])
+            np.add.at(grads["R"], rel, dq * e)
+            return
+        if self.kind == "complex":
+            h = self.dim // 2
+            r = R[rel]
+            er, ei, rr, ri = e[:, :h], e[:, h:], r[:, :h], r[:, h:]
+            gr, gi = dq[:, :h], dq[:, h:]
+            if tail:
+                de = np.concatenate([gr * rr + gi * ri, -gr * ri + gi * rr], axis=1)
+                dr = np.concatenate([gr * er + gi * ei, -gr * ei + gi * er], axis=1)
+            else:
+                de = np.concatenate([gr * rr - gi * ri, gr * ri + gi * rr], axis=1)
+                dr = np.concatenate([gr * er + gi * ei, gr * ei - gi * er], axis=1)
+            np.add.at(grads["E"], anchor, de)
+            np.add.at(grads["R"], rel, dr)
+            return
+        mats = cache[1]
+        de = np.zeros_like(e)
+        dmats = np.zeros_like(mats)
+        bilinear_query_backward(e, mats, rel, tail, np.ascontiguousarray(dq), de, dmats)
+        np.add.at(grads["E"], anchor, de)
+        if self.kind == "rescal":
+            grads["R"] += dmats
+        else:
+            wt = cache[2]
+            d, dr = self.dim, self.rel_dim
+            dm = dmats.reshape(self.n_relations, d * d)
+            grads["R"] += dm @ wt.T
+            grads["W"] += (self.params["R"].T @ dm).reshape(dr, d, d).transpose(1, 0, 2)
+
+    def scores(self, anchor, rel, direction: str = "tail") -> np.ndarray:
+        """Scores ``a0_k + a_k . q`` of every entity for a batch of queries.
+
+        Parameters
+        ----------
+        anchor : array of int, shape (B,)
+            Subjects for ``direction="tail"`` (queries ``(s, p, ?)``), objects for ``"head"``.
+        rel : array of int, shape (B,)
+            Predicates.
+        direction : {"tail", "head"}
+            Which slot is asked for.
+
+        Returns
+        -------
+        ndarray, shape (B, N)
+        """
+        if direction not in ("tail", "head"):
+            raise ValueError(f"direction: expected 'tail' or 'head', got {direction!r}")
+        a = _check_ids(anchor, self.n_entities, "anchor")
+        r = _check_ids(rel, self.n_relations, "rel")
+        if a.shape != r.shape:
+            raise ValueError(f"anchor and rel: lengths differ ({a.size} vs {r.size})")
+        q, _ = self._query(a, r, direction)
+        return q @ self.params["E"].T + self.params["b"]
+
+    def score_tail(self, s, p) -> np.ndarray:
+        """Scores of every object for queries ``(s, p, ?)``, shape (B, N)."""
+        return self.scores(s, p, "tail")
+
+    def score_head(self, p, o) -> np.ndarray:
+        """Scores of every subject for queries ``(?, p, o)``, shape (B, N)."""
+        return self.scores(o, p, "head")
+
+    def predict_proba(self, anchor, rel, direction: str = "tail") -> np.ndarray:
+        """``P(k | q)``: softmax of :meth:`scores` over the entities."""
+        x = self.scores(anchor, rel, direction)
+        x = x - x.max(axis=1, keepdims=True)
+        np.exp(x, out=x)
+        return x / x.sum(axis=1, keepdims=True)
+
+    def score_triples(self, triples) -> np.ndarray:
+        """Score ``x(s, p, o)`` (without the bias) of each triple, shape (n,)."""
+        t = np.asarray(triples)
+        if t.ndim != 2 or t.shape[1] != 3:
+            raise ValueError(f"triples: expected shape (n, 3), got {t.shape}")
+        s = _check_ids(t[:, 0], self.n_entities, "triples[:, 0]")
+        p = _check_ids(t[:, 1], self.n_relations, "triples[:, 1]")
+        o = _check_ids(t[:, 2], self.n_entities, "triples[:, 2]")
+        q, _ = self._query(s, p, "tail")
+        return np.einsum("bd,bd->b", q, self.params["E"][o])
+
+    # ------------------------------------------------------------------ training
+    def loss_and_grad(self, triples, smoothing: float = 0.0, reg: float = 0.0):
+        """Loss of a batch of triples and its analytic gradient.
+
+        .. math::
+
+            L = \\frac{1}{2B} \\sum_{b} \\big[\\mathrm{CE}(\\mathrm{softmax}(x(s_b, p_b, \\cdot)),
+            o_b) + \\mathrm{CE}(\\mathrm{softmax}(x(\\cdot, p_b, o_b)), s_b)\\big]
+            + \\frac{\\lambda}{B} \\sum_b \\big(\\lVert a_{s_b} \\rVert_3^3
+            + \\lVert a_{o_b} \\rVert_3^3 + \\lVert r_{p_b} \\rVert_3^3\\big)
+
+        (plus ``lam * ||W||_3^3`` for Tucker). With logits ``x = q E^T + b`` and
+        ``G = dL/dx = (softmax(x) - y) / 2B``: ``dL/dE += G^T q``, ``dL/db = sum G``,
+        ``dL/dq = G E``, then ``dL/dq`` flows into the anchor embedding and the relation
+        parameters through the model's query map.
+
+        Parameters
+        ----------
+        triples : ndarray of int, shape (B, 3)
+        smoothing : float
+            Label smoothing ``eps`` in ``[0, 1)``.
+        reg : float
+            N3 weight ``lam >= 0``.
+
+        Returns
+        -------
+        loss : float
+        grads : dict of str to ndarray
+        """
+        t = np.asarray(triples, dtype=np.int64)
+        s, p, o = t[:, 0], t[:, 1], t[:, 2]
+        B = len(t)
+        E, b = self.params["E"], self.params["b"]
+        grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        loss = 0.0
+        for direction, anchor, target in (("tail", s, o), ("head", o, s)):
+            q, cache = self._query(anchor, p, direction)
+            logits = q @ E.T + b
+            g = np.empty_like(logits)
+            loss += 0.5 * softmax_xent(logits, target, smoothing, g)
+            g *= 0.5
+            grads["E"] += g.T @ q
+            grads["b"] += g.sum(axis=0)
+            self._query_backward(anchor, p, direction, cache, g @ E, grads)
+        if reg > 0:
+            c = reg / B
+            for idx in (s, o):
+                e = E[idx]
+                loss += c * float(np.sum(np.abs(e) ** 3))
+                np.add.at(grads["E"], idx, 3.0 * c * e * np.abs(e))
+            r = self.params["R"][p]
+            loss += c * float(np.sum(np.abs(r) ** 3))
+            np.add.at(grads["R"], p, 3.0 * c * r * np.abs(r))
+            if self.kind == "tucker":
+                W = self.params["W"]
+                loss += reg * float(np.sum(np.abs(W) ** 3))
+                grads["W"] += 3.0 * reg * W * np.abs(W)
+        return float(loss), grads
+
+    def fit(
+        self,
+        triples,
+        epochs: int = 100,
+        batch_size: int = 256,
+        lr: float = 1e-2,
+        smoothing: float = 0.1,
+        reg: float = 1e-3,
+        seed=0,
+        time_budget: float | None = None,
+        callback: Callable[[int, float], None] | None = None,
+    ) -> list[float]:
+        """Train by Adam on the softmax cross-entropy of both directions.
+
+        Parameters
+        ----------
+        triples : ndarray of int, shape (n, 3)
+            Training triples.
+        epochs : int
+            Passes over the shuffled triples.
+        batch_size : int
+            Triples per step.
+        lr : float
+            Adam learning rate.
+        smoothing, reg : float
+            See :meth:`loss_and_grad`.
+        seed : int or numpy.random.Generator
+            Shuffling order.
+        time_budget : float, optional
+            Stop after the epoch that crosses this many wall seconds.
+        callback : callable, optional
+            ``callback(epoch, mean_loss)`` after each epoch.
+
+        Returns
+        -------
+        list of float
+            Mean loss per epoch (also appended to :attr:`history`).
+
+        Raises
+        ------
+        ValueError
+            Empty or out-of-range triples, or a bad hyper-parameter.
+        """
+        t = np.asarray(triples)
+        if t.ndim != 2 or t.shape[1] != 3 or len(t) == 0:
+            raise ValueError(f"triples: expected a non-empty (n, 3) array, got shape {t.shape}")
+        _check_ids(t[:, [0, 2]].ravel(), self.n_entities, "triples (entities)")
+        _check_ids(t[:, 1], self.n_relations, "triples (relations)")
+        t = t.astype(np.int64)
+        if epochs < 1 or batch_size < 1:
+            raise ValueError("epochs and batch_size: must be >= 1")
+        if not 0 <= smoothing < 1:
+            raise ValueError(f"smoothing: must lie in [0, 1), got {smoothing}")
+        if not (np.isfinite(reg) and reg >= 0):
+            raise ValueError(f"reg: must be >= 0, got {reg}")
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        opt = Adam(self.params, lr=lr)
+        t0 = time.perf_counter()
+        out = []
+        for ep in range(epochs):
+            order = rng.permutation(len(t))
+            total, nb = 0.0, 0
+            for start in range(0, len(t), batch_size):
+                batch = t[order[start : start + batch_size]]
+                loss, grads = self.loss_and_grad(batch, smoothing, reg)
+                opt.step(grads)
+                total += loss
+                nb += 1
+            out.append(total / nb)
+            self.history.append(total / nb)
+            if callback is not None:
+                callback(ep, total / nb)
+            if time_budget is not None and time.perf_counter() - t0 > time_budget:
+                break
+        return out
+
+    def evaluate(self, triples, known=None, batch_size: int = 512) -> dict[str, float]:
+        """Filtered MRR and Hits@1/3/10 on ``triples`` (both directions).
+
+        Parameters
+        ----------
+        triples : ndarray of int, shape (n, 3)
+            Test triples.
+        known : ndarray of int, shape (m, 3), optional
+            All known triples to filter (train + valid + test); raw ranks when None.
+        """
+        fi = None
+        if known is not None:
+            fi = FilterIndex(known, self.n_entities, self.n_relations)
+        return evaluate_ranking(self.score_tail, self.score_head, triples, fi, batch_size)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save to an ``.npz`` file (format version :data:`FORMAT_VERSION`)."""
+        p = Path(path)
+        meta = np.array([FORMAT_VERSION, self.n_entities, self.n_relations, self.dim, self.rel_dim])
+        np.savez(p, _meta=meta, _kind=np.array(self.kind), **self.params)
+        return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TensorModel:
+        """Load a model written by :meth:`save`.
+
+        Raises
+        ------
+        DataNotFoundError
+            The file is missing.
+        ValueError
+            The file is not a tensor-model file of a known format version.
+        """
+        from neuromem.datasets import require_file
+
+        p = require_file(path, what="tensor model file")
+        with np.load(p) as z:
+            if "_meta" not in z or "_kind" not in z:
+                raise ValueError(f"path: {p} is not a neuromem tensor-model file")
+            version, n, r, d, dr = (int(x) for x in z["_meta"])
+            if version != FORMAT_VERSION:
+                raise ValueError(f"path: unsupported format version {version} in {p}")
+            m = cls(str(z["_kind"]), n, r, d, rel_dim=dr)
+            for k in m.params:
+                if z[k].shape != m.params[k].shape:
+                    raise ValueError(f"path: parameter {k} has shape {z[k].shape} in {p}")
+                m.params[k][...] = z[k]
+        return m
