@@ -1,0 +1,567 @@
+"""PMI memory consolidation experiments (Zeng et al., arXiv 2310.09297).
+
+``pmi-dynamics``
+    NumPy/Numba core only: a stream of random item tokens through a PMI module with random
+    weights; which slots win which tokens, how the long-term memory moves, and recognition
+    of an item written ``k`` steps ago from working against long-term memory.
+``pmi-babi``
+    The PMI Transformer against a same-size Transformer on bAbI tasks (needs torch and the
+    bAbI folder, ``--data DIR`` holding ``babi/en-valid-10k`` or the task files themselves).
+``pmi-sort-of-clevr``
+    Relational and non-relational accuracy on generated Sort-of-CLEVR: PMI, baseline, and PMI
+    with soft attention in place of top-k (needs torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._registry import RunContext, register
+
+# --------------------------------------------------------------------------- pmi-dynamics
+
+
+@dataclass
+class PMIDynamicsConfig:
+    r"""Parameters of ``pmi-dynamics``.
+
+    Attributes
+    ----------
+    dim, n_heads, key_dim, n_slots, n_segments, topk_write, topk_read, consolidation
+        PMI module shape (see :class:`neuromem.pmi.PMIConfig`).
+    tokens_per_step : int
+        Item tokens perceived per step.
+    n_steps : int
+        Steps of the stream.
+    n_streams : int
+        Independent streams (fresh items and ``M_l^0``, same weights) averaged for recall.
+    n_foils : int
+        Never-seen foil items per stream for the recognition test.
+    weights : {"identity", "random"}
+        ``"identity"``: hand-set module whose input, query, key and value projections are the
+        identity and whose MLP and gate weights are zero (constant gates
+        :math:`I = \sigma(0)`, :math:`F = \sigma(1)`), so slots hold mixtures of item
+        vectors; ``"random"``: :func:`~neuromem.pmi.init_weights` (untrained).
+    """
+
+    dim: int = 32
+    n_heads: int = 1
+    key_dim: int = 32
+    n_slots: int = 8
+    n_segments: int = 5
+    topk_write: int = 2
+    topk_read: int = 1
+    consolidation: str = "outer"
+    weights: str = "identity"
+    tokens_per_step: int = 4
+    n_steps: int = 30
+    n_streams: int = 8
+    n_foils: int = 40
+
+    def pmi(self):
+        from neuromem.pmi import PMIConfig
+
+        return PMIConfig(
+            dim=self.dim,
+            n_heads=self.n_heads,
+            key_dim=self.key_dim,
+            n_slots=self.n_slots,
+            n_segments=self.n_segments,
+            topk_write=self.topk_write,
+            topk_read=self.topk_read,
+            consolidation=self.consolidation,
+        )
+
+    def validate(self):
+        self.pmi().validate()
+        for f in ("tokens_per_step", "n_steps", "n_streams", "n_foils"):
+            if getattr(self, f) < 1:
+                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
+        if self.weights not in ("identity", "random"):
+            raise ValueError(f"weights must be 'identity' or 'random', got {self.weights!r}")
+        if self.weights == "identity" and self.n_heads * self.key_dim != self.dim:
+            raise ValueError(
+                f"weights='identity' needs n_heads*key_dim == dim, got "
+                f"{self.n_heads}*{self.key_dim} != {self.dim}"
+            )
+        if self.topk_write > self.tokens_per_step:
+            raise ValueError(
+                f"topk_write={self.topk_write} is larger than tokens_per_step="
+                f"{self.tokens_per_step} (the number of tokens a slot competes for)"
+            )
+
+
+def _auc(pos, neg):
+    """P(pos > neg) + 0.5 P(tie) over all pairs."""
+    pos = np.asarray(pos)[:, None]
+    neg = np.asarray(neg)[None, :]
+    return float(np.mean((pos > neg) + 0.5 * (pos == neg)))
+
+
+def _cos(a, b):
+    return np.sum(a * b, axis=-1) / (
+        np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12
+    )
+
+
+@register(
+    "pmi-dynamics",
+    config=PMIDynamicsConfig,
+    description="PMI core: slot competition, long-term memory growth, recall vs lag (WM vs LTM)",
+    demo_overrides={"n_steps": 12, "n_streams": 2},
+)
+def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
+    from neuromem.pmi import (
+        init_long_term_memory,
+        init_weights,
+        init_working_memory,
+        multihead_attention,
+        pmi_step,
+    )
+
+    pcfg = cfg.pmi()
+    rng = ctx.rng
+    w = init_weights(pcfg, cfg.dim, rng)
+    if cfg.weights == "identity":
+        for k in w:
+            if k.startswith(("W_", "b_")) or k == "gate_w":
+                w[k] = np.zeros_like(w[k])
+        for k in ("W_in", "W_q", "W_k", "W_v"):
+            w[k] = np.eye(cfg.dim)
+    S, T, N = cfg.n_steps, cfg.tokens_per_step, cfg.n_slots
+    wins = np.zeros((cfg.n_streams, S, N, T))
+    ltm_drift = np.zeros((cfg.n_streams, S))
+    ltm_step = np.zeros((cfg.n_streams, S))
+    wm_step = np.zeros((cfg.n_streams, S))
+    names = ("recall_wm", "recall_ltm", "trace_wm", "trace_ltm")
+    score = {k: np.zeros((cfg.n_streams, S, T)) for k in names}
+    foil = {k: np.zeros((cfg.n_streams, cfg.n_foils)) for k in names}
+
+    def scores(items, Mw, Ml):
+        # what a written item leaves in a slot is its value vector; a retrieval through the
+        # module's attention projects the slot values once more
+        xh = items @ w["W_in"] + w["b_in"]
+        v = xh @ w["W_v"] + w["b_v"]
+        target = v @ w["W_v"] + w["b_v"]
+        rw, _ = multihead_attention(xh, Mw, w, pcfg)
+        rl, _ = multihead_attention(xh, Ml.mean(axis=0), w, pcfg, topk=cfg.topk_read)
+        return {
+            "recall_wm": _cos(rw, target),
+            "recall_ltm": _cos(rl, target),
+            "trace_wm": _cos(v[:, None], Mw[None]).max(axis=1),
+            "trace_ltm": _cos(v[:, None, None], Ml[None]).max(axis=(1, 2)),
+        }
+
+    with ctx.phase("stream"):
+        for s in ctx.progress(range(cfg.n_streams), desc="streams"):
+            items = rng.standard_normal((S, T, cfg.dim))
+            foils = rng.standard_normal((cfg.n_foils, cfg.dim))
+            Mw = init_working_memory(N, cfg.dim)
+            Ml0 = init_long_term_memory(cfg.n_segments, N, cfg.dim, rng)
+            Ml = Ml0
+            for t in range(S):
+                r = pmi_step(items[t], Mw, Ml, w, pcfg)
+                wins[s, t] = (r["write_attention"] > 0).mean(axis=0)
+                ltm_drift[s, t] = np.linalg.norm(r["long_term"] - Ml0) / np.linalg.norm(Ml0)
+                ltm_step[s, t] = np.linalg.norm(r["long_term"] - Ml) / np.linalg.norm(Ml)
+                wm_step[s, t] = np.linalg.norm(r["working"] - Mw) / max(np.linalg.norm(Mw), 1e-12)
+                Mw, Ml = r["working"], r["long_term"]
+            si = scores(items.reshape(S * T, -1), Mw, Ml)
+            sf = scores(foils, Mw, Ml)
+            for k in names:
+                score[k][s] = si[k].reshape(S, T)
+                foil[k][s] = sf[k]
+
+    lags = np.arange(S)  # lag k: written k steps before the last step
+    auc = {
+        k: np.array([_auc(score[k][:, S - 1 - j].ravel(), foil[k].ravel()) for j in lags])
+        for k in names
+    }
+    recall_w, recall_l = auc["recall_wm"], auc["recall_ltm"]
+    slot_share = wins.mean(axis=(0, 1))  # (N, T): how often slot n wins token position t
+    tokens_won = wins.sum(axis=2)  # (streams, S, T): slots writing each token
+    metrics = {
+        "lags": lags,
+        "recall_wm": recall_w,
+        "recall_ltm": recall_l,
+        "recall_wm_mean": float(recall_w.mean()),
+        "recall_ltm_mean": float(recall_l.mean()),
+        "trace_wm": auc["trace_wm"],
+        "trace_ltm": auc["trace_ltm"],
+        "trace_wm_mean": float(auc["trace_wm"].mean()),
+        "trace_ltm_mean": float(auc["trace_ltm"].mean()),
+        "ltm_drift": ltm_drift.mean(axis=0),
+        "ltm_step_change": ltm_step.mean(axis=0),
+        "wm_step_change": wm_step.mean(axis=0),
+        "tokens_per_slot_per_step": float(wins.sum(axis=3).mean()),
+        "fraction_tokens_unwritten": float(np.mean(tokens_won == 0)),
+        "slot_win_share": slot_share.mean(axis=1),
+    }
+    ctx.save_array(
+        "dynamics",
+        wins=wins,
+        ltm_drift=ltm_drift,
+        **{f"score_{k}": v for k, v in score.items()},
+        **{f"foil_{k}": v for k, v in foil.items()},
+    )
+    with ctx.phase("plot"):
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+        im = ax[0].imshow(wins[0].transpose(1, 0, 2).reshape(N, S * T), aspect="auto",
+                          cmap="Greys", interpolation="nearest")  # fmt: skip
+        ax[0].set(xlabel="token (step-major)", ylabel="slot", title="write winners (stream 0)")
+        fig.colorbar(im, ax=ax[0], label="fraction of heads")
+        ax[1].plot(np.arange(1, S + 1), metrics["ltm_drift"], label=r"$|M_l^t-M_l^0|/|M_l^0|$")
+        ax[1].plot(np.arange(1, S + 1), metrics["ltm_step_change"], label="LTM step change")
+        ax[1].plot(np.arange(1, S + 1), metrics["wm_step_change"], label="WM step change")
+        ax[1].set(xlabel="step", title="memory change")
+        ax[1].legend()
+        ax[2].plot(lags, recall_w, "o-", label="WM retrieval")
+        ax[2].plot(lags, recall_l, "s-", label="LTM retrieval")
+        ax[2].plot(lags, auc["trace_wm"], "o:", label="WM trace")
+        ax[2].plot(lags, auc["trace_ltm"], "s:", label="LTM trace")
+        ax[2].axhline(0.5, color="gray", ls=":")
+        ax[2].set(xlabel="lag k (steps since written)", ylabel="recognition AUC vs foils",
+                  title="recall of an item k steps ago")  # fmt: skip
+        ax[2].legend()
+        fig.tight_layout()
+        ctx.save_figure(fig, "dynamics")
+    return metrics
+
+
+# --------------------------------------------------------------------------- shared model cfg
+
+
+@dataclass
+class _ModelFields:
+    dim: int = 64
+    n_layers: int = 3
+    ffn_dim: int = 128
+    n_heads: int = 4
+    key_dim: int = 16
+    n_slots: int = 8
+    n_segments: int = 5
+    topk: int = 5
+    dropout: float = 0.1
+    consolidation: str = "code"
+    steps: int = 3000
+    batch_size: int = 32
+    lr: float = 1e-3
+    threads: int = 1
+
+    def _validate_model(self):
+        from neuromem.pmi import PMIConfig
+
+        PMIConfig(
+            dim=self.dim,
+            n_heads=self.n_heads,
+            key_dim=self.key_dim,
+            n_slots=self.n_slots,
+            n_segments=self.n_segments,
+            topk_write=self.topk,
+            topk_read=min(self.topk, self.n_slots),
+            consolidation=self.consolidation,
+        ).validate()
+        for f in ("n_layers", "ffn_dim", "steps", "batch_size", "threads"):
+            if getattr(self, f) < 1:
+                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+# --------------------------------------------------------------------------- pmi-babi
+
+BABI_MODELS = ("pmi", "baseline", "pmi-soft")
+
+
+@dataclass
+class PMIBabiConfig(_ModelFields):
+    """Parameters of ``pmi-babi`` (one model trained jointly on all chosen tasks).
+
+    Attributes
+    ----------
+    tasks : tuple of int
+        bAbI tasks (1..20). Task 3 has no training file in the reference folder: its
+        ``valid`` file (1000 questions) is used for training instead (metric
+        ``tasks_trained_on_valid``).
+    train_per_task : int
+        Training questions per task (0: all).
+    test_per_task : int
+        Test questions per task (0: all 1000).
+    max_sentences : int
+        Most recent story sentences kept.
+    models : tuple of str
+        Which of "pmi", "baseline", "pmi-soft" to train.
+    """
+
+    tasks: tuple[int, ...] = (1, 2, 3, 6, 15)
+    train_per_task: int = 0
+    test_per_task: int = 0
+    max_sentences: int = 50
+    models: tuple[str, ...] = ("pmi", "baseline")
+    steps: int = 4000
+
+    def validate(self):
+        self._validate_model()
+        if not self.tasks:
+            raise ValueError("tasks must name at least one task")
+        for t in self.tasks:
+            if not 1 <= t <= 20:
+                raise ValueError(f"tasks: {t} is not a bAbI task (1..20)")
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"tasks: duplicates in {self.tasks}")
+        for m in self.models:
+            if m not in BABI_MODELS:
+                raise ValueError(f"models: unknown model {m!r}; known: {', '.join(BABI_MODELS)}")
+        if not self.models:
+            raise ValueError("models must name at least one model")
+        for f in ("train_per_task", "test_per_task"):
+            if getattr(self, f) < 0:
+                raise ValueError(f"{f} must be >= 0, got {getattr(self, f)}")
+        if self.max_sentences < 1:
+            raise ValueError(f"max_sentences must be >= 1, got {self.max_sentences}")
+
+
+def _babi_dir(ctx):
+    from neuromem.datasets import require_dir
+
+    base = ctx.data_dir(what="bAbI data")
+    for cand in (base / "babi" / "en-valid-10k", base / "en-valid-10k", base):
+        if cand.is_dir() and any(cand.glob("qa*_test.txt")):
+            return cand
+    return require_dir(base / "babi" / "en-valid-10k", what="bAbI folder (babi/en-valid-10k)")
+
+
+def _subset(examples, n, rng):
+    if n <= 0 or n >= len(examples):
+        return examples
+    idx = np.sort(rng.choice(len(examples), size=n, replace=False))
+    return [examples[i] for i in idx]
+
+
+@register(
+    "pmi-babi",
+    config=PMIBabiConfig,
+    description="PMI Transformer vs same-size Transformer on bAbI tasks (needs torch, data)",
+    demo_overrides={
+        "tasks": [1, 15],
+        "train_per_task": 300,
+        "test_per_task": 100,
+        "steps": 40,
+        "dim": 32,
+        "n_layers": 2,
+        "ffn_dim": 64,
+        "key_dim": 8,
+    },
+    needs_data=True,
+    backends=("torch",),
+)
+def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
+    from neuromem.datasets.babi import BabiVocab, babi_file, read_babi_file, vectorize_babi
+    from neuromem.errors import DataNotFoundError
+    from neuromem.pmi.torch_model import count_parameters
+    from neuromem.pmi.training import babi_model, fit, predict, require_torch
+
+    torch = require_torch(cfg.threads)
+    folder = _babi_dir(ctx)
+    rng = ctx.rng
+    with ctx.phase("data"):
+        train, test, on_valid = [], [], []
+        for t in cfg.tasks:
+            try:
+                tr = read_babi_file(babi_file(folder, t, "train"), task=t)
+            except DataNotFoundError:
+                tr = read_babi_file(babi_file(folder, t, "valid"), task=t)
+                on_valid.append(t)
+            train += _subset(tr, cfg.train_per_task, rng)
+            te = read_babi_file(babi_file(folder, t, "test"), task=t)
+            test += _subset(te, cfg.test_per_task, rng)
+        vocab = BabiVocab(train)
+        W = max(
+            max((len(s) for ex in train + test for s in ex.story), default=1),
+            max(len(ex.question) for ex in train + test),
+        )
+        a_tr = vectorize_babi(train, vocab, cfg.max_sentences, W)
+        a_te = vectorize_babi(test, vocab, cfg.max_sentences, W)
+
+    def batch_fn(arrs, model, with_labels):
+        def fn(idx):
+            m = arrs["story_mask"][idx]
+            S = max(int(m.sum(axis=1).max()), 1)
+            logits = model(
+                torch.as_tensor(arrs["story"][idx, :S]),
+                torch.as_tensor(m[:, :S]),
+                torch.as_tensor(arrs["question"][idx]),
+            )
+            if with_labels:
+                return logits, torch.as_tensor(arrs["answer"][idx])
+            return logits
+
+        return fn
+
+    metrics: dict = {
+        "tasks": list(cfg.tasks),
+        "tasks_trained_on_valid": on_valid,
+        "n_train": len(train),
+        "n_test": len(test),
+        "n_train_truncated_stories": a_tr["n_truncated"],
+        "vocab_size": len(vocab),
+        "n_answers": len(vocab.answers),
+    }
+    curves = {}
+    for kind in cfg.models:
+        seed = int(rng.integers(2**31))
+        model = babi_model(kind, len(vocab), len(vocab.answers), W, cfg, seed)
+        key = kind.replace("-", "_")
+        with ctx.phase(f"train_{key}"):
+            hist = fit(model, batch_fn(a_tr, model, True), len(train), cfg.steps,
+                       cfg.batch_size, cfg.lr, np.random.default_rng(seed),
+                       progress=ctx.progress)  # fmt: skip
+        with ctx.phase(f"test_{key}"):
+            pred = predict(model, batch_fn(a_te, model, False), len(test))
+        correct = pred == a_te["answer"]
+        per_task = [float(correct[a_te["task"] == t].mean()) for t in cfg.tasks]
+        metrics[f"{key}_accuracy"] = per_task
+        metrics[f"{key}_accuracy_mean"] = float(np.mean(per_task))
+        for t, acc in zip(cfg.tasks, per_task):
+            metrics[f"{key}_accuracy_task{t}"] = acc
+        metrics[f"{key}_train_seconds"] = hist["train_seconds"]
+        metrics[f"{key}_parameters"] = count_parameters(model)
+        metrics[f"{key}_final_loss"] = hist["loss_curve"][-1]
+        curves[key] = hist["loss_curve"]
+    if "pmi" in cfg.models and "baseline" in cfg.models:
+        metrics["pmi_minus_baseline_mean"] = (
+            metrics["pmi_accuracy_mean"] - metrics["baseline_accuracy_mean"]
+        )
+    _plot_curves(ctx, curves, "bAbI training loss", "babi_loss")
+    return metrics
+
+
+def _plot_curves(ctx, curves, title, name):
+    if ctx.out is None:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for k, c in curves.items():
+        ax.plot(np.arange(1, len(c) + 1), c, label=k)
+    ax.set(xlabel="logging interval (50 steps)", ylabel="cross-entropy", title=title)
+    ax.legend()
+    fig.tight_layout()
+    ctx.save_figure(fig, name)
+
+
+# --------------------------------------------------------------------------- sort-of-clevr
+
+
+@dataclass
+class PMIClevrConfig(_ModelFields):
+    """Parameters of ``pmi-sort-of-clevr``.
+
+    Attributes
+    ----------
+    n_train_images, n_test_images : int
+        Generated images (each with 10 relational and 10 non-relational questions).
+    image_size, object_size, patch : int
+        Image side, object half-size, patch side (tokens = (image_size/patch)^2 + 2).
+    models : tuple of str
+        Which of "pmi", "baseline", "pmi-soft" (top-k replaced by soft attention) to train.
+    """
+
+    n_train_images: int = 4000
+    n_test_images: int = 500
+    image_size: int = 75
+    object_size: int = 5
+    patch: int = 15
+    models: tuple[str, ...] = ("pmi", "baseline", "pmi-soft")
+    steps: int = 3000
+    batch_size: int = 64
+
+    def validate(self):
+        self._validate_model()
+        for f in ("n_train_images", "n_test_images", "image_size", "object_size", "patch"):
+            if getattr(self, f) < 1:
+                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
+        if self.image_size % self.patch:
+            raise ValueError(f"patch={self.patch} must divide image_size={self.image_size}")
+        n_tokens = (self.image_size // self.patch) ** 2 + 2
+        if self.topk > n_tokens:
+            raise ValueError(f"topk={self.topk} is larger than the number of tokens {n_tokens}")
+        for m in self.models:
+            if m not in BABI_MODELS:
+                raise ValueError(f"models: unknown model {m!r}; known: {', '.join(BABI_MODELS)}")
+        if not self.models:
+            raise ValueError("models must name at least one model")
+
+
+@register(
+    "pmi-sort-of-clevr",
+    config=PMIClevrConfig,
+    description="Sort-of-CLEVR relational/non-relational accuracy: PMI, baseline, soft-attention",
+    demo_overrides={
+        "n_train_images": 60,
+        "n_test_images": 20,
+        "steps": 20,
+        "dim": 32,
+        "n_layers": 2,
+        "ffn_dim": 64,
+        "key_dim": 8,
+    },
+    backends=("torch",),
+)
+def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
+    from neuromem.datasets.sort_of_clevr import generate_sort_of_clevr
+    from neuromem.pmi.torch_model import count_parameters
+    from neuromem.pmi.training import clevr_model, fit, predict, require_torch
+
+    torch = require_torch(cfg.threads)
+    rng = ctx.rng
+    with ctx.phase("data"):
+        kw = dict(image_size=cfg.image_size, object_size=cfg.object_size)
+        tr = generate_sort_of_clevr(cfg.n_train_images, rng, **kw)
+        te = generate_sort_of_clevr(cfg.n_test_images, rng, **kw)
+        img_tr = torch.as_tensor(tr["images"], dtype=torch.float32) / 255.0
+        img_te = torch.as_tensor(te["images"], dtype=torch.float32) / 255.0
+
+    def batch_fn(d, imgs, model, with_labels):
+        def fn(idx):
+            logits = model(imgs[d["image_index"][idx]], torch.as_tensor(d["question"][idx]))
+            if with_labels:
+                return logits, torch.as_tensor(d["answer"][idx])
+            return logits
+
+        return fn
+
+    metrics: dict = {"n_train_questions": len(tr["answer"]), "n_test_questions": len(te["answer"])}
+    curves = {}
+    for kind in cfg.models:
+        seed = int(rng.integers(2**31))
+        model = clevr_model(kind, cfg.image_size, cfg.patch, cfg, seed)
+        key = kind.replace("-", "_")
+        with ctx.phase(f"train_{key}"):
+            hist = fit(model, batch_fn(tr, img_tr, model, True), len(tr["answer"]), cfg.steps,
+                       cfg.batch_size, cfg.lr, np.random.default_rng(seed),
+                       progress=ctx.progress)  # fmt: skip
+        with ctx.phase(f"test_{key}"):
+            pred = predict(model, batch_fn(te, img_te, model, False), len(te["answer"]))
+        ok = pred == te["answer"]
+        rel = te["relational"]
+        metrics[f"{key}_relational_accuracy"] = float(ok[rel].mean())
+        metrics[f"{key}_nonrelational_accuracy"] = float(ok[~rel].mean())
+        metrics[f"{key}_accuracy"] = float(ok.mean())
+        metrics[f"{key}_train_seconds"] = hist["train_seconds"]
+        metrics[f"{key}_parameters"] = count_parameters(model)
+        curves[key] = hist["loss_curve"]
+    _plot_curves(ctx, curves, "Sort-of-CLEVR training loss", "clevr_loss")
+    return metrics

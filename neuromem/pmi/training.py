@@ -1,0 +1,196 @@
+"""Training and evaluation of the PMI Transformer and its baseline (needs torch).
+
+Plain mini-batch Adam with gradient clipping on a fixed budget of steps; batches are drawn
+from a numpy Generator seeded by the user seed, and torch's own generator is seeded from the
+same seed, so a run is repeatable on one machine.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+__all__ = ["require_torch", "fit", "predict", "babi_model", "clevr_model"]
+
+
+def require_torch(threads: int | None = 1):
+    """Import torch (optional extra ``neuromem[torch]``) and set its thread count.
+
+    Raises
+    ------
+    neuromem.errors.BackendUnavailableError
+        torch is not installed.
+    """
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - torch is in the test environment
+        from neuromem.errors import BackendUnavailableError
+
+        raise BackendUnavailableError(
+            "the PMI training path needs PyTorch: pip install 'neuromem[torch]'"
+        ) from e
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    return torch
+
+
+def fit(
+    model,
+    batch_fn,
+    n_train: int,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    rng: np.random.Generator,
+    clip: float = 5.0,
+    progress=None,
+    log_every: int = 50,
+) -> dict:
+    """Train ``model`` for ``steps`` mini-batches of cross-entropy.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    batch_fn : callable
+        ``batch_fn(indices) -> (logits, labels)`` running the model on training rows.
+    n_train : int
+        Number of training rows.
+    steps, batch_size : int
+        Budget.
+    lr : float
+        Adam learning rate.
+    rng : numpy.random.Generator
+        Draws the batches (epochs of a fresh permutation).
+    clip : float
+        Gradient-norm clip.
+    progress : callable, optional
+        Wraps the step range (e.g. ``ctx.progress``).
+    log_every : int
+        Steps between entries of the loss curve.
+
+    Returns
+    -------
+    dict
+        ``loss_curve`` (mean training loss per ``log_every`` steps), ``train_seconds``.
+    """
+    torch = require_torch(threads=None)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    perm = rng.permutation(n_train)
+    pos = 0
+    curve, acc_loss, acc_n = [], 0.0, 0
+    it = range(steps) if progress is None else progress(range(steps), desc="train")
+    t0 = time.perf_counter()
+    for _ in it:
+        if pos + batch_size > n_train:
+            perm, pos = rng.permutation(n_train), 0
+        idx = perm[pos : pos + batch_size]
+        pos += batch_size
+        logits, labels = batch_fn(idx)
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        acc_loss += float(loss.detach())
+        acc_n += 1
+        if acc_n == log_every:
+            curve.append(acc_loss / acc_n)
+            acc_loss, acc_n = 0.0, 0
+    if acc_n:
+        curve.append(acc_loss / acc_n)
+    return {"loss_curve": curve, "train_seconds": time.perf_counter() - t0}
+
+
+def predict(model, batch_fn, n: int, batch_size: int = 256) -> np.ndarray:
+    """Arg-max predictions of ``model`` on rows ``0..n-1`` (``batch_fn(idx) -> logits``)."""
+    torch = require_torch(threads=None)
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for s in range(0, n, batch_size):
+            idx = np.arange(s, min(n, s + batch_size))
+            out.append(batch_fn(idx).argmax(dim=-1).cpu().numpy())
+    model.train()
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def _pmi_cfg(dim, n_heads, key_dim, n_slots, n_segments, topk_write, topk_read, **kw):
+    from .core import PMIConfig
+
+    return PMIConfig(
+        dim=dim,
+        n_heads=n_heads,
+        key_dim=key_dim,
+        n_slots=n_slots,
+        n_segments=n_segments,
+        topk_write=topk_write,
+        topk_read=topk_read,
+        **kw,
+    ).validate()
+
+
+def babi_model(kind: str, vocab_size: int, n_answers: int, max_words: int, cfg, seed: int):
+    """A :class:`~neuromem.pmi.torch_model.BabiModel` of ``kind`` "pmi", "pmi-soft" or "baseline".
+
+    ``cfg`` provides ``dim, n_layers, ffn_dim, n_heads, key_dim, n_slots, n_segments, topk,
+    dropout`` (and optionally ``consolidation``).
+    """
+    torch = require_torch(threads=None)
+    from .torch_model import BabiModel
+
+    torch.manual_seed(seed)
+    pmi = _pmi_for(kind, cfg)
+    return BabiModel(
+        vocab_size,
+        n_answers,
+        max_words,
+        dim=cfg.dim,
+        n_layers=cfg.n_layers,
+        ffn_dim=cfg.ffn_dim,
+        attention="mha" if kind == "baseline" else "pmi",
+        pmi=pmi,
+        dropout=cfg.dropout,
+        seed=seed,
+    )
+
+
+def _pmi_for(kind, cfg):
+    if kind not in ("pmi", "pmi-soft", "baseline"):
+        raise ValueError(f"kind must be 'pmi', 'pmi-soft' or 'baseline', got {kind!r}")
+    k = 0 if kind == "pmi-soft" else cfg.topk
+    return _pmi_cfg(
+        cfg.dim,
+        cfg.n_heads,
+        cfg.key_dim,
+        cfg.n_slots,
+        cfg.n_segments,
+        k,
+        min(k, cfg.n_slots),
+        consolidation=getattr(cfg, "consolidation", "code"),
+    )
+
+
+def clevr_model(kind: str, image_size: int, patch: int, cfg, seed: int):
+    """A :class:`~neuromem.pmi.torch_model.ClevrModel` of ``kind`` (see :func:`babi_model`)."""
+    torch = require_torch(threads=None)
+    from neuromem.datasets.sort_of_clevr import ANSWERS, QUESTION_DIM
+
+    from .torch_model import ClevrModel
+
+    torch.manual_seed(seed)
+    return ClevrModel(
+        image_size,
+        patch,
+        QUESTION_DIM,
+        len(ANSWERS),
+        dim=cfg.dim,
+        n_layers=cfg.n_layers,
+        ffn_dim=cfg.ffn_dim,
+        attention="mha" if kind == "baseline" else "pmi",
+        pmi=_pmi_for(kind, cfg),
+        dropout=cfg.dropout,
+        seed=seed,
+    )
