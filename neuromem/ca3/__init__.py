@@ -1,0 +1,1 @@
+"""CA3 spiking content-addressable memory."""

@@ -1,0 +1,240 @@
+"""The CA3 content-addressable memory network of Casanueva-Morato et al.
+
+Populations (``c`` cues, ``n`` content bits), all ``IF_curr_exp`` with ``v_rest = v_reset =
+v_init = -60 mV``, ``v_thresh = -57 mV``, ``tau_refrac = 1 ms``, ``tau_syn_E = tau_syn_I = 0.3
+ms``, ``i_offset = 0``; "slow" cells ``cm = 0.27 nF, tau_m = 3 ms``, "fast" cells ``cm = 0.14 nF,
+tau_m = 0.5 ms``:
+
+================== ====== ===== =================================================================
+label              size   kind  role
+================== ====== ===== =================================================================
+INcue              c      input cue spikes (one-hot)
+INcont             n      input content spikes (binary pattern)
+CA3cueCueRecall    c      slow  cue cells driven by the cue input
+CA3contCueRecall   n      slow  content cells: content input and learned cue->content synapses
+CA3contCond        n      fast  gate: fires when content arrives without a cue
+CA3contCondInt     1      fast  interneuron feeding the gate
+CA3cueContRecall   c      fast  cue cells driven by learned content->cue synapses
+CA3contContRecall  n      slow  content cells of the recall-by-content path
+CA3MergeCue        c      slow  merge of both cue paths
+CA3MergeCont       n      slow  merge of both content paths
+OUTcue             c      slow  output, cue part
+OUTcont            n      slow  output, content part
+================== ====== ===== =================================================================
+
+The projections (weights in nA, delays in ms) are those of the paper's configuration; the two
+plastic ones (``CA3cueCueRecall -> CA3contCueRecall`` and ``CA3contContRecall ->
+CA3cueContRecall``) use a spike-pair rule with ``tau_plus = tau_minus = 3 ms``, ``A_plus =
+A_minus = 6`` and additive weights in ``[0, 6] nA``: one pairing saturates a weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neuromem.spiking import (
+    AdditiveWeightDependence,
+    AllToAllConnector,
+    IF_curr_exp,
+    Network,
+    OneToOneConnector,
+    SpikePairRule,
+    SpikeSourceArray,
+    StaticSynapse,
+    STDPMechanism,
+)
+
+__all__ = [
+    "CA3Params",
+    "build_network",
+    "POPULATIONS",
+    "INPUTS",
+    "CUE_POPS",
+    "CONTENT_POPS",
+    "PLASTIC_CUE_TO_CONTENT",
+    "PLASTIC_CONTENT_TO_CUE",
+]
+
+#: Population labels in the order of the hardware recordings.
+POPULATIONS = (
+    "INcue",
+    "INcont",
+    "CA3cueCueRecall",
+    "CA3contCueRecall",
+    "CA3contCond",
+    "CA3contCondInt",
+    "CA3cueContRecall",
+    "CA3contContRecall",
+    "CA3MergeCue",
+    "CA3MergeCont",
+    "OUTcue",
+    "OUTcont",
+)
+INPUTS = ("INcue", "INcont")
+CUE_POPS = ("INcue", "CA3cueCueRecall", "CA3cueContRecall", "CA3MergeCue", "OUTcue")
+CONTENT_POPS = (
+    "INcont",
+    "CA3contCueRecall",
+    "CA3contCond",
+    "CA3contContRecall",
+    "CA3MergeCont",
+    "OUTcont",
+)
+PLASTIC_CUE_TO_CONTENT = "CA3cueCueRecall->CA3contCueRecall"
+PLASTIC_CONTENT_TO_CUE = "CA3contContRecall->CA3cueContRecall"
+
+
+@dataclass(frozen=True)
+class CA3Params:
+    """Cell, synapse and learning parameters of the CA3 network (paper values by default).
+
+    Attributes
+    ----------
+    v_rest, v_thresh : float
+        Resting (= reset = initial) and threshold potentials (mV).
+    tau_refrac, tau_syn : float
+        Refractory period and synaptic time constant (ms).
+    cm_slow, tau_m_slow, cm_fast, tau_m_fast : float
+        Capacitance (nF) and membrane time constant (ms) of slow and fast cells.
+    w : float
+        Base weight (nA).
+    tau_stdp, a_stdp, w_max : float
+        STDP time constants (ms), amplitudes and maximum weight (nA).
+    """
+
+    v_rest: float = -60.0
+    v_thresh: float = -57.0
+    tau_refrac: float = 1.0
+    tau_syn: float = 0.3
+    cm_slow: float = 0.27
+    tau_m_slow: float = 3.0
+    cm_fast: float = 0.14
+    tau_m_fast: float = 0.5
+    w: float = 6.0
+    tau_stdp: float = 3.0
+    a_stdp: float = 6.0
+    w_max: float = 6.0
+
+    def cell(self, fast: bool) -> IF_curr_exp:
+        """The ``IF_curr_exp`` cell of the slow or fast kind."""
+        return IF_curr_exp(
+            cm=self.cm_fast if fast else self.cm_slow,
+            tau_m=self.tau_m_fast if fast else self.tau_m_slow,
+            tau_refrac=self.tau_refrac,
+            tau_syn_E=self.tau_syn,
+            tau_syn_I=self.tau_syn,
+            v_rest=self.v_rest,
+            v_reset=self.v_rest,
+            v_thresh=self.v_thresh,
+            i_offset=0.0,
+            v_init=self.v_rest,
+        )
+
+
+_FAST = {"CA3cueContRecall", "CA3contCond", "CA3contCondInt"}
+
+
+def build_network(
+    n_cues: int,
+    n_content: int,
+    cue_times=None,
+    content_times=None,
+    params: CA3Params | None = None,
+) -> Network:
+    """Build the CA3 memory network.
+
+    Parameters
+    ----------
+    n_cues : int
+        Number of cues ``c`` (>= 1).
+    n_content : int
+        Number of content bits ``n`` (>= 1).
+    cue_times, content_times : list of array-like, optional
+        Spike times (ms) of each ``INcue`` / ``INcont`` neuron (empty by default; they can be
+        set later with ``Population.set_spike_times``).
+    params : CA3Params, optional
+        Parameters (the paper's by default).
+
+    Returns
+    -------
+    Network
+        Populations labelled as in :data:`POPULATIONS`, every one recorded.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Non-positive sizes or bad spike times.
+    """
+    for name, val in (("n_cues", n_cues), ("n_content", n_content)):
+        if isinstance(val, bool) or not isinstance(val, int):
+            raise TypeError(f"{name} must be an int, got {type(val).__name__}")
+        if val < 1:
+            raise ValueError(f"{name} must be >= 1, got {val}")
+    p = params or CA3Params()
+    c, n = n_cues, n_content
+    net = Network(dt=1.0)
+    sizes = {
+        "INcue": c,
+        "INcont": n,
+        "CA3cueCueRecall": c,
+        "CA3contCueRecall": n,
+        "CA3contCond": n,
+        "CA3contCondInt": 1,
+        "CA3cueContRecall": c,
+        "CA3contContRecall": n,
+        "CA3MergeCue": c,
+        "CA3MergeCont": n,
+        "OUTcue": c,
+        "OUTcont": n,
+    }
+    pops = {}
+    for label in POPULATIONS:
+        if label == "INcue":
+            cell = SpikeSourceArray(cue_times if cue_times is not None else [[]] * c)
+        elif label == "INcont":
+            cell = SpikeSourceArray(content_times if content_times is not None else [[]] * n)
+        else:
+            cell = p.cell(label in _FAST)
+        pops[label] = net.population(sizes[label], cell, label)
+
+    one, all_, all_ns = (
+        OneToOneConnector(),
+        AllToAllConnector(),
+        AllToAllConnector(allow_self_connections=False),
+    )
+    w = p.w
+
+    def stdp():
+        return STDPMechanism(
+            SpikePairRule(p.tau_stdp, p.tau_stdp, p.a_stdp, p.a_stdp),
+            AdditiveWeightDependence(0.0, p.w_max),
+            weight=0.0,
+            delay=1.0,
+        )
+
+    table = [
+        ("INcue", "CA3cueCueRecall", one, StaticSynapse(w, 1), "excitatory"),
+        ("INcont", "CA3contCueRecall", one, StaticSynapse(w, 1), "excitatory"),
+        ("CA3cueCueRecall", "CA3cueContRecall", one, StaticSynapse(w, 2), "excitatory"),
+        ("CA3cueCueRecall", "CA3cueContRecall", all_ns, StaticSynapse(w * n, 3), "inhibitory"),
+        ("CA3cueCueRecall", "CA3contCond", all_, StaticSynapse(w, 2), "inhibitory"),
+        ("CA3contCueRecall", "CA3contCond", one, StaticSynapse(1.5 * w, 1), "excitatory"),
+        ("CA3contCond", "CA3contContRecall", one, StaticSynapse(w, 1), "excitatory"),
+        ("CA3contCueRecall", "CA3contCondInt", all_, StaticSynapse(w, 1), "excitatory"),
+        ("CA3contCondInt", "CA3contCond", all_, StaticSynapse(w / 3, 1), "excitatory"),
+        ("CA3cueCueRecall", "CA3contCueRecall", all_, stdp(), "excitatory"),
+        ("CA3contContRecall", "CA3cueContRecall", all_, stdp(), "excitatory"),
+        ("CA3cueContRecall", "CA3cueContRecall", all_ns, StaticSynapse(w * n, 2), "inhibitory"),
+        ("CA3cueCueRecall", "CA3MergeCue", one, StaticSynapse(w, 3), "excitatory"),
+        ("CA3cueContRecall", "CA3MergeCue", one, StaticSynapse(w, 1), "excitatory"),
+        ("CA3contCueRecall", "CA3MergeCont", one, StaticSynapse(w, 3), "excitatory"),
+        ("CA3contContRecall", "CA3MergeCont", one, StaticSynapse(w, 1), "excitatory"),
+        ("CA3MergeCue", "OUTcue", one, StaticSynapse(w, 1), "excitatory"),
+        ("CA3MergeCont", "OUTcont", one, StaticSynapse(w, 1), "excitatory"),
+    ]
+    for pre, post, conn, syn, rec in table:
+        label = f"{pre}->{post}"
+        if rec == "inhibitory" and pre == "CA3cueCueRecall" and post == "CA3cueContRecall":
+            label += ":inh"
+        net.projection(pops[pre], pops[post], conn, syn, rec, label=label)
+    return net

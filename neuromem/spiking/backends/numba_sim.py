@@ -1,0 +1,540 @@
+"""Numba reference simulator following sPyNNaker's discrete-time semantics.
+
+The update of one time step ``t`` (``dt`` ms, 1 ms for the hardware recordings) is, for every
+``IF_curr_exp`` neuron, in this order (as the sPyNNaker neuron and synapse kernels do it):
+
+1. **Synaptic input.** The ring-buffer slot of step ``t`` (sum of the weights of every spike
+   due at ``t``) is added to the exponential synaptic currents, scaled by
+   :math:`\\frac{\\tau_{syn}}{dt}(1 - e^{-dt/\\tau_{syn}})` so that the integral of the current
+   equals the weight times ``tau_syn``; the slot is cleared.
+2. **Membrane.** Outside the refractory period, the exact solution of the membrane equation
+   over one step with the current held constant,
+
+   .. math::
+
+       \\alpha = (I_E - I_I + i_{offset}) R + v_{rest}, \\quad R = \\tau_m / c_m, \\qquad
+       V \\leftarrow \\alpha - e^{-dt/\\tau_m}(\\alpha - V).
+
+   Inside it, the refractory counter (``ceil(tau_refrac / dt)`` steps) is decremented and
+   ``V`` is held.
+3. **Threshold.** ``V >= v_thresh`` emits a spike at ``t``: ``V = v_reset``, the refractory
+   counter is set, and the spike is added to the neuron's post-synaptic STDP history.
+4. **Decay.** Both synaptic currents are multiplied by :math:`e^{-dt/\\tau_{syn}}`.
+
+Spikes emitted at step ``t`` (neurons and spike sources) are then delivered: a synapse with a
+delay of ``d`` steps adds its weight to ring-buffer slot ``t + d``, so it acts at step
+``t + d``. Plastic synapses are updated when the presynaptic spike is delivered (sPyNNaker's
+deferred, pre-synaptically driven STDP): with ``t_last`` and ``r_last`` the previous
+presynaptic spike time and trace, the post-synaptic spikes ``t_post`` of the target with
+``t_last - d < t_post <= t - d`` (seen at ``t_post + d``, the back-propagation delay) each
+potentiate by :math:`A_+ w_{max} r_{last} e^{-(t_{post} + d - t_{last})/\\tau_+}`, then the
+last post-synaptic spike at or before ``t - d`` depresses by
+:math:`A_- w_{max} o e^{-(t - t_{post} - d)/\\tau_-}` (``o`` its post trace); the weight,
+clipped to ``[w_min, w_max]``, is written back and sent. Traces jump by 1 at each spike and
+decay with ``tau_plus`` (pre) and ``tau_minus`` (post). Like sPyNNaker, each neuron keeps its
+last 15 post-synaptic spikes only.
+
+Three details were settled against the hardware recordings (``../shared/golden/ca3``), each a
+constructor option: weights are clipped after every term (``stdp_clip="each"``); the depression
+measures the time from the *undelayed* last post-synaptic spike
+(``depression_post_delay=False``); and ``A_plus``/``A_minus`` act as absolute weight changes in
+nA rather than PyNN's fractions of ``w_max`` (``amplitude_times_wmax=False``). With these the
+replay of the state-map recording matches spike for spike and the functional recording differs by
+one recall (see ``docs/models/ca3.md``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from neuromem.errors import ConfigError
+
+from ..network import Network, Population
+from ..results import SimulationResult
+from . import register_backend
+
+__all__ = ["NumbaSimulator"]
+
+MAX_POST_EVENTS = 16  # sPyNNaker's post-synaptic history length (entry 0 a placeholder)
+
+
+@njit(cache=True)
+def _post_add(n, t, trace_decay_tau, cnt_m1, ptimes, ptraces):
+    """Append a post-synaptic spike at ``t`` to neuron ``n``'s history (sPyNNaker layout)."""
+    last_t = ptimes[n, cnt_m1[n]]
+    last_tr = ptraces[n, cnt_m1[n]]
+    tr = last_tr * math.exp(-(t - last_t) / trace_decay_tau) + 1.0
+    if cnt_m1[n] < MAX_POST_EVENTS - 1:
+        cnt_m1[n] += 1
+        ptimes[n, cnt_m1[n]] = t
+        ptraces[n, cnt_m1[n]] = tr
+    else:
+        for e in range(2, MAX_POST_EVENTS):
+            ptimes[n, e - 1] = ptimes[n, e]
+            ptraces[n, e - 1] = ptraces[n, e]
+        ptimes[n, MAX_POST_EVENTS - 1] = t
+        ptraces[n, MAX_POST_EVENTS - 1] = tr
+
+
+@njit(cache=True)
+def _simulate(
+    t0,
+    t1,
+    is_src,
+    v_rest,
+    v_reset,
+    v_thresh,
+    r_mem,
+    exp_tc,
+    i_offset,
+    dec_e,
+    init_e,
+    dec_i,
+    init_i,
+    t_refract,
+    v,
+    i_e,
+    i_i,
+    refr,
+    ring,
+    src_ptr,
+    src_ids,
+    pre_row_ptr,
+    row_proj,
+    row_syn_ptr,
+    syn_post,
+    syn_w,
+    syn_delay,
+    syn_rec,
+    row_prev_t,
+    row_prev_tr,
+    proj_plastic,
+    tau_plus,
+    tau_minus,
+    a_plus,
+    a_minus,
+    w_min,
+    w_max,
+    post_tau,
+    post_cnt_m1,
+    post_times,
+    post_traces,
+    clip_each,
+    dep_delayed,
+    rec_mask,
+    spk_t,
+    spk_id,
+    n_spk,
+):
+    """Advance the network from step ``t0`` to ``t1`` (exclusive); returns the spike count.
+
+    ``ring`` has shape ``(2, R, N)`` (receptor, slot, neuron). Spikes are appended to
+    ``spk_t``/``spk_id`` from ``n_spk``; returns ``-1 - needed`` when they are too short.
+    """
+    n_neu = v.shape[0]
+    n_slots = ring.shape[1]
+    fired = np.empty(n_neu, dtype=np.int64)
+    for t in range(t0, t1):
+        slot = t % n_slots
+        n_fired = 0
+        for n in range(n_neu):
+            if is_src[n]:
+                continue
+            i_e[n] += ring[0, slot, n] * init_e[n]
+            i_i[n] += ring[1, slot, n] * init_i[n]
+            ring[0, slot, n] = 0.0
+            ring[1, slot, n] = 0.0
+            if refr[n] <= 0:
+                alpha = (i_e[n] - i_i[n] + i_offset[n]) * r_mem[n] + v_rest[n]
+                v[n] = alpha - exp_tc[n] * (alpha - v[n])
+            else:
+                refr[n] -= 1
+            if v[n] >= v_thresh[n]:
+                v[n] = v_reset[n]
+                refr[n] = t_refract[n]
+                fired[n_fired] = n
+                n_fired += 1
+                if post_tau[n] > 0.0:
+                    _post_add(n, t, post_tau[n], post_cnt_m1, post_times, post_traces)
+            i_e[n] *= dec_e[n]
+            i_i[n] *= dec_i[n]
+        k = t - t0
+        for j in range(src_ptr[k], src_ptr[k + 1]):
+            fired[n_fired] = src_ids[j]
+            n_fired += 1
+        # record
+        for f in range(n_fired):
+            n = fired[f]
+            if rec_mask[n]:
+                if n_spk >= spk_t.shape[0]:
+                    return -1 - n_spk
+                spk_t[n_spk] = t
+                spk_id[n_spk] = n
+                n_spk += 1
+        # deliver
+        for f in range(n_fired):
+            pre = fired[f]
+            for r in range(pre_row_ptr[pre], pre_row_ptr[pre + 1]):
+                p = row_proj[r]
+                if not proj_plastic[p]:
+                    for s in range(row_syn_ptr[r], row_syn_ptr[r + 1]):
+                        ring[syn_rec[s], (t + syn_delay[s]) % n_slots, syn_post[s]] += syn_w[s]
+                    continue
+                last_t = row_prev_t[r]
+                last_tr = row_prev_tr[r]
+                row_prev_tr[r] = last_tr * math.exp(-(t - last_t) / tau_plus[p]) + 1.0
+                row_prev_t[r] = t
+                for s in range(row_syn_ptr[r], row_syn_ptr[r + 1]):
+                    post = syn_post[s]
+                    d = syn_delay[s]
+                    begin = last_t - d if last_t >= d else 0
+                    end = t - d if t >= d else 0
+                    cnt = post_cnt_m1[post] + 1
+                    # first event after `begin` (entry 0 is the placeholder)
+                    nxt = cnt
+                    while nxt - 1 > 0 and post_times[post, nxt - 1] > begin:
+                        nxt -= 1
+                    prev = nxt - 1
+                    stop = nxt
+                    while stop < cnt and post_times[post, stop] <= end:
+                        stop += 1
+                    w = syn_w[s]
+                    pot = 0.0
+                    for e in range(nxt, stop):
+                        dtp = post_times[post, e] + d - last_t
+                        if dtp > 0:
+                            dw = a_plus[p] * last_tr * math.exp(-dtp / tau_plus[p])
+                            if clip_each:
+                                w = min(w + dw, w_max[p])
+                            else:
+                                pot += dw
+                        prev = e
+                    dep = 0.0
+                    if prev > 0:
+                        dtm = t - post_times[post, prev] - (d if dep_delayed else 0)
+                        if dtm > 0:
+                            dep = (
+                                a_minus[p] * post_traces[post, prev] * math.exp(-dtm / tau_minus[p])
+                            )
+                    if clip_each:
+                        w = max(w - dep, w_min[p])
+                    else:
+                        w = min(max(w + pot - dep, w_min[p]), w_max[p])
+                    syn_w[s] = w
+                    ring[syn_rec[s], (t + d) % n_slots, post] += w
+    return n_spk
+
+
+def _steps(value: float, dt: float, what: str) -> int:
+    k = value / dt
+    r = int(round(k))
+    if abs(k - r) > 1e-6:
+        raise ConfigError(f"{what} = {value} ms is not a whole number of {dt} ms steps")
+    return r
+
+
+@register_backend("numba")
+class NumbaSimulator:
+    """Reference simulator of a :class:`~neuromem.spiking.network.Network` (sPyNNaker rules).
+
+    Parameters
+    ----------
+    network : Network
+        The description; validated here. Spike-source times are read at each :meth:`run`, so
+        they can be changed between runs with ``Population.set_spike_times``.
+    stdp_clip : {"each", "sum"}
+        Clip the weight after every potentiation or depression term (``"each"``, sPyNNaker's
+        weight-state update, which the recordings need) or once after summing them
+        (``"sum"``, older sPyNNaker releases).
+    depression_post_delay : bool
+        Whether the depression of a presynaptic spike measures its distance to the last
+        post-synaptic spike delayed by the synaptic delay (later sPyNNaker releases) or, as
+        the recordings need, to its undelayed time (default).
+    amplitude_times_wmax : bool
+        PyNN defines ``A_plus``/``A_minus`` as fractions of ``w_max``; the sPyNNaker of the
+        recordings applied them as absolute weight changes (nA). Default False (recordings);
+        True gives PyNN's definition.
+
+    Raises
+    ------
+    ValueError, ConfigError
+        Invalid network, delays that are not whole steps, or plastic projections onto one
+        population with different ``tau_minus`` (sPyNNaker has one rule per population).
+    """
+
+    name = "numba"
+
+    def __init__(
+        self,
+        network: Network,
+        stdp_clip: str = "each",
+        depression_post_delay: bool = False,
+        amplitude_times_wmax: bool = False,
+    ):
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a Network, got {type(network).__name__}")
+        if stdp_clip not in ("sum", "each"):
+            raise ValueError(f"stdp_clip must be 'sum' or 'each', got {stdp_clip!r}")
+        network.validate()
+        self.network = network
+        self.dt = network.dt
+        self.clip_each = stdp_clip == "each"
+        self.dep_delayed = bool(depression_post_delay)
+        self.amp_wmax = bool(amplitude_times_wmax)
+        self._build()
+        self.t = 0  # current step
+        self._spk_t: list[np.ndarray] = []
+        self._spk_id: list[np.ndarray] = []
+
+    # ------------------------------------------------------------------ build
+    def _build(self) -> None:
+        net, dt = self.network, self.dt
+        pops = list(net.populations.values())
+        self.offsets: dict[str, int] = {}
+        off = 0
+        for p in pops:
+            self.offsets[p.label] = off
+            off += p.size
+        n = off
+        self.n_neurons = n
+        z = np.zeros
+        self.is_src = z(n, np.bool_)
+        self.v_rest, self.v_reset, self.v_thresh = z(n), z(n), np.full(n, np.inf)
+        self.r_mem, self.exp_tc, self.i_offset = z(n), z(n), z(n)
+        self.dec_e, self.init_e, self.dec_i, self.init_i = z(n), z(n), z(n), z(n)
+        self.t_refract = z(n, np.int64)
+        self.v = z(n)
+        self.rec_mask = z(n, np.bool_)
+        for p in pops:
+            sl = slice(self.offsets[p.label], self.offsets[p.label] + p.size)
+            self.rec_mask[sl] = "spikes" in p.record
+            if p.is_source:
+                self.is_src[sl] = True
+                continue
+            c = p.celltype
+            self.v_rest[sl], self.v_reset[sl], self.v_thresh[sl] = c.v_rest, c.v_reset, c.v_thresh
+            self.r_mem[sl] = c.tau_m / c.cm
+            self.exp_tc[sl] = math.exp(-dt / c.tau_m)
+            self.i_offset[sl] = c.i_offset
+            for tau, dec, ini in (
+                (c.tau_syn_E, self.dec_e, self.init_e),
+                (c.tau_syn_I, self.dec_i, self.init_i),
+            ):
+                d = math.exp(-dt / tau)
+                dec[sl] = d
+                ini[sl] = tau * (1.0 - d) / dt
+            self.t_refract[sl] = int(math.ceil(c.tau_refrac / dt - 1e-9))
+            self.v[sl] = c.initial_v
+        self.i_e, self.i_i = z(n), z(n)
+        self.refr = z(n, np.int64)
+
+        projs = list(net.projections.values())
+        self.proj_index = {pr.label: k for k, pr in enumerate(projs)}
+        np_ = len(projs)
+        self.proj_plastic = z(np_, np.bool_)
+        self.tau_plus, self.tau_minus = np.ones(np_), np.ones(np_)
+        self.a_plus, self.a_minus, self.w_min, self.w_max = z(np_), z(np_), z(np_), z(np_)
+        self.post_tau = z(n)
+        rows_pre, rows_proj, syn_lists = [], [], []
+        max_d = 1
+        self._proj_syn: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for k, pr in enumerate(projs):
+            st = pr.synapse_type
+            d = _steps(st.delay, dt, f"projection {pr.label!r}: delay")
+            if d < 1:
+                raise ConfigError(f"projection {pr.label!r}: delay must be >= 1 step")
+            max_d = max(max_d, d)
+            if pr.plastic:
+                td, wd = st.timing_dependence, st.weight_dependence
+                self.proj_plastic[k] = True
+                self.tau_plus[k], self.tau_minus[k] = td.tau_plus, td.tau_minus
+                scale = wd.w_max if self.amp_wmax else 1.0
+                self.a_plus[k] = td.A_plus * scale
+                self.a_minus[k] = td.A_minus * scale
+                self.w_min[k], self.w_max[k] = wd.w_min, wd.w_max
+                sl = slice(self.offsets[pr.post.label], self.offsets[pr.post.label] + pr.post.size)
+                cur = self.post_tau[sl]
+                if np.any((cur > 0) & (cur != td.tau_minus)):
+                    raise ConfigError(
+                        f"projection {pr.label!r}: plastic projections onto {pr.post.label!r} "
+                        "must share tau_minus"
+                    )
+                self.post_tau[sl] = td.tau_minus
+            pre_i, post_i = pr.connections()
+            order = np.argsort(pre_i, kind="stable")
+            pre_i, post_i = pre_i[order], post_i[order]
+            gpost = post_i + self.offsets[pr.post.label]
+            self._proj_syn.append((pre_i, post_i, order))
+            bounds = np.searchsorted(pre_i, np.arange(pr.pre.size + 1))
+            for a in range(pr.pre.size):
+                lo, hi = bounds[a], bounds[a + 1]
+                if hi == lo:
+                    continue
+                rows_pre.append(a + self.offsets[pr.pre.label])
+                rows_proj.append(k)
+                syn_lists.append(
+                    (
+                        gpost[lo:hi],
+                        np.full(hi - lo, st.weight),
+                        d,
+                        int(pr.receptor_type != "excitatory"),
+                        k,
+                        lo,
+                    )
+                )
+        # sort rows by global pre index (stable: projection order kept within a neuron)
+        order = np.argsort(np.asarray(rows_pre, dtype=np.int64), kind="stable")
+        rows_pre_a = np.asarray(rows_pre, dtype=np.int64)[order]
+        self.row_proj = np.asarray(rows_proj, dtype=np.int64)[order]
+        self.pre_row_ptr = np.searchsorted(rows_pre_a, np.arange(n + 1)).astype(np.int64)
+        sizes = [len(syn_lists[i][0]) for i in order]
+        self.row_syn_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        n_syn = int(self.row_syn_ptr[-1])
+        self.syn_post = np.empty(n_syn, np.int64)
+        self.syn_w = np.empty(n_syn)
+        self.syn_delay = np.empty(n_syn, np.int64)
+        self.syn_rec = np.empty(n_syn, np.int64)
+        # where each projection's (sorted) synapse j lives in the flat arrays
+        self._proj_flat = [np.empty(len(ps[0]), np.int64) for ps in self._proj_syn]
+        for r, i in enumerate(order):
+            post, w, d, rec, k, lo = syn_lists[i]
+            a, b = self.row_syn_ptr[r], self.row_syn_ptr[r + 1]
+            self.syn_post[a:b] = post
+            self.syn_w[a:b] = w
+            self.syn_delay[a:b] = d
+            self.syn_rec[a:b] = rec
+            self._proj_flat[k][lo : lo + (b - a)] = np.arange(a, b)
+        nr = len(order)
+        self.row_prev_t = np.zeros(nr, np.int64)
+        self.row_prev_tr = np.zeros(nr)
+        self.ring = np.zeros((2, max_d + 1, n))
+        self.post_cnt_m1 = np.zeros(n, np.int64)
+        self.post_times = np.zeros((n, MAX_POST_EVENTS), np.int64)
+        self.post_traces = np.zeros((n, MAX_POST_EVENTS))
+
+    # ------------------------------------------------------------------ run
+    def _source_schedule(self, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
+        steps, ids = [], []
+        for p in self.network.populations.values():
+            if not p.is_source:
+                continue
+            off = self.offsets[p.label]
+            for k, times in enumerate(p.celltype.spike_times):
+                s = np.rint(np.asarray(times) / self.dt).astype(np.int64)
+                s = np.unique(s[(s >= t0) & (s < t1)])
+                steps.append(s)
+                ids.append(np.full(len(s), off + k, np.int64))
+        if steps:
+            st = np.concatenate(steps)
+            gi = np.concatenate(ids)
+        else:
+            st = np.zeros(0, np.int64)
+            gi = np.zeros(0, np.int64)
+        order = np.lexsort((gi, st))
+        st, gi = st[order], gi[order]
+        ptr = np.searchsorted(st, np.arange(t0, t1 + 1)).astype(np.int64)
+        return ptr, gi
+
+    def run(self, duration: float) -> None:
+        """Advance the simulation by ``duration`` ms (a whole number of steps, > 0).
+
+        Raises
+        ------
+        ValueError
+            Non-positive or non-finite duration, or not a whole number of steps.
+        """
+        if isinstance(duration, bool) or not isinstance(
+            duration, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"duration must be a number (ms), got {type(duration).__name__}")
+        if not math.isfinite(duration) or duration <= 0:
+            raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
+        n_steps = _steps(float(duration), self.dt, "duration")
+        t0, t1 = self.t, self.t + n_steps
+        ptr, ids = self._source_schedule(t0, t1)
+        cap = max(1024, 4 * len(ids) + 64)
+        while True:
+            state = (self.v.copy(), self.i_e.copy(), self.i_i.copy(), self.refr.copy())
+            backup = (
+                self.ring.copy(),
+                self.syn_w.copy(),
+                self.row_prev_t.copy(),
+                self.row_prev_tr.copy(),
+                self.post_cnt_m1.copy(),
+                self.post_times.copy(),
+                self.post_traces.copy(),
+            )
+            spk_t = np.empty(cap, np.int64)
+            spk_id = np.empty(cap, np.int64)
+            got = _simulate(
+                t0, t1, self.is_src, self.v_rest, self.v_reset, self.v_thresh, self.r_mem,
+                self.exp_tc, self.i_offset, self.dec_e, self.init_e, self.dec_i, self.init_i,
+                self.t_refract, self.v, self.i_e, self.i_i, self.refr, self.ring, ptr, ids,
+                self.pre_row_ptr, self.row_proj, self.row_syn_ptr, self.syn_post, self.syn_w,
+                self.syn_delay, self.syn_rec, self.row_prev_t, self.row_prev_tr,
+                self.proj_plastic, self.tau_plus, self.tau_minus, self.a_plus, self.a_minus,
+                self.w_min, self.w_max, self.post_tau, self.post_cnt_m1, self.post_times,
+                self.post_traces, self.clip_each, self.dep_delayed, self.rec_mask, spk_t, spk_id, 0,
+            )  # fmt: skip
+            if got >= 0:
+                break
+            # buffer too small: restore the state and retry with a bigger one
+            self.v[:], self.i_e[:], self.i_i[:], self.refr[:] = state
+            (
+                self.ring[:],
+                self.syn_w[:],
+                self.row_prev_t[:],
+                self.row_prev_tr[:],
+                self.post_cnt_m1[:],
+                self.post_times[:],
+                self.post_traces[:],
+            ) = backup
+            cap *= 4
+        self._spk_t.append(spk_t[:got])
+        self._spk_id.append(spk_id[:got])
+        self.t = t1
+
+    # ------------------------------------------------------------------ output
+    @property
+    def time(self) -> float:
+        """Simulated time so far (ms)."""
+        return self.t * self.dt
+
+    def spikes(self, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """Spike times (ms) and neuron indices of ``label`` so far."""
+        pop = self._pop(label)
+        t = np.concatenate(self._spk_t) if self._spk_t else np.zeros(0, np.int64)
+        i = np.concatenate(self._spk_id) if self._spk_id else np.zeros(0, np.int64)
+        off = self.offsets[label]
+        m = (i >= off) & (i < off + pop.size)
+        return t[m] * self.dt, i[m] - off
+
+    def weights(self, label: str) -> np.ndarray:
+        """Current ``(n_pre, n_post)`` weight matrix of projection ``label`` (NaN: none)."""
+        if label not in self.proj_index:
+            raise ValueError(f"label: unknown projection {label!r}")
+        k = self.proj_index[label]
+        pr = self.network.projections[label]
+        pre_i, post_i, _ = self._proj_syn[k]
+        w = np.full((pr.pre.size, pr.post.size), np.nan)
+        w[pre_i, post_i] = self.syn_w[self._proj_flat[k]]
+        return w
+
+    def _pop(self, label: str) -> Population:
+        if label not in self.network.populations:
+            raise ValueError(f"label: unknown population {label!r}")
+        return self.network.populations[label]
+
+    def result(self) -> SimulationResult:
+        """Spikes of every recorded population and the weights of every projection."""
+        spikes = {
+            lab: self.spikes(lab)
+            for lab, p in self.network.populations.items()
+            if "spikes" in p.record
+        }
+        sizes = {lab: p.size for lab, p in self.network.populations.items()}
+        weights = {lab: self.weights(lab) for lab in self.network.projections}
+        return SimulationResult(spikes, sizes, weights, self.time, self.name)
