@@ -1,0 +1,545 @@
+"""Tensor-brain experiments: semantic memory on knowledge graphs, and perception and memory in
+synthetic scenes.
+
+``tensorbrain-kg``
+    Trains each tensor model (RESCAL, DistMult, ComplEx, Tucker; 1-vs-all softmax CE, Adam)
+    and the decoder's semantic memory (start ``a_pre``, teacher-forced ``s, o, p``) on one
+    graph of ``--data DIR/kg/<dataset>`` (or ``DIR/<dataset>``) and reports filtered test
+    MRR and Hits@k of both directions.
+
+    Metrics: ``mrr``, ``hits1``, ``hits3``, ``hits10``, ``train_seconds`` and ``best_model``
+    for the model with the best *validation* MRR; the per-model table ``model_names``,
+    ``model_mrr``, ``model_hits1``, ``model_hits3``, ``model_hits10``, ``model_valid_mrr``,
+    ``model_train_seconds`` (the decoder appears as ``decoder``).
+
+``tensorbrain-scenes``
+    Draws a world (:func:`neuromem.tensorbrain.scenes.make_world`), training and test
+    episodes, and trains the decoder jointly on perception (``q0 = f(v)``, plan
+    ``t, s, labels, o, labels, p``) and semantic memory (``q0 = a_pre``) by teacher forcing.
+
+    Metrics: ``perception_label_accuracy`` (per label, subject and object),
+    ``perception_label_exact`` (every label of an entity right), ``perception_hits1`` /
+    ``perception_hits10`` (rank of the true subject, object and predicate at their step, the
+    earlier steps teacher-forced, averaged over the three), ``perception_triple_accuracy``
+    (argmax decoding gets the whole triple), ``episodic_recall_accuracy`` (test episodes
+    stored one-shot, then recalled from their time index), ``episodic_label_accuracy``,
+    ``semantic_mrr`` / ``semantic_hits1`` / ``semantic_hits10`` (filtered ranking of held-out
+    facts by the decoder's semantic memory) against ``rescal_*`` (RESCAL trained on the same
+    observed triples), ``marginal_predicate_hits1`` (``(s, ?, o)`` from the average over
+    stored episodes) and ``generated_precision`` (share of sampled triples that are facts).
+    Figure ``decoding``: the decoded probabilities at each step for one test episode.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuromem.errors import ConfigError
+
+from ._registry import RunContext, register
+
+DATASETS = ("kinships", "nations", "umls")
+
+
+@dataclass
+class TensorBrainKGConfig:
+    """Parameters of ``tensorbrain-kg``.
+
+    Attributes
+    ----------
+    dataset : str
+        ``kinships``, ``nations`` or ``umls``.
+    models : list of str
+        Tensor models to train (``rescal``, ``distmult``, ``complex``, ``tucker``).
+    dim : int
+        Embedding size of DistMult and ComplEx.
+    rescal_dim : int
+        Embedding size of RESCAL (its relations are ``d x d``).
+    tucker_dim, tucker_rel_dim : int
+        Entity and relation sizes of Tucker.
+    epochs : int
+        Training epochs of each tensor model.
+    time_budget : float
+        Wall seconds after which a model's training stops (per model).
+    batch_size : int
+    lr : float
+        Adam learning rate.
+    smoothing : float
+        Label smoothing.
+    reg : float
+        N3 regularisation weight.
+    decoder : bool
+        Also train and evaluate the decoder's semantic memory.
+    decoder_dim, decoder_epochs : int
+    decoder_lr, decoder_weight_decay, decoder_alpha : float
+    """
+
+    dataset: str = "kinships"
+    models: list[str] = field(default_factory=lambda: ["rescal", "distmult", "complex", "tucker"])
+    dim: int = 256
+    rescal_dim: int = 64
+    tucker_dim: int = 64
+    tucker_rel_dim: int = 32
+    epochs: int = 40
+    time_budget: float = 110.0
+    batch_size: int = 256
+    lr: float = 0.01
+    smoothing: float = 0.1
+    reg: float = 0.02
+    decoder: bool = True
+    decoder_dim: int = 128
+    decoder_epochs: int = 30
+    decoder_lr: float = 0.005
+    decoder_weight_decay: float = 0.0
+    decoder_alpha: float = 0.5
+
+    def validate(self) -> None:
+        from neuromem.tensorbrain import MODELS
+
+        if self.dataset not in DATASETS:
+            raise ValueError(
+                f"dataset: expected one of {', '.join(DATASETS)}, got {self.dataset!r}"
+            )
+        if not self.models and not self.decoder:
+            raise ValueError("models: empty and decoder off; nothing to train")
+        for m in self.models:
+            if m not in MODELS:
+                raise ValueError(f"models: unknown model {m!r}; expected {', '.join(MODELS)}")
+        for name in ("dim", "rescal_dim", "tucker_dim", "tucker_rel_dim", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if "complex" in self.models and self.dim % 2:
+            raise ValueError(f"dim: ComplEx needs an even size, got {self.dim}")
+        if self.decoder_dim < 1 or self.decoder_epochs < 1:
+            raise ValueError("decoder_dim and decoder_epochs: must be >= 1")
+        for name in ("lr", "decoder_lr", "time_budget"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.smoothing < 1:
+            raise ValueError(f"smoothing: must lie in [0, 1), got {self.smoothing}")
+        for name in ("reg", "decoder_weight_decay", "decoder_alpha"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+
+
+def kg_folder(ctx: RunContext, dataset: str):
+    """``DATA/kg/<dataset>`` or ``DATA/<dataset>``; DataNotFoundError when neither exists."""
+    from neuromem.errors import DataNotFoundError
+
+    base = ctx.data_dir(what="knowledge graphs (kg/kinships, kg/nations, kg/umls)")
+    for cand in (base / "kg" / dataset, base / dataset):
+        if cand.is_dir():
+            return cand
+    raise DataNotFoundError(
+        f"--data: knowledge graph {dataset!r} not found under {base} "
+        f"(looked for {base / 'kg' / dataset} and {base / dataset})"
+    )
+
+
+def _model_size(cfg, kind):
+    if kind == "rescal":
+        return {"dim": cfg.rescal_dim}
+    if kind == "tucker":
+        return {"dim": cfg.tucker_dim, "rel_dim": cfg.tucker_rel_dim}
+    return {"dim": cfg.dim}
+
+
+@register(
+    "tensorbrain-kg",
+    config=TensorBrainKGConfig,
+    description="tensor models and the tensor brain's semantic memory on Kinships/Nations/UMLS",
+    demo_overrides={
+        "dataset": "nations",
+        "models": ["distmult", "complex"],
+        "dim": 64,
+        "epochs": 15,
+        "decoder_dim": 32,
+        "decoder_epochs": 5,
+    },
+    needs_data=True,
+)
+def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
+    from neuromem.datasets.kg import load_kg
+    from neuromem.tensorbrain import TensorModel
+    from neuromem.tensorbrain.decoder import TRIPLE_PLAN, Task, TensorBrain
+
+    kg = load_kg(kg_folder(ctx, cfg.dataset))
+    known = kg.all_triples()
+    rows = []
+    for kind in cfg.models:
+        m = TensorModel(
+            kind, kg.n_entities, kg.n_relations, seed=ctx.child_rng(), **_model_size(cfg, kind)
+        )
+        bar = ctx.progress(total=cfg.epochs, desc=f"{kind}")
+        with ctx.phase(f"train_{kind}"):
+            t0 = time.perf_counter()
+            m.fit(
+                kg.train,
+                epochs=cfg.epochs,
+                batch_size=cfg.batch_size,
+                lr=cfg.lr,
+                smoothing=cfg.smoothing,
+                reg=cfg.reg,
+                seed=ctx.child_rng(),
+                time_budget=cfg.time_budget,
+                callback=lambda ep, loss, bar=bar: bar.update(1),
+            )
+            secs = time.perf_counter() - t0
+        bar.close()
+        with ctx.phase("evaluate"):
+            valid = m.evaluate(kg.valid, known)
+            test = m.evaluate(kg.test, known)
+        rows.append((kind, valid["mrr"], test, secs, len(m.history)))
+    if cfg.decoder:
+        tb = TensorBrain(
+            kg.n_entities,
+            kg.n_relations,
+            dim=cfg.decoder_dim,
+            alpha=cfg.decoder_alpha,
+            seed=ctx.child_rng(),
+        )
+        task = Task("pre", TRIPLE_PLAN, [kg.train[:, 0], kg.train[:, 2], kg.train[:, 1]])
+        bar = ctx.progress(total=cfg.decoder_epochs, desc="decoder")
+        with ctx.phase("train_decoder"):
+            t0 = time.perf_counter()
+            tb.fit(
+                [task],
+                epochs=cfg.decoder_epochs,
+                batch_size=128,
+                lr=cfg.decoder_lr,
+                weight_decay=cfg.decoder_weight_decay,
+                seed=ctx.child_rng(),
+                time_budget=cfg.time_budget,
+                callback=lambda ep, loss: bar.update(1),
+            )
+            secs = time.perf_counter() - t0
+        bar.close()
+        with ctx.phase("evaluate"):
+            valid = tb.evaluate(kg.valid, known)
+            test = tb.evaluate(kg.test, known)
+        rows.append(("decoder", valid["mrr"], test, secs, len(tb.history)))
+
+    best = max(rows, key=lambda r: r[1])
+    metrics = {
+        "dataset": cfg.dataset,
+        "best_model": best[0],
+        "mrr": best[2]["mrr"],
+        "hits1": best[2]["hits1"],
+        "hits3": best[2]["hits3"],
+        "hits10": best[2]["hits10"],
+        "train_seconds": best[3],
+        "model_names": [r[0] for r in rows],
+        "model_valid_mrr": [r[1] for r in rows],
+        "model_mrr": [r[2]["mrr"] for r in rows],
+        "model_tail_mrr": [r[2]["tail_mrr"] for r in rows],
+        "model_head_mrr": [r[2]["head_mrr"] for r in rows],
+        "model_hits1": [r[2]["hits1"] for r in rows],
+        "model_hits3": [r[2]["hits3"] for r in rows],
+        "model_hits10": [r[2]["hits10"] for r in rows],
+        "model_train_seconds": [r[3] for r in rows],
+        "model_epochs": [r[4] for r in rows],
+    }
+    return metrics
+
+
+# ---------------------------------------------------------------------- scenes
+@dataclass
+class TensorBrainScenesConfig:
+    """Parameters of ``tensorbrain-scenes``.
+
+    Attributes
+    ----------
+    n_entities, n_classes, n_attributes, n_predicates : int
+        World sizes.
+    p_attribute, class_density, keep, holdout : float
+        World structure (see :func:`neuromem.tensorbrain.scenes.make_world`).
+    feature_dim : int
+        Size of each sensory region.
+    noise : float
+        Sensory noise.
+    n_train, n_test : int
+        Training and test episodes.
+    dim : int
+        Representation / working-memory size.
+    alpha, beta_fb : float
+        Blackboard decay and feedback strength.
+    epochs, batch_size : int
+    lr, weight_decay : float
+    rescal_dim, rescal_epochs : int
+        The RESCAL baseline of semantic memory.
+    n_generate : int
+        Triples sampled from semantic memory.
+    """
+
+    n_entities: int = 40
+    n_classes: int = 5
+    n_attributes: int = 6
+    n_predicates: int = 8
+    p_attribute: float = 0.3
+    class_density: float = 0.3
+    keep: float = 0.6
+    holdout: float = 0.2
+    feature_dim: int = 24
+    noise: float = 0.5
+    n_train: int = 4000
+    n_test: int = 400
+    dim: int = 64
+    alpha: float = 0.5
+    beta_fb: float = 1.0
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 0.005
+    weight_decay: float = 0.0
+    rescal_dim: int = 32
+    rescal_epochs: int = 60
+    n_generate: int = 2000
+
+    def validate(self) -> None:
+        for name in (
+            "n_classes",
+            "n_predicates",
+            "feature_dim",
+            "n_train",
+            "n_test",
+            "dim",
+            "epochs",
+            "batch_size",
+            "rescal_dim",
+            "rescal_epochs",
+            "n_generate",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.n_entities < 10:
+            raise ValueError(f"n_entities: must be >= 10 (Hits@10), got {self.n_entities}")
+        if self.n_attributes < 0:
+            raise ValueError(f"n_attributes: must be >= 0, got {self.n_attributes}")
+        for name in ("p_attribute", "class_density", "keep"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}: must lie in [0, 1], got {getattr(self, name)}")
+        if not 0 < self.holdout < 1:
+            raise ValueError(f"holdout: must lie in (0, 1), got {self.holdout}")
+        for name in ("noise", "alpha", "beta_fb", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr: must be > 0, got {self.lr}")
+
+
+def _slot_ranks(probs, plan, triples):
+    """Ranks of the true s, o, p at their (teacher-forced) steps, shape (3, B)."""
+    out = []
+    steps = [i for i, k in enumerate(plan) if k in ("entity", "predicate")]
+    cols = [0, 2, 1]
+    for step, col in zip(steps, cols):
+        pr = probs[step]
+        true = pr[np.arange(len(pr)), triples[:, col]]
+        better = (pr > true[:, None]).sum(axis=1)
+        tied = (pr == true[:, None]).sum(axis=1) - 1
+        out.append(1.0 + better + 0.5 * tied)
+    return np.array(out)
+
+
+def _plot_decoding(tb, world, ep, probs, plan, names=None):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    steps = [i for i, k in enumerate(plan) if k != "time_new"]
+    fig, axes = plt.subplots(1, len(steps), figsize=(3.0 * len(steps), 3.0))
+    s, p, o = ep
+    truth = {"entity": [s, o], "predicate": [p]}
+    ent_seen = 0
+    lab_seen = 0
+    for ax, i in zip(np.atleast_1d(axes), steps):
+        kind = plan[i]
+        pr = probs[i][0]
+        if kind == "labels":
+            ent = s if lab_seen == 0 else o
+            lab_seen += 1
+            true_set = np.flatnonzero(world.labels[ent] > 0.5)
+            colors = ["C3" if k in true_set else "C0" for k in range(len(pr))]
+            ax.bar(np.arange(len(pr)), pr, color=colors)
+            ax.set(title=f"labels of {'subject' if lab_seen == 1 else 'object'}", ylim=(0, 1))
+            ax.set_xlabel("label (red: true)")
+            continue
+        if kind == "entity":
+            tgt = truth["entity"][ent_seen]
+            title = "subject" if ent_seen == 0 else "object"
+            ent_seen += 1
+        else:
+            tgt = p
+            title = "predicate"
+        colors = ["C3" if k == tgt else "C0" for k in range(len(pr))]
+        ax.bar(np.arange(len(pr)), pr, color=colors)
+        ax.set(title=f"P({title} | q, h)", ylim=(0, 1))
+        ax.set_xlabel("index (red: true)")
+    np.atleast_1d(axes)[0].set_ylabel("probability")
+    fig.tight_layout()
+    return fig
+
+
+@register(
+    "tensorbrain-scenes",
+    config=TensorBrainScenesConfig,
+    description="tensor-brain decoder on synthetic scenes: perception, episodic, semantic memory",
+    demo_overrides={"n_train": 1500, "n_test": 200, "epochs": 8, "rescal_epochs": 30},
+)
+def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
+    from neuromem.tensorbrain import FilterIndex, TensorModel, evaluate_ranking
+    from neuromem.tensorbrain.decoder import PERCEPTION_PLAN, Task, TensorBrain
+    from neuromem.tensorbrain.scenes import make_episodes, make_world
+
+    with ctx.phase("world"):
+        try:
+            world = make_world(
+                cfg.n_entities,
+                cfg.n_classes,
+                cfg.n_attributes,
+                cfg.n_predicates,
+                cfg.p_attribute,
+                cfg.class_density,
+                cfg.keep,
+                cfg.holdout,
+                cfg.feature_dim,
+                cfg.noise,
+                seed=ctx.child_rng(),
+            )
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        train = make_episodes(world, cfg.n_train, observed_only=True, seed=ctx.child_rng())
+        test = make_episodes(world, cfg.n_test, observed_only=False, seed=ctx.child_rng())
+    tr = train.triples
+    lab = world.labels
+    perception = Task(
+        "sensory",
+        PERCEPTION_PLAN,
+        [None, tr[:, 0], lab[tr[:, 0]], tr[:, 2], lab[tr[:, 2]], tr[:, 1]],
+        train.sensory,
+    )
+    semantic = Task(
+        "pre",
+        PERCEPTION_PLAN[1:],
+        [tr[:, 0], lab[tr[:, 0]], tr[:, 2], lab[tr[:, 2]], tr[:, 1]],
+    )
+    tb = TensorBrain(
+        world.n_entities,
+        world.n_predicates,
+        n_labels=world.n_labels,
+        n_sensory=world.n_sensory,
+        dim=cfg.dim,
+        alpha=cfg.alpha,
+        beta_fb=cfg.beta_fb,
+        seed=ctx.child_rng(),
+    )
+    bar = ctx.progress(total=cfg.epochs, desc="decoder")
+    with ctx.phase("train_decoder"):
+        tb.fit(
+            [perception, semantic],
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            seed=ctx.child_rng(),
+            callback=lambda ep, loss: bar.update(1),
+        )
+    bar.close()
+
+    te = test.triples
+    with ctx.phase("perception"):
+        # teacher-forced ranks of each slot, and free argmax decoding
+        probs_tf, _ = tb.decode(
+            "sensory",
+            test.sensory,
+            PERCEPTION_PLAN,
+            measure="teacher",
+            targets=[None, te[:, 0], None, te[:, 2], None, te[:, 1]],
+        )
+        ranks = _slot_ranks(probs_tf, PERCEPTION_PLAN, te)
+        out = tb.perceive(test.sensory, store=True)
+        trip = np.stack([out["subject"], out["predicate"], out["object"]], axis=1)
+        lab_ok = np.concatenate(
+            [
+                out["subject_labels"] == (lab[te[:, 0]] > 0.5),
+                out["object_labels"] == (lab[te[:, 2]] > 0.5),
+            ]
+        )
+    with ctx.phase("episodic"):
+        rec = tb.recall_episode(out["time"])
+        rtrip = np.stack([rec["subject"], rec["predicate"], rec["object"]], axis=1)
+        rlab_ok = np.concatenate(
+            [
+                rec["subject_labels"] == (lab[te[:, 0]] > 0.5),
+                rec["object_labels"] == (lab[te[:, 2]] > 0.5),
+            ]
+        )
+    held = world.facts[~world.observed]
+    fi = FilterIndex(world.facts, world.n_entities, world.n_predicates)
+    with ctx.phase("semantic"):
+        sem = evaluate_ranking(tb.score_tail, tb.score_head, held, fi, batch_size=64)
+        rescal = TensorModel(
+            "rescal", world.n_entities, world.n_predicates, dim=cfg.rescal_dim, seed=ctx.child_rng()
+        )
+        rescal.fit(
+            tr, epochs=cfg.rescal_epochs, batch_size=128, lr=0.01, reg=0.01, seed=ctx.child_rng()
+        )
+        res = rescal.evaluate(held, world.facts)
+        # (s, ?, o): learned pre-observation index versus the marginal over stored episodes
+        pr_pre = tb.predicate_scores(held[:, 0], held[:, 2])
+        n_marg = min(len(held), 200)
+        pr_marg = tb.marginal_predicate(held[:n_marg, 0], held[:n_marg, 2])
+        gen = tb.generate(cfg.n_generate, seed=ctx.child_rng())
+        fact_set = {tuple(f) for f in world.facts.tolist()}
+        seen_set = {tuple(f) for f in tr.tolist()}
+        gen_true = np.array([tuple(g) in fact_set for g in gen.tolist()])
+        gen_new = np.array([tuple(g) not in seen_set for g in gen.tolist()])
+
+    def _pred_hits1(scores, rows):
+        true = scores[np.arange(len(rows)), rows[:, 1]]
+        return float(np.mean((scores > true[:, None]).sum(axis=1) == 0))
+
+    metrics = {
+        "n_facts": len(world.facts),
+        "n_heldout_facts": len(held),
+        "perception_label_accuracy": float(lab_ok.mean()),
+        "perception_label_exact": float(lab_ok.all(axis=1).mean()),
+        "perception_hits1": float(np.mean(ranks <= 1)),
+        "perception_hits10": float(np.mean(ranks <= 10)),
+        "perception_subject_hits1": float(np.mean(ranks[0] <= 1)),
+        "perception_object_hits1": float(np.mean(ranks[1] <= 1)),
+        "perception_predicate_hits1": float(np.mean(ranks[2] <= 1)),
+        "perception_triple_accuracy": float(np.mean(np.all(trip == te, axis=1))),
+        "episodic_recall_accuracy": float(np.mean(np.all(rtrip == te, axis=1))),
+        "episodic_label_accuracy": float(rlab_ok.mean()),
+        "episodic_matches_perception": float(np.mean(np.all(rtrip == trip, axis=1))),
+        "semantic_mrr": sem["mrr"],
+        "semantic_hits1": sem["hits1"],
+        "semantic_hits10": sem["hits10"],
+        "rescal_mrr": res["mrr"],
+        "rescal_hits1": res["hits1"],
+        "rescal_hits10": res["hits10"],
+        "pre_predicate_hits1": _pred_hits1(pr_pre, held),
+        "marginal_predicate_hits1": _pred_hits1(pr_marg, held[:n_marg]),
+        "generated_precision": float(gen_true.mean()),
+        "generated_novel_true": float(np.mean(gen_true & gen_new)),
+        "chance_precision": len(world.facts)
+        / (world.n_entities * (world.n_entities - 1) * world.n_predicates),
+        "train_loss": tb.history,
+    }
+    with ctx.phase("plot"):
+        probs1, _ = tb.decode("sensory", test.sensory[:1], PERCEPTION_PLAN, measure="argmax")
+        fig = _plot_decoding(tb, world, te[0], probs1, PERCEPTION_PLAN)
+        ctx.save_figure(fig, "decoding")
+    ctx.save_array(
+        "scenes",
+        test_triples=te,
+        perceived=trip,
+        recalled=rtrip,
+        generated=gen,
+        slot_ranks=ranks,
+    )
+    return metrics
