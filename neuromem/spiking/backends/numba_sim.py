@@ -125,6 +125,7 @@ def _simulate(
     clip_each,
     dep_delayed,
     rec_mask,
+    sources_only,
     spk_t,
     spk_id,
     n_spk,
@@ -141,7 +142,7 @@ def _simulate(
         slot = t % n_slots
         n_fired = 0
         for n in range(n_neu):
-            if is_src[n]:
+            if is_src[n] or sources_only:
                 continue
             i_e[n] += ring[0, slot, n] * init_e[n]
             i_i[n] += ring[1, slot, n] * init_i[n]
@@ -438,23 +439,37 @@ class NumbaSimulator:
         ptr = np.searchsorted(st, np.arange(t0, t1 + 1)).astype(np.int64)
         return ptr, gi
 
-    def run(self, duration: float) -> None:
-        """Advance the simulation by ``duration`` ms (a whole number of steps, > 0).
+    def emit_late(self, label: str, indices) -> None:
+        """Emit spikes of source ``label`` at the last simulated step, after the fact.
+
+        Spikes of a source emitted at step ``t`` act from ``t + 1`` on, so they can be added
+        once step ``t`` has been simulated; the result is exactly as if they had been known
+        before. This lets an operation start at the step where the previous one is still
+        being read out.
 
         Raises
         ------
         ValueError
-            Non-positive or non-finite duration, or not a whole number of steps.
+            Nothing simulated yet, ``label`` not a spike source, or indices out of range.
         """
-        if isinstance(duration, bool) or not isinstance(
-            duration, (int, float, np.integer, np.floating)
-        ):
-            raise TypeError(f"duration must be a number (ms), got {type(duration).__name__}")
-        if not math.isfinite(duration) or duration <= 0:
-            raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
-        n_steps = _steps(float(duration), self.dt, "duration")
-        t0, t1 = self.t, self.t + n_steps
-        ptr, ids = self._source_schedule(t0, t1)
+        pop = self._pop(label)
+        if not pop.is_source:
+            raise ValueError(f"label: {label!r} is not a spike source")
+        if self.t == 0:
+            raise ValueError("emit_late: nothing has been simulated yet")
+        idx = np.unique(np.asarray(indices, dtype=np.int64).ravel())
+        if len(idx) == 0:
+            return
+        if idx.min() < 0 or idx.max() >= pop.size:
+            raise ValueError(f"indices out of range for {label!r} of size {pop.size}")
+        t = self.t - 1
+        for k in idx:
+            times = pop.celltype.spike_times[k]
+            pop.celltype.spike_times[k] = np.sort(np.append(times, t * self.dt))
+        ptr = np.array([0, len(idx)], np.int64)
+        self._step_range(t, t + 1, ptr, idx + self.offsets[label], late=True)
+
+    def _step_range(self, t0, t1, ptr, ids, late=False) -> None:
         cap = max(1024, 4 * len(ids) + 64)
         while True:
             state = (self.v.copy(), self.i_e.copy(), self.i_i.copy(), self.refr.copy())
@@ -477,11 +492,11 @@ class NumbaSimulator:
                 self.syn_delay, self.syn_rec, self.row_prev_t, self.row_prev_tr,
                 self.proj_plastic, self.tau_plus, self.tau_minus, self.a_plus, self.a_minus,
                 self.w_min, self.w_max, self.post_tau, self.post_cnt_m1, self.post_times,
-                self.post_traces, self.clip_each, self.dep_delayed, self.rec_mask, spk_t, spk_id, 0,
+                self.post_traces, self.clip_each, self.dep_delayed, self.rec_mask, late,
+                spk_t, spk_id, 0,
             )  # fmt: skip
             if got >= 0:
                 break
-            # buffer too small: restore the state and retry with a bigger one
             self.v[:], self.i_e[:], self.i_i[:], self.refr[:] = state
             (
                 self.ring[:],
@@ -495,6 +510,25 @@ class NumbaSimulator:
             cap *= 4
         self._spk_t.append(spk_t[:got])
         self._spk_id.append(spk_id[:got])
+
+    def run(self, duration: float) -> None:
+        """Advance the simulation by ``duration`` ms (a whole number of steps, > 0).
+
+        Raises
+        ------
+        ValueError
+            Non-positive or non-finite duration, or not a whole number of steps.
+        """
+        if isinstance(duration, bool) or not isinstance(
+            duration, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"duration must be a number (ms), got {type(duration).__name__}")
+        if not math.isfinite(duration) or duration <= 0:
+            raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
+        n_steps = _steps(float(duration), self.dt, "duration")
+        t0, t1 = self.t, self.t + n_steps
+        ptr, ids = self._source_schedule(t0, t1)
+        self._step_range(t0, t1, ptr, ids)
         self.t = t1
 
     # ------------------------------------------------------------------ output
@@ -510,7 +544,9 @@ class NumbaSimulator:
         i = np.concatenate(self._spk_id) if self._spk_id else np.zeros(0, np.int64)
         off = self.offsets[label]
         m = (i >= off) & (i < off + pop.size)
-        return t[m] * self.dt, i[m] - off
+        t, i = t[m], i[m] - off
+        o = np.lexsort((i, t))
+        return t[o] * self.dt, i[o]
 
     def weights(self, label: str) -> np.ndarray:
         """Current ``(n_pre, n_post)`` weight matrix of projection ``label`` (NaN: none)."""

@@ -1,0 +1,366 @@
+"""The CA3 spiking content-addressable memory: learn, recall by cue or by fragment, forget.
+
+Operations drive the input populations and are read out from the output populations
+(``OUTcue``, ``OUTcont``) of :func:`~neuromem.ca3.network.build_network`; nothing is decoded
+from a Python-side copy of the patterns. Timing (``t`` = first input spike of the operation):
+
+=================  =========================================  ===========================
+operation          input                                      output / next operation
+=================  =========================================  ===========================
+learn              cue and content bits, 3 steps (t, t+1, t+2)  t+5 and t+7 / no sooner than t+7
+recall by cue      one spike of the cue at t                    cue t+5, content t+6 / t+6
+recall by content  one spike of each fragment bit at t          content t+5, cues t+6 / t+6
+=================  =========================================  ===========================
+
+Each operation is read from the output spikes in ``[t + 1, t + spacing]``. Re-learning a cue
+with a new pattern depresses its old associations (forgetting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuromem.spiking import create
+
+from .network import (
+    PLASTIC_CONTENT_TO_CUE,
+    PLASTIC_CUE_TO_CONTENT,
+    POPULATIONS,
+    CA3Params,
+    build_network,
+)
+
+__all__ = ["CA3Memory", "Operation", "LEARN_SPACING", "RECALL_SPACING", "plot_raster"]
+
+LEARN_SPACING = 7  #: ms from a learn to the next operation
+RECALL_SPACING = 6  #: ms from a recall to the next operation
+LEARN_STEPS = 3  #: steps the cue and content are held during a learn
+
+
+@dataclass
+class Operation:
+    """One operation and what the network answered.
+
+    Attributes
+    ----------
+    kind : {"learn", "recall_cue", "recall_content"}
+    t : int
+        Time (ms) of the first input spike.
+    cue : int or None
+        Cue given (learn, recall by cue).
+    content : ndarray of bool
+        Content given (learn: the pattern; recall by content: the fragment; else all False).
+    out_cues : list of int
+        Cues that fired at the output.
+    out_content : ndarray of bool
+        Content bits that fired at the output.
+    patterns : dict
+        Recall by content with ``with_patterns=True``: pattern recalled for each cue.
+    """
+
+    kind: str
+    t: int
+    cue: int | None
+    content: np.ndarray
+    out_cues: list = field(default_factory=list)
+    out_content: np.ndarray | None = None
+    patterns: dict = field(default_factory=dict)
+
+    @property
+    def pattern(self) -> np.ndarray:
+        """The content read at the output (recall by cue: the stored pattern)."""
+        return self.out_content
+
+    @property
+    def cues(self) -> list:
+        """The cues read at the output (recall by content: those sharing the fragment)."""
+        return self.out_cues
+
+
+class CA3Memory:
+    """Spiking content-addressable memory of ``n_cues`` cues and ``n_content`` bits.
+
+    Parameters
+    ----------
+    n_cues : int
+        Number of cues ``c`` (one-hot).
+    n_content : int
+        Number of content bits ``n``.
+    backend : str
+        Spiking backend (``"numba"``).
+    params : CA3Params, optional
+        Network parameters (the paper's by default).
+    **backend_options
+        Passed to the backend's simulator.
+
+    Examples
+    --------
+    >>> mem = CA3Memory(5, 10)
+    >>> _ = mem.learn(0, [1, 1, 0, 0, 0, 0, 0, 0, 1, 1])
+    >>> mem.recall(cue=0).pattern.astype(int).tolist()
+    [1, 1, 0, 0, 0, 0, 0, 0, 1, 1]
+    """
+
+    def __init__(
+        self,
+        n_cues: int,
+        n_content: int,
+        backend: str = "numba",
+        params: CA3Params | None = None,
+        **backend_options,
+    ):
+        self.network = build_network(n_cues, n_content, params=params)
+        self.n_cues, self.n_content = int(n_cues), int(n_content)
+        self.sim = create(self.network, backend, **backend_options)
+        self.backend = backend
+        self.operations: list[Operation] = []
+        self.next_free = 0  # earliest start of the next operation (ms)
+
+    # ------------------------------------------------------------ validation
+    def _check_cue(self, cue) -> int:
+        if isinstance(cue, bool) or not isinstance(cue, (int, np.integer)):
+            raise TypeError(f"cue must be an int, got {type(cue).__name__}")
+        if not 0 <= cue < self.n_cues:
+            raise ValueError(f"cue {cue} out of range [0, {self.n_cues})")
+        return int(cue)
+
+    def _check_bits(self, bits, name: str) -> np.ndarray:
+        a = np.asarray(bits)
+        if a.ndim != 1 or a.shape[0] != self.n_content:
+            raise ValueError(f"{name} must have length {self.n_content}, got shape {a.shape}")
+        if a.dtype == bool:
+            return a.copy()
+        if not np.issubdtype(a.dtype, np.number):
+            raise TypeError(f"{name} must be binary numbers, got dtype {a.dtype}")
+        if not np.all(np.isfinite(a)) or not np.all((a == 0) | (a == 1)):
+            raise ValueError(f"{name} must be binary (0/1)")
+        return a.astype(bool)
+
+    def _start(self, at) -> int:
+        if at is None:
+            return self.next_free
+        if isinstance(at, bool) or not isinstance(at, (int, np.integer)):
+            raise TypeError(f"at must be an int (ms), got {type(at).__name__}")
+        if at < self.next_free:
+            raise ValueError(
+                f"at={at} ms is closer to the previous operation than its minimum spacing "
+                f"(earliest: {self.next_free} ms)"
+            )
+        return int(at)
+
+    # ------------------------------------------------------------ simulation
+    def _drive(self, t0: int, spacing: int, cue_spikes, content_spikes) -> tuple:
+        """Inject inputs (``{index: [steps]}``), simulate to ``t0 + spacing``, read outputs."""
+        for label, spikes in (("INcue", cue_spikes), ("INcont", content_spikes)):
+            pop = self.network.populations[label]
+            trains = [np.asarray(t, float) for t in pop.celltype.spike_times]
+            late = []
+            for k, steps in spikes.items():
+                for s in steps:
+                    if s < self.sim.t:  # only t0 == last simulated step can happen
+                        late.append(k)
+                    else:
+                        trains[k] = np.append(trains[k], float(s))
+            pop.set_spike_times(trains)
+            if late:
+                self.sim.emit_late(label, late)
+        end = t0 + spacing + 1
+        if end > self.sim.t:
+            self.sim.run(float(end - self.sim.t))
+        out = {}
+        for label in ("OUTcue", "OUTcont"):
+            t, i = self.sim.spikes(label)
+            m = (t >= t0 + 1) & (t <= t0 + spacing)
+            out[label] = np.unique(i[m])
+        return out["OUTcue"], out["OUTcont"]
+
+    def _record(self, kind, t0, cue, content, spacing, cue_sp, con_sp) -> Operation:
+        oc, ob = self._drive(t0, spacing, cue_sp, con_sp)
+        bits = np.zeros(self.n_content, bool)
+        bits[ob] = True
+        op = Operation(kind, t0, cue, content, [int(c) for c in oc], bits)
+        self.operations.append(op)
+        self.next_free = t0 + spacing
+        return op
+
+    # ------------------------------------------------------------ operations
+    def learn(self, cue, pattern, at: int | None = None) -> Operation:
+        """Store ``pattern`` under ``cue`` (re-learning a cue replaces its pattern).
+
+        Parameters
+        ----------
+        cue : int
+            Cue index in ``[0, n_cues)``.
+        pattern : array-like of 0/1 or bool, length ``n_content``
+            Content to store (at least one active bit).
+        at : int, optional
+            Start time (ms); default: as soon as allowed.
+
+        Returns
+        -------
+        Operation
+            With the output read during the learn.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Cue out of range, pattern of the wrong length, not binary or empty, or ``at``
+            closer than the minimum spacing; nothing is simulated.
+        """
+        c = self._check_cue(cue)
+        p = self._check_bits(pattern, "pattern")
+        if not p.any():
+            raise ValueError("pattern must have at least one active bit")
+        t0 = self._start(at)
+        steps = list(range(t0, t0 + LEARN_STEPS))
+        return self._record(
+            "learn",
+            t0,
+            c,
+            p,
+            LEARN_SPACING,
+            {c: steps},
+            {int(k): steps for k in np.flatnonzero(p)},
+        )
+
+    def recall(
+        self, cue=None, content=None, at: int | None = None, with_patterns: bool = False
+    ) -> Operation:
+        """Recall by cue (the stored pattern) or by a content fragment (the cues sharing it).
+
+        Parameters
+        ----------
+        cue : int, optional
+            Cue to recall; its pattern is ``result.pattern``.
+        content : array-like of 0/1 or bool, optional
+            Fragment (at least one active bit); the cues whose stored pattern shares an active
+            bit are ``result.cues``.
+        at : int, optional
+            Start time (ms); default: as soon as allowed.
+        with_patterns : bool
+            Recall by content only: also recall each returned cue by cue and put its pattern
+            in ``result.patterns`` (one more recall per cue).
+
+        Returns
+        -------
+        Operation
+
+        Raises
+        ------
+        ValueError, TypeError
+            Neither or both of ``cue`` and ``content``, a bad cue, an empty or malformed
+            fragment, or ``at`` too early; nothing is simulated.
+        """
+        if (cue is None) == (content is None):
+            raise ValueError("give exactly one of cue= or content=")
+        if cue is not None:
+            c = self._check_cue(cue)
+            t0 = self._start(at)
+            return self._record(
+                "recall_cue",
+                t0,
+                c,
+                np.zeros(self.n_content, bool),
+                RECALL_SPACING,
+                {c: [t0]},
+                {},
+            )
+        frag = self._check_bits(content, "content")
+        if not frag.any():
+            raise ValueError("content fragment is empty (no active bit)")
+        t0 = self._start(at)
+        op = self._record(
+            "recall_content",
+            t0,
+            None,
+            frag,
+            RECALL_SPACING,
+            {},
+            {int(k): [t0] for k in np.flatnonzero(frag)},
+        )
+        if with_patterns:
+            for c in op.out_cues:
+                op.patterns[c] = self.recall(cue=c).pattern
+        return op
+
+    def forget(self, cue, pattern) -> Operation:
+        """Forget ``cue``'s association by re-learning it with ``pattern`` (alias of learn)."""
+        return self.learn(cue, pattern)
+
+    # ------------------------------------------------------------ outputs
+    @property
+    def time(self) -> float:
+        """Simulated time so far (ms)."""
+        return self.sim.time
+
+    def spikes(self, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """Spike times (ms) and neuron indices of population ``label`` so far."""
+        if label not in POPULATIONS:
+            raise ValueError(f"label: unknown population {label!r}")
+        return self.sim.spikes(label)
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Current learned weights (nA): ``cue_to_content`` (c, n), ``content_to_cue`` (n, c)."""
+        return {
+            "cue_to_content": self.sim.weights(PLASTIC_CUE_TO_CONTENT),
+            "content_to_cue": self.sim.weights(PLASTIC_CONTENT_TO_CUE),
+        }
+
+    def result(self):
+        """Everything recorded so far as a :class:`~neuromem.spiking.SimulationResult`."""
+        return self.sim.result()
+
+    def to_neo(self):
+        """Recorded spikes as a :class:`neo.Block` (one segment per population)."""
+        return self.result().to_neo()
+
+    def trace(self):
+        """Recorded spikes as a :class:`~neuromem.ca3.trace.Trace` (golden CSV format)."""
+        from .trace import trace_from_result
+
+        return trace_from_result(self.result())
+
+    def plot_raster(self, populations=None, ax=None):
+        """Raster plot, one panel per population (like the paper's figures)."""
+        return plot_raster(self.trace(), populations=populations, ops=self.operations)
+
+
+def plot_raster(trace, populations=None, ops=None):
+    """Raster plot of a CA3 trace: one panel per population, time on the x axis.
+
+    Parameters
+    ----------
+    trace : Trace
+        Spikes (e.g. :func:`~neuromem.ca3.trace.read_trace` or ``CA3Memory.trace()``).
+    populations : sequence of str, optional
+        Panels to draw (default: all of :data:`POPULATIONS`).
+    ops : list of Operation, optional
+        Operations to mark with vertical lines.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    pops = list(populations or POPULATIONS)
+    for p in pops:
+        if p not in POPULATIONS:
+            raise ValueError(f"populations: unknown population {p!r}")
+    fig, axes = plt.subplots(len(pops), 1, sharex=True, figsize=(9, 0.75 * len(pops) + 1))
+    axes = np.atleast_1d(axes)
+    t_end = max(trace.last_time + 2, 10)
+    colors = {"learn": "tab:green", "recall_cue": "tab:blue", "recall_content": "tab:orange"}
+    for ax, p in zip(axes, pops):
+        t, i = trace.get(p)
+        ax.scatter(t, i, s=6, marker="|", color="k")
+        ax.set_ylabel(p, rotation=0, ha="right", va="center", fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.set_xlim(-1, t_end)
+        for op in ops or []:
+            ax.axvline(op.t, color=colors.get(op.kind, "grey"), lw=0.6, alpha=0.6)
+    axes[-1].set_xlabel("time (ms)")
+    fig.tight_layout(h_pad=0.1)
+    return fig
