@@ -676,7 +676,7 @@ def _check_weights(weights, cfg, input_dim):
             raise ValueError(f"weights[{n!r}] must have shape {shp}, got {a.shape}")
         if not np.issubdtype(a.dtype, np.floating):
             raise TypeError(f"weights[{n!r}] must be floating point, got dtype {a.dtype}")
-        a = np.ascontiguousarray(a, dtype=np.float64)
+        a = np.array(a, dtype=np.float64, order="C")
         if not np.all(np.isfinite(a)):
             raise ValueError(f"weights[{n!r}] contains NaN or infinite values")
         out[n] = a
