@@ -1,1 +1,28 @@
-"""CA3 spiking content-addressable memory."""
+"""CA3 spiking content-addressable memory (Casanueva-Morato et al.).
+
+:class:`CA3Memory` learns cue/pattern associations and recalls them by cue or by a content
+fragment on the spiking network of :func:`build_network`, simulated by a
+:mod:`neuromem.spiking` backend; :mod:`neuromem.ca3.trace` reads, replays and compares
+hardware recordings.
+"""
+
+from .memory import LEARN_SPACING, RECALL_SPACING, CA3Memory, Operation, plot_raster
+from .network import POPULATIONS, CA3Params, build_network
+from .trace import Comparison, Trace, compare, read_trace, replay, write_trace
+
+__all__ = [
+    "CA3Memory",
+    "CA3Params",
+    "Comparison",
+    "LEARN_SPACING",
+    "Operation",
+    "POPULATIONS",
+    "RECALL_SPACING",
+    "Trace",
+    "build_network",
+    "compare",
+    "plot_raster",
+    "read_trace",
+    "replay",
+    "write_trace",
+]

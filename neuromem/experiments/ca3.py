@@ -1,0 +1,308 @@
+"""CA3 spiking content-addressable memory experiments (Numba reference simulator).
+
+``ca3-functional``
+    The 9-operation scenario of the hardware recording ``functional_c5_n10.csv``: three
+    learns, recall by cue, two recalls by content fragment, a re-learn that overwrites a cue
+    (forgetting), recall by cue and by fragment. Each answer read from the output spikes is
+    checked against what a content-addressable memory must answer.
+``ca3-statemap``
+    The 4x4 map application of the paper: 16 cells (cues), each with state flags (content
+    bits); every cell is queried by cell and every flag by content.
+``ca3-capacity``
+    Random patterns, orthogonal or overlapping, for growing numbers of stored cues; recall
+    accuracy cue -> content and content -> cue against the load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._registry import RunContext, register
+
+
+def _expected_cues(stored: dict[int, np.ndarray], fragment: np.ndarray) -> list[int]:
+    return sorted(c for c, p in stored.items() if np.any(p & fragment))
+
+
+def _bits(n: int, idx) -> np.ndarray:
+    b = np.zeros(n, bool)
+    b[list(idx)] = True
+    return b
+
+
+# ----------------------------------------------------------------------------- functional
+@dataclass
+class CA3FunctionalConfig:
+    """Parameters of ``ca3-functional``.
+
+    Attributes
+    ----------
+    spacing : int
+        Time between operation starts (ms); the recording used 10, the minimum is 7.
+    """
+
+    spacing: int = 10
+
+    def validate(self) -> None:
+        if self.spacing < 7:
+            raise ValueError(f"spacing must be >= 7 ms (a learn's minimum), got {self.spacing}")
+
+
+FUNCTIONAL_SCENARIO = (
+    ("learn", 0, (0, 1, 8, 9)),
+    ("learn", 4, (1, 5, 6)),
+    ("learn", 3, (4, 5, 6)),
+    ("recall_cue", 0, None),
+    ("recall_content", None, (6,)),
+    ("recall_content", None, (0, 4)),
+    ("learn", 3, (1, 3, 4, 8)),
+    ("recall_cue", 3, None),
+    ("recall_content", None, (6,)),
+)
+
+
+@register(
+    "ca3-functional",
+    config=CA3FunctionalConfig,
+    description="CA3 memory: the 9-operation learn/recall/forget scenario of the recording",
+)
+def ca3_functional(cfg: CA3FunctionalConfig, ctx: RunContext) -> dict:
+    """Run the recorded scenario and check every answer read from the output spikes."""
+    from neuromem.ca3 import CA3Memory
+
+    c, n = 5, 10
+    mem = CA3Memory(c, n, backend=ctx.backend)
+    stored: dict[int, np.ndarray] = {}
+    correct, kinds = [], []
+    with ctx.phase("simulate"):
+        for k, (kind, cue, bits) in enumerate(FUNCTIONAL_SCENARIO):
+            at = k * cfg.spacing
+            if kind == "learn":
+                p = _bits(n, bits)
+                op = mem.learn(cue, p, at=at)
+                stored[cue] = p
+                # the output shows the new pattern (old associations may echo: forgetting
+                # happens during the learn, as on the board)
+                ok = op.out_cues == [cue] and bool(np.all(op.out_content[p]))
+            elif kind == "recall_cue":
+                op = mem.recall(cue=cue, at=at)
+                ok = op.out_cues == [cue] and np.array_equal(op.out_content, stored[cue])
+            else:
+                frag = _bits(n, bits)
+                op = mem.recall(content=frag, at=at)
+                ok = op.out_cues == _expected_cues(stored, frag)
+            correct.append(bool(ok))
+            kinds.append(kind)
+        mem.sim.run(float(len(FUNCTIONAL_SCENARIO) * cfg.spacing + 1 - mem.sim.t))
+    res = mem.result()
+    counts = res.spike_counts()
+    ctx.save_array(
+        "spikes",
+        **{f"{lab}_t": res.spikes(lab)[0] for lab in res.labels},
+        **{f"{lab}_i": res.spikes(lab)[1] for lab in res.labels},
+    )
+    ctx.save_figure(mem.plot_raster(), "raster")
+    return {
+        "n_operations": len(correct),
+        "operations_correct": int(sum(correct)),
+        "operation_ok": [int(x) for x in correct],
+        "simulated_ms": mem.time,
+        "total_spikes": int(sum(counts.values())),
+        "wall_s_per_simulated_s": ctx.timings["simulate"] / (mem.time / 1000.0),
+    }
+
+
+# ----------------------------------------------------------------------------- statemap
+@dataclass
+class CA3StatemapConfig:
+    """Parameters of ``ca3-statemap``.
+
+    Attributes
+    ----------
+    side : int
+        The map has ``side x side`` cells (cues).
+    n_flags : int
+        State flags per cell (content bits).
+    flags_per_cell : int
+        Active flags drawn at random for each cell (the recording used 1).
+    """
+
+    side: int = 4
+    n_flags: int = 6
+    flags_per_cell: int = 1
+
+    def validate(self) -> None:
+        if self.side < 1 or self.n_flags < 1:
+            raise ValueError("side and n_flags must be >= 1")
+        if not 1 <= self.flags_per_cell <= self.n_flags:
+            raise ValueError(f"flags_per_cell must lie in [1, n_flags={self.n_flags}]")
+
+
+@register(
+    "ca3-statemap",
+    config=CA3StatemapConfig,
+    description="CA3 memory: 4x4 grid map with state flags, queried by cell and by flag",
+)
+def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
+    """Store a random flag map, then query every cell and every flag."""
+    import matplotlib.pyplot as plt
+
+    from neuromem.ca3 import CA3Memory
+
+    c, n = cfg.side * cfg.side, cfg.n_flags
+    rng = ctx.rng
+    flags = np.zeros((c, n), bool)
+    for cell in range(c):
+        flags[cell, rng.choice(n, cfg.flags_per_cell, replace=False)] = True
+    mem = CA3Memory(c, n, backend=ctx.backend)
+    stored = {}
+    with ctx.phase("learn"):
+        for cell in range(c):
+            mem.learn(cell, flags[cell])
+            stored[cell] = flags[cell]
+    flag_ok, cell_ok = [], []
+    with ctx.phase("query"):
+        for f in range(n):
+            frag = _bits(n, [f])
+            op = mem.recall(content=frag)
+            flag_ok.append(op.out_cues == _expected_cues(stored, frag))
+        for cell in range(c):
+            op = mem.recall(cue=cell)
+            cell_ok.append(np.array_equal(op.out_content, flags[cell]))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.5))
+    img = np.zeros((cfg.side, cfg.side))
+    for cell in range(c):
+        img[cell // cfg.side, cell % cfg.side] = int(np.flatnonzero(flags[cell])[0])
+    axes[0].imshow(img, cmap="tab10", vmin=0, vmax=9)
+    for cell in range(c):
+        axes[0].text(
+            cell % cfg.side,
+            cell // cfg.side,
+            ",".join(map(str, np.flatnonzero(flags[cell]))),
+            ha="center",
+            va="center",
+            fontsize=8,
+        )
+    axes[0].set_title("stored flags per cell")
+    axes[1].bar(["by flag", "by cell"], [np.mean(flag_ok), np.mean(cell_ok)])
+    axes[1].set_ylim(0, 1.05)
+    axes[1].set_title("query accuracy")
+    ctx.save_figure(fig, "statemap")
+    ctx.save_figure(mem.plot_raster(), "raster")
+    return {
+        "n_cells": c,
+        "n_flags": n,
+        "flag_query_accuracy": float(np.mean(flag_ok)),
+        "cell_query_accuracy": float(np.mean(cell_ok)),
+        "simulated_ms": mem.time,
+    }
+
+
+# ----------------------------------------------------------------------------- capacity
+@dataclass
+class CA3CapacityConfig:
+    """Parameters of ``ca3-capacity``.
+
+    Attributes
+    ----------
+    n_cues : int
+        Cues ``c`` of the memory (the largest load).
+    n_content : int
+        Content bits ``n``.
+    active : int
+        Active bits per pattern.
+    loads : list of int
+        Numbers of stored cues to test (each <= n_cues).
+    modes : list of str
+        ``"orthogonal"`` (disjoint patterns; needs ``load * active <= n_content``, larger
+        loads are skipped) and/or ``"overlapping"`` (independent random patterns).
+    """
+
+    n_cues: int = 16
+    n_content: int = 32
+    active: int = 3
+    loads: list = field(default_factory=lambda: [1, 2, 4, 6, 8, 10, 12, 16])
+    modes: list = field(default_factory=lambda: ["orthogonal", "overlapping"])
+
+    def validate(self) -> None:
+        if self.n_cues < 1 or self.n_content < 1:
+            raise ValueError("n_cues and n_content must be >= 1")
+        if not 1 <= self.active <= self.n_content:
+            raise ValueError(f"active must lie in [1, n_content={self.n_content}]")
+        if not self.loads or any(not 1 <= int(x) <= self.n_cues for x in self.loads):
+            raise ValueError(f"loads must be a non-empty list within [1, n_cues={self.n_cues}]")
+        for m in self.modes:
+            if m not in ("orthogonal", "overlapping"):
+                raise ValueError(f"modes: unknown mode {m!r} (orthogonal, overlapping)")
+
+
+def _capacity_point(c, n, patterns, backend, rng):
+    from neuromem.ca3 import CA3Memory
+
+    mem = CA3Memory(c, n, backend=backend)
+    stored = {}
+    for cue, p in enumerate(patterns):
+        mem.learn(cue, p)
+        stored[cue] = p
+    cue_ok = [np.array_equal(mem.recall(cue=k).out_content, stored[k]) for k in stored]
+    cont_ok = []
+    for k in stored:
+        frag = _bits(n, [rng.choice(np.flatnonzero(stored[k]))])
+        cont_ok.append(mem.recall(content=frag).out_cues == _expected_cues(stored, frag))
+    return float(np.mean(cue_ok)), float(np.mean(cont_ok))
+
+
+@register(
+    "ca3-capacity",
+    config=CA3CapacityConfig,
+    description="CA3 memory: recall accuracy (cue->content, content->cue) against load",
+    demo_overrides={"n_cues": 8, "n_content": 16, "loads": [1, 4, 8]},
+)
+def ca3_capacity(cfg: CA3CapacityConfig, ctx: RunContext) -> dict:
+    """Store random patterns at growing loads and measure both recall directions."""
+    import matplotlib.pyplot as plt
+
+    out: dict[str, list] = {}
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
+    for mode in cfg.modes:
+        loads, acc_cue, acc_cont = [], [], []
+        for load in ctx.progress(sorted(int(x) for x in cfg.loads), desc=mode):
+            if mode == "orthogonal" and load * cfg.active > cfg.n_content:
+                continue
+            rng = ctx.child_rng()
+            if mode == "orthogonal":
+                perm = rng.permutation(cfg.n_content)
+                pats = [
+                    _bits(cfg.n_content, perm[k * cfg.active : (k + 1) * cfg.active])
+                    for k in range(load)
+                ]
+            else:
+                pats = [
+                    _bits(cfg.n_content, rng.choice(cfg.n_content, cfg.active, replace=False))
+                    for _ in range(load)
+                ]
+            with ctx.phase(f"simulate_{mode}"):
+                a, b = _capacity_point(cfg.n_cues, cfg.n_content, pats, ctx.backend, rng)
+            loads.append(load)
+            acc_cue.append(a)
+            acc_cont.append(b)
+        out[f"{mode}_n_stored"] = loads
+        out[f"{mode}_cue_recall_accuracy"] = acc_cue
+        out[f"{mode}_content_recall_accuracy"] = acc_cont
+        ax[0].plot(loads, acc_cue, "o-", label=mode)
+        ax[1].plot(loads, acc_cont, "o-", label=mode)
+    ax[0].set_title("cue -> content")
+    ax[1].set_title("content -> cue")
+    for a in ax:
+        a.set_xlabel("stored cues")
+        a.set_ylim(-0.05, 1.05)
+    ax[0].set_ylabel("recall accuracy")
+    ax[0].legend()
+    ctx.save_figure(fig, "capacity")
+    first = cfg.modes[0] if cfg.modes else "overlapping"
+    out["n_stored"] = out.get(f"{first}_n_stored", [])
+    out["cue_recall_accuracy"] = out.get(f"{first}_cue_recall_accuracy", [])
+    out["content_recall_accuracy"] = out.get(f"{first}_content_recall_accuracy", [])
+    return out
