@@ -223,8 +223,8 @@ class CA3CapacityConfig:
     n_cues: int = 16
     n_content: int = 32
     active: int = 3
-    loads: list = field(default_factory=lambda: [1, 2, 4, 6, 8, 10, 12, 16])
-    modes: list = field(default_factory=lambda: ["orthogonal", "overlapping"])
+    loads: list[int] = field(default_factory=lambda: [1, 2, 4, 6, 8, 10, 12, 16])
+    modes: list[str] = field(default_factory=lambda: ["orthogonal", "overlapping"])
 
     def validate(self) -> None:
         if self.n_cues < 1 or self.n_content < 1:

@@ -1,0 +1,91 @@
+"""The backend-neutral description: validation, connectors, registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuromem.errors import ConfigError
+from neuromem.spiking import (
+    AdditiveWeightDependence,
+    AllToAllConnector,
+    FromListConnector,
+    IF_curr_exp,
+    Network,
+    OneToOneConnector,
+    SpikePairRule,
+    SpikeSourceArray,
+    StaticSynapse,
+    STDPMechanism,
+    backend_names,
+    get_backend,
+)
+
+
+def test_cell_validation():
+    with pytest.raises(ValueError, match="tau_m"):
+        IF_curr_exp(tau_m=0.0)
+    with pytest.raises(ValueError, match="cm"):
+        IF_curr_exp(cm=float("nan"))
+    with pytest.raises(TypeError, match="v_rest"):
+        IF_curr_exp(v_rest="low")
+    with pytest.raises(ValueError, match="v_reset"):
+        IF_curr_exp(v_reset=-40.0, v_thresh=-50.0)
+    assert IF_curr_exp(v_rest=-60.0).initial_v == -60.0
+
+
+def test_spike_source_validation():
+    with pytest.raises(ValueError, match="negative"):
+        SpikeSourceArray([[1.0, -2.0]])
+    with pytest.raises(ValueError, match="NaN"):
+        SpikeSourceArray([[np.nan]])
+    s = SpikeSourceArray([3.0, 1.0])  # a flat list is one train
+    assert len(s.spike_times) == 1 and s.spike_times[0].tolist() == [1.0, 3.0]
+
+
+def test_connectors():
+    pre, post = AllToAllConnector(allow_self_connections=False).connections(3, 3)
+    assert len(pre) == 6 and not np.any(pre == post)
+    pre, post = AllToAllConnector().connections(2, 3)
+    assert len(pre) == 6
+    with pytest.raises(ValueError, match="equal sizes"):
+        OneToOneConnector().connections(2, 3)
+    pre, post = FromListConnector([(0, 1), (1, 0)]).connections(2, 2)
+    assert pre.tolist() == [0, 1] and post.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="out of range"):
+        FromListConnector([(0, 5)]).connections(2, 2)
+    with pytest.raises(ValueError, match="pairs"):
+        FromListConnector([1, 2, 3])
+
+
+def test_network_validation():
+    net = Network()
+    a = net.population(2, SpikeSourceArray([[0.0], [1.0]]), "a")
+    b = net.population(2, IF_curr_exp(), "b")
+    with pytest.raises(ValueError, match="duplicate population"):
+        net.population(1, IF_curr_exp(), "a")
+    with pytest.raises(ValueError, match="spike source"):
+        net.projection(b, a, OneToOneConnector())
+    with pytest.raises(ValueError, match="receptor_type"):
+        net.projection(a, b, OneToOneConnector(), StaticSynapse(1.0, 1.0), "modulatory")
+    other = Network().population(2, IF_curr_exp(), "c")
+    with pytest.raises(ValueError, match="not in this network"):
+        net.projection(a, other, OneToOneConnector())
+    with pytest.raises(ValueError, match="weight"):
+        STDPMechanism(weight=2.0, weight_dependence=AdditiveWeightDependence(0.0, 1.0))
+    with pytest.raises(ValueError, match="2 spike trains"):
+        net.population(3, SpikeSourceArray([[0.0], [1.0]]), "bad")
+    with pytest.raises(ValueError, match="record"):
+        net.population(1, IF_curr_exp(), "r", record=("v",))
+
+
+def test_registry():
+    assert "numba" in backend_names()
+    assert get_backend("numba").name == "numba"
+    with pytest.raises(ConfigError, match="unknown spiking backend"):
+        get_backend("nest-gpu")
+
+
+def test_stdp_defaults_are_pynn_like():
+    m = STDPMechanism(SpikePairRule(3.0, 3.0, 6.0, 6.0), AdditiveWeightDependence(0.0, 6.0))
+    assert m.weight == 0.0 and m.delay == 1.0
