@@ -1,0 +1,83 @@
+"""The registered PMI experiments run, return sane metrics and reject bad configs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuromem import experiments
+from neuromem.errors import ConfigError
+
+
+def test_dynamics_small_run(tmp_path):
+    r = experiments.run("pmi-dynamics", out=tmp_path, seed=3, n_steps=6, n_streams=2,
+                        n_foils=10)  # fmt: skip
+    m = r["metrics"]
+    # every slot wins exactly topk_write tokens per step (per head)
+    assert m["tokens_per_slot_per_step"] == pytest.approx(2.0)
+    assert len(m["recall_wm"]) == 6 and len(m["ltm_drift"]) == 6
+    for k in ("recall_wm", "recall_ltm", "trace_wm", "trace_ltm"):
+        assert all(0.0 <= v <= 1.0 for v in m[k])
+    assert m["ltm_drift"][-1] > 0
+    assert (tmp_path / "dynamics.png").is_file() and (tmp_path / "dynamics.npz").is_file()
+    again = experiments.run("pmi-dynamics", seed=3, n_steps=6, n_streams=2, n_foils=10)
+    assert again["metrics"]["recall_wm"] == m["recall_wm"]
+
+
+def test_dynamics_code_rule_freezes_ltm_with_identity_weights():
+    m = experiments.run("pmi-dynamics", n_steps=5, n_streams=1, n_foils=5,
+                        consolidation="code")["metrics"]  # fmt: skip
+    assert m["ltm_step_change"][0] > 0.1
+    assert max(m["ltm_step_change"][1:]) < 1e-4
+
+
+@pytest.mark.parametrize(
+    "over, words",
+    [
+        ({"topk_write": 5}, "tokens_per_step"),
+        ({"weights": "ones"}, "weights"),
+        ({"consolidation": "hebb"}, "consolidation"),
+        ({"n_steps": 0}, "n_steps"),
+    ],
+)
+def test_dynamics_bad_config(over, words):
+    with pytest.raises(ConfigError, match=words):
+        experiments.run("pmi-dynamics", **over)
+
+
+def test_sort_of_clevr_tiny_run():
+    pytest.importorskip("torch")
+    r = experiments.run("pmi-sort-of-clevr", seed=1, **experiments.get("pmi-sort-of-clevr")
+                        .demo_overrides)  # fmt: skip
+    m = r["metrics"]
+    for kind in ("pmi", "baseline", "pmi_soft"):
+        for k in ("relational_accuracy", "nonrelational_accuracy", "accuracy"):
+            assert 0.0 <= m[f"{kind}_{k}"] <= 1.0
+    assert m["pmi_parameters"] == m["pmi_soft_parameters"] > m["baseline_parameters"]
+    with pytest.raises(ConfigError, match="patch"):
+        experiments.run("pmi-sort-of-clevr", patch=7)
+    with pytest.raises(ConfigError, match="models"):
+        experiments.run("pmi-sort-of-clevr", models=["rnn"])
+
+
+@pytest.mark.data
+def test_babi_tiny_run(shared_data):
+    pytest.importorskip("torch")
+    r = experiments.run("pmi-babi", data=shared_data, seed=0, tasks=[1, 3], train_per_task=100,
+                        test_per_task=50, steps=5, dim=16, n_layers=1, ffn_dim=16,
+                        key_dim=4)  # fmt: skip
+    m = r["metrics"]
+    assert m["tasks_trained_on_valid"] == [3] or m["tasks_trained_on_valid"] == []
+    assert len(m["pmi_accuracy"]) == 2 and len(m["baseline_accuracy"]) == 2
+    assert m["pmi_accuracy_mean"] == pytest.approx(np.mean(m["pmi_accuracy"]))
+    assert m["n_test"] == 100
+
+
+def test_babi_needs_data_and_valid_config(tmp_path):
+    with pytest.raises(ConfigError, match="tasks"):
+        experiments.run("pmi-babi", data=tmp_path, tasks=[21])
+    with pytest.raises(ConfigError, match="topk"):
+        experiments.run("pmi-babi", data=tmp_path, topk=-1)
+    pytest.importorskip("torch")
+    with pytest.raises(ConfigError, match="bAbI"):
+        experiments.run("pmi-babi", data=tmp_path, steps=1)
