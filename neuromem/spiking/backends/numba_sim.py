@@ -62,11 +62,19 @@ MAX_POST_EVENTS = 16  # sPyNNaker's post-synaptic history length (entry 0 a plac
 
 
 @njit(cache=True)
-def _post_add(n, t, trace_decay_tau, cnt_m1, ptimes, ptraces):
+def _decay(lut, p, k):
+    """``exp(-k dt / tau)`` from projection ``p``'s lookup table (0 beyond its end)."""
+    if k < lut.shape[1]:
+        return lut[p, k]
+    return 0.0
+
+
+@njit(cache=True)
+def _post_add(n, t, lut, p, cnt_m1, ptimes, ptraces):
     """Append a post-synaptic spike at ``t`` to neuron ``n``'s history (sPyNNaker layout)."""
     last_t = ptimes[n, cnt_m1[n]]
     last_tr = ptraces[n, cnt_m1[n]]
-    tr = last_tr * math.exp(-(t - last_t) / trace_decay_tau) + 1.0
+    tr = last_tr * _decay(lut, p, t - last_t) + 1.0
     if cnt_m1[n] < MAX_POST_EVENTS - 1:
         cnt_m1[n] += 1
         ptimes[n, cnt_m1[n]] = t
@@ -112,13 +120,13 @@ def _simulate(
     row_prev_t,
     row_prev_tr,
     proj_plastic,
-    tau_plus,
-    tau_minus,
+    lut_plus,
+    lut_minus,
     a_plus,
     a_minus,
     w_min,
     w_max,
-    post_tau,
+    post_proj,
     post_cnt_m1,
     post_times,
     post_traces,
@@ -158,8 +166,8 @@ def _simulate(
                 refr[n] = t_refract[n]
                 fired[n_fired] = n
                 n_fired += 1
-                if post_tau[n] > 0.0:
-                    _post_add(n, t, post_tau[n], post_cnt_m1, post_times, post_traces)
+                if post_proj[n] >= 0:
+                    _post_add(n, t, lut_minus, post_proj[n], post_cnt_m1, post_times, post_traces)
             i_e[n] *= dec_e[n]
             i_i[n] *= dec_i[n]
         k = t - t0
@@ -186,7 +194,7 @@ def _simulate(
                     continue
                 last_t = row_prev_t[r]
                 last_tr = row_prev_tr[r]
-                row_prev_tr[r] = last_tr * math.exp(-(t - last_t) / tau_plus[p]) + 1.0
+                row_prev_tr[r] = last_tr * _decay(lut_plus, p, t - last_t) + 1.0
                 row_prev_t[r] = t
                 for s in range(row_syn_ptr[r], row_syn_ptr[r + 1]):
                     post = syn_post[s]
@@ -207,7 +215,7 @@ def _simulate(
                     for e in range(nxt, stop):
                         dtp = post_times[post, e] + d - last_t
                         if dtp > 0:
-                            dw = a_plus[p] * last_tr * math.exp(-dtp / tau_plus[p])
+                            dw = a_plus[p] * last_tr * _decay(lut_plus, p, dtp)
                             if clip_each:
                                 w = min(w + dw, w_max[p])
                             else:
@@ -217,9 +225,7 @@ def _simulate(
                     if prev > 0:
                         dtm = t - post_times[post, prev] - (d if dep_delayed else 0)
                         if dtm > 0:
-                            dep = (
-                                a_minus[p] * post_traces[post, prev] * math.exp(-dtm / tau_minus[p])
-                            )
+                            dep = a_minus[p] * post_traces[post, prev] * _decay(lut_minus, p, dtm)
                     if clip_each:
                         w = max(w - dep, w_min[p])
                     else:
@@ -339,6 +345,7 @@ class NumbaSimulator:
         self.tau_plus, self.tau_minus = np.ones(np_), np.ones(np_)
         self.a_plus, self.a_minus, self.w_min, self.w_max = z(np_), z(np_), z(np_), z(np_)
         self.post_tau = z(n)
+        self.post_proj = np.full(n, -1, np.int64)
         rows_pre, rows_proj, syn_lists = [], [], []
         max_d = 1
         self._proj_syn: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -364,6 +371,7 @@ class NumbaSimulator:
                         "must share tau_minus"
                     )
                 self.post_tau[sl] = td.tau_minus
+                self.post_proj[sl] = k
             pre_i, post_i = pr.connections()
             order = np.argsort(pre_i, kind="stable")
             pre_i, post_i = pre_i[order], post_i[order]
@@ -408,6 +416,12 @@ class NumbaSimulator:
             self.syn_delay[a:b] = d
             self.syn_rec[a:b] = rec
             self._proj_flat[k][lo : lo + (b - a)] = np.arange(a, b)
+        # exponential decay tables (index: steps), cut where exp(-x) < 1e-13 (x = 30)
+        taus = np.concatenate([self.tau_plus[self.proj_plastic], self.tau_minus[self.proj_plastic]])
+        n_lut = int(math.ceil(30.0 * taus.max() / dt)) + 1 if len(taus) else 1
+        k_dt = np.arange(n_lut) * dt
+        self.lut_plus = np.exp(-k_dt[None, :] / self.tau_plus[:, None])
+        self.lut_minus = np.exp(-k_dt[None, :] / self.tau_minus[:, None])
         nr = len(order)
         self.row_prev_t = np.zeros(nr, np.int64)
         self.row_prev_tr = np.zeros(nr)
@@ -470,18 +484,20 @@ class NumbaSimulator:
         self._step_range(t, t + 1, ptr, idx + self.offsets[label], late=True)
 
     def _step_range(self, t0, t1, ptr, ids, late=False) -> None:
-        cap = max(1024, 4 * len(ids) + 64)
+        # the most spikes these steps can record; when it fits, no retry (and no backup)
+        bound = (0 if late else (t1 - t0) * int(self.rec_mask.sum())) + len(ids)
+        cap = max(64, min(bound, 1 << 22))
         while True:
-            state = (self.v.copy(), self.i_e.copy(), self.i_i.copy(), self.refr.copy())
-            backup = (
-                self.ring.copy(),
-                self.syn_w.copy(),
-                self.row_prev_t.copy(),
-                self.row_prev_tr.copy(),
-                self.post_cnt_m1.copy(),
-                self.post_times.copy(),
-                self.post_traces.copy(),
-            )
+            backup = None
+            if cap < bound:  # a retry may be needed: keep the state to restore it
+                backup = [
+                    a.copy()
+                    for a in (
+                        self.v, self.i_e, self.i_i, self.refr, self.ring, self.syn_w,
+                        self.row_prev_t, self.row_prev_tr, self.post_cnt_m1,
+                        self.post_times, self.post_traces,
+                    )
+                ]  # fmt: skip
             spk_t = np.empty(cap, np.int64)
             spk_id = np.empty(cap, np.int64)
             got = _simulate(
@@ -490,23 +506,22 @@ class NumbaSimulator:
                 self.t_refract, self.v, self.i_e, self.i_i, self.refr, self.ring, ptr, ids,
                 self.pre_row_ptr, self.row_proj, self.row_syn_ptr, self.syn_post, self.syn_w,
                 self.syn_delay, self.syn_rec, self.row_prev_t, self.row_prev_tr,
-                self.proj_plastic, self.tau_plus, self.tau_minus, self.a_plus, self.a_minus,
-                self.w_min, self.w_max, self.post_tau, self.post_cnt_m1, self.post_times,
+                self.proj_plastic, self.lut_plus, self.lut_minus, self.a_plus, self.a_minus,
+                self.w_min, self.w_max, self.post_proj, self.post_cnt_m1, self.post_times,
                 self.post_traces, self.clip_each, self.dep_delayed, self.rec_mask, late,
                 spk_t, spk_id, 0,
             )  # fmt: skip
             if got >= 0:
                 break
-            self.v[:], self.i_e[:], self.i_i[:], self.refr[:] = state
-            (
-                self.ring[:],
-                self.syn_w[:],
-                self.row_prev_t[:],
-                self.row_prev_tr[:],
-                self.post_cnt_m1[:],
-                self.post_times[:],
-                self.post_traces[:],
-            ) = backup
+            for dst, src in zip(
+                (
+                    self.v, self.i_e, self.i_i, self.refr, self.ring, self.syn_w,
+                    self.row_prev_t, self.row_prev_tr, self.post_cnt_m1,
+                    self.post_times, self.post_traces,
+                ),
+                backup,
+            ):  # fmt: skip
+                dst[...] = src
             cap *= 4
         self._spk_t.append(spk_t[:got])
         self._spk_id.append(spk_id[:got])
@@ -540,8 +555,11 @@ class NumbaSimulator:
     def spikes(self, label: str) -> tuple[np.ndarray, np.ndarray]:
         """Spike times (ms) and neuron indices of ``label`` so far."""
         pop = self._pop(label)
-        t = np.concatenate(self._spk_t) if self._spk_t else np.zeros(0, np.int64)
-        i = np.concatenate(self._spk_id) if self._spk_id else np.zeros(0, np.int64)
+        if len(self._spk_t) != 1:  # merge the chunks of successive runs once
+            z = np.zeros(0, np.int64)
+            self._spk_t = [np.concatenate(self._spk_t) if self._spk_t else z]
+            self._spk_id = [np.concatenate(self._spk_id) if self._spk_id else z]
+        t, i = self._spk_t[0], self._spk_id[0]
         off = self.offsets[label]
         m = (i >= off) & (i < off + pop.size)
         t, i = t[m], i[m] - off
