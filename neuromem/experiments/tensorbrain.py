@@ -85,8 +85,8 @@ class TensorBrainKGConfig:
     tucker_rel_dim: int = 32
     epochs: int = 40
     time_budget: float = 110.0
-    batch_size: int = 256
-    lr: float = 0.01
+    batch_size: int = 128
+    lr: float = 0.005
     smoothing: float = 0.1
     reg: float = 0.02
     decoder: bool = True
