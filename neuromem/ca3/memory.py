@@ -4,13 +4,12 @@ Operations drive the input populations and are read out from the output populati
 (``OUTcue``, ``OUTcont``) of :func:`~neuromem.ca3.network.build_network`; nothing is decoded
 from a Python-side copy of the patterns. Timing (``t`` = first input spike of the operation):
 
-=================  =========================================  ===========================
-operation          input                                      output / next operation
-=================  =========================================  ===========================
-learn              cue and content bits, 3 steps (t, t+1, t+2)  t+5 and t+7 / no sooner than t+7
-recall by cue      one spike of the cue at t                    cue t+5, content t+6 / t+6
-recall by content  one spike of each fragment bit at t          content t+5, cues t+6 / t+6
-=================  =========================================  ===========================
+* learn: cue and content bits held 3 steps (``t, t+1, t+2``); output at ``t+5`` and ``t+7``;
+  next operation no sooner than ``t+7``;
+* recall by cue: one spike of the cue at ``t``; output cue at ``t+5``, content at ``t+6``;
+  next operation at ``t+6``;
+* recall by content: one spike of each fragment bit at ``t``; output content at ``t+5``, cues
+  at ``t+6``; next operation at ``t+6``.
 
 Each operation is read from the output spikes in ``[t + 1, t + spacing]``. Re-learning a cue
 with a new pattern depresses its old associations (forgetting).

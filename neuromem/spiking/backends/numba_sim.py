@@ -152,8 +152,20 @@ def _simulate(
         for n in range(n_neu):
             if is_src[n] or sources_only:
                 continue
-            i_e[n] += ring[0, slot, n] * init_e[n]
-            i_i[n] += ring[1, slot, n] * init_i[n]
+            in_e = ring[0, slot, n]
+            in_i = ring[1, slot, n]
+            if (
+                in_e == 0.0
+                and in_i == 0.0
+                and i_e[n] == 0.0
+                and i_i[n] == 0.0
+                and refr[n] <= 0
+                and v[n] == v_rest[n]
+                and i_offset[n] == 0.0
+            ):
+                continue  # at rest with no input: nothing changes
+            i_e[n] += in_e * init_e[n]
+            i_i[n] += in_i * init_i[n]
             ring[0, slot, n] = 0.0
             ring[1, slot, n] = 0.0
             if refr[n] <= 0:
@@ -170,6 +182,12 @@ def _simulate(
                     _post_add(n, t, lut_minus, post_proj[n], post_cnt_m1, post_times, post_traces)
             i_e[n] *= dec_e[n]
             i_i[n] *= dec_i[n]
+            # flush currents below 1e-30 nA to zero (no denormals; the board's fixed point
+            # reaches zero much sooner)
+            if abs(i_e[n]) < 1e-30:
+                i_e[n] = 0.0
+            if abs(i_i[n]) < 1e-30:
+                i_i[n] = 0.0
         k = t - t0
         for j in range(src_ptr[k], src_ptr[k + 1]):
             fired[n_fired] = src_ids[j]
