@@ -110,7 +110,6 @@ def ca3_functional(cfg: CA3FunctionalConfig, ctx: RunContext) -> dict:
         "operation_ok": [int(x) for x in correct],
         "simulated_ms": mem.time,
         "total_spikes": int(sum(counts.values())),
-        "wall_s_per_simulated_s": ctx.timings["simulate"] / (mem.time / 1000.0),
     }
 
 
