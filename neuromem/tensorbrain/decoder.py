@@ -128,8 +128,9 @@ class TensorBrain:
     params : dict of str to ndarray
         Trained parameters: ``A_entity``, ``b_entity``, ``A_predicate``, ``b_predicate``,
         ``A_label``, ``b_label``, ``a_pre``, ``W_v``, ``b_v``, ``U``, ``W_h``, ``V``.
-    A_time : ndarray, shape (n_time, dim)
-        Time-index embeddings, made in one shot by :meth:`store_episode`.
+    A_time : ndarray
+        Time-index embeddings, one row of size ``dim`` per stored episode, made in one shot
+        by :meth:`store_episode`.
     """
 
     def __init__(
