@@ -4,9 +4,8 @@ reasoning"): a NumPy generator.
 Each image (``image_size`` square, white background) holds 6 objects, one of each colour
 (red, green, blue, orange, gray, yellow), each a square or a circle of half-size
 ``object_size``, placed uniformly so that no two objects touch. Each question names one
-object by its
-colour and is encoded as an 11-vector: colour one-hot (6), question kind one-hot
-(non-relational, relational) (2), subtype one-hot (3). Answers are 10 classes:
+object by its colour and is encoded as an 11-vector: colour one-hot (6), question kind
+one-hot (non-relational, relational) (2), subtype one-hot (3). Answers are 10 classes:
 ``yes, no, rectangle, circle, 1, 2, 3, 4, 5, 6``.
 
 Non-relational subtypes: 0 shape of the object; 1 is it on the left (``x < image_size / 2``);

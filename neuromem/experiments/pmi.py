@@ -180,8 +180,8 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
         for k in names
     }
     recall_w, recall_l = auc["recall_wm"], auc["recall_ltm"]
-    slot_share = wins.mean(axis=(0, 1))  # (N, T): how often slot n wins token position t
-    tokens_won = wins.sum(axis=2)  # (streams, S, T): slots writing each token
+    tokens_won = wins.sum(axis=2)  # (streams, S, T): slots writing each token (head-averaged)
+    n_writers = np.rint(tokens_won).astype(int).ravel()
     metrics = {
         "lags": lags,
         "recall_wm": recall_w,
@@ -197,7 +197,8 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
         "wm_step_change": wm_step.mean(axis=0),
         "tokens_per_slot_per_step": float(wins.sum(axis=3).mean()),
         "fraction_tokens_unwritten": float(np.mean(tokens_won == 0)),
-        "slot_win_share": slot_share.mean(axis=1),
+        # share of tokens written by 0, 1, ..., N slots (head-averaged, rounded): competition
+        "writers_per_token_histogram": np.bincount(n_writers, minlength=N + 1) / n_writers.size,
     }
     ctx.save_array(
         "dynamics",
