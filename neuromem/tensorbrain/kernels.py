@@ -15,7 +15,18 @@ __all__ = [
     "adam_update",
     "filtered_ranks",
     "softmax_xent",
+    "scatter_add_rows",
 ]
+
+
+@njit(cache=True)
+def scatter_add_rows(dst, idx, src):
+    """``dst[idx[b]] += src[b]`` for every row ``b`` (repeated indices accumulate)."""
+    d = src.shape[1]
+    for b in range(idx.size):
+        r = idx[b]
+        for j in range(d):
+            dst[r, j] += src[b, j]
 
 
 @njit(cache=True)

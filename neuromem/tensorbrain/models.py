@@ -39,7 +39,13 @@ from pathlib import Path
 import numpy as np
 
 from .evaluation import FilterIndex, evaluate_ranking
-from .kernels import adam_update, bilinear_query, bilinear_query_backward, softmax_xent
+from .kernels import (
+    adam_update,
+    bilinear_query,
+    bilinear_query_backward,
+    scatter_add_rows,
+    softmax_xent,
+)
 
 __all__ = ["TensorModel", "MODELS", "Adam", "FORMAT_VERSION"]
 
@@ -98,6 +104,16 @@ class Adam:
                 self.eps,
                 self.t,
             )
+
+
+def _scatter(dst, idx, src):
+    """``dst[idx] += src`` row-wise (Numba kernel; 1-d ``dst`` handled as a column)."""
+    if dst.ndim == 1:
+        np.add.at(dst, idx, src)
+        return
+    scatter_add_rows(
+        dst.reshape(dst.shape[0], -1), idx, np.ascontiguousarray(src).reshape(len(idx), -1)
+    )
 
 
 def _check_ids(x, n, name):
@@ -221,8 +237,8 @@ class TensorModel:
         tail = direction == "tail"
         e = cache[0]
         if self.kind == "distmult":
-            np.add.at(grads["E"], anchor, dq * R[rel])
-            np.add.at(grads["R"], rel, dq * e)
+            _scatter(grads["E"], anchor, dq * R[rel])
+            _scatter(grads["R"], rel, dq * e)
             return
         if self.kind == "complex":
             h = self.dim // 2
@@ -235,14 +251,14 @@ class TensorModel:
             else:
                 de = np.concatenate([gr * rr - gi * ri, gr * ri + gi * rr], axis=1)
                 dr = np.concatenate([gr * er + gi * ei, gr * ei - gi * er], axis=1)
-            np.add.at(grads["E"], anchor, de)
-            np.add.at(grads["R"], rel, dr)
+            _scatter(grads["E"], anchor, de)
+            _scatter(grads["R"], rel, dr)
             return
         mats = cache[1]
         de = np.zeros_like(e)
         dmats = np.zeros_like(mats)
         bilinear_query_backward(e, mats, rel, tail, np.ascontiguousarray(dq), de, dmats)
-        np.add.at(grads["E"], anchor, de)
+        _scatter(grads["E"], anchor, de)
         if self.kind == "rescal":
             grads["R"] += dmats
         else:
@@ -352,10 +368,10 @@ class TensorModel:
             for idx in (s, o):
                 e = E[idx]
                 loss += c * float(np.sum(np.abs(e) ** 3))
-                np.add.at(grads["E"], idx, 3.0 * c * e * np.abs(e))
+                _scatter(grads["E"], idx, 3.0 * c * e * np.abs(e))
             r = self.params["R"][p]
             loss += c * float(np.sum(np.abs(r) ** 3))
-            np.add.at(grads["R"], p, 3.0 * c * r * np.abs(r))
+            _scatter(grads["R"], p, 3.0 * c * r * np.abs(r))
             if self.kind == "tucker":
                 W = self.params["W"]
                 loss += reg * float(np.sum(np.abs(W) ** 3))
