@@ -66,9 +66,11 @@ segment,
     \Delta_{c,n,f} = \sum_d M^{t-1}_{l,c,n,d}\,\bar M_{n,f}
 
 i.e. the per-slot outer product :math:`M_{l,c,n} \otimes \bar M_n` contracted over the
-long-term feature axis (``einsum('cnd,nf->cnf')``). ``consolidation="outer"`` is the paper's
-formulation :math:`M_l^t = \mathrm{LN}(M_l^{t-1} + M_l^{t-1} \otimes M_w^t)` read as a Hebbian
-outer-product association: the updated working memory forms the association matrix
+long-term feature axis (``einsum('cnd,nf->cnf')``). The paper describes consolidation as an
+outer-product association of the working memory into the long-term memory followed by layer
+normalisation, :math:`M_l^t = \mathrm{LN}(M_l^{t-1} + M_l^{t-1} \otimes M_w^t)`;
+``consolidation="outer"`` is our reading of it as a Hebbian association: the updated working
+memory forms the association matrix
 :math:`A = \tfrac1N \sum_n M^t_{w,n} \otimes M^t_{w,n} \in \mathbb{R}^{D \times D}` and every
 long-term slot is passed through it, :math:`\Delta_{c,n} = M^{t-1}_{l,c,n} A`.
 
