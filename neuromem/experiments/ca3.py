@@ -126,15 +126,20 @@ class CA3StatemapConfig:
         State flags per cell (content bits).
     flags_per_cell : int
         Active flags drawn at random for each cell (the recording used 1).
+    gap : int
+        Extra ms between operations beyond their minimum spacing (0: minimum spacing).
     """
 
     side: int = 4
     n_flags: int = 6
     flags_per_cell: int = 1
+    gap: int = 0
 
     def validate(self) -> None:
         if self.side < 1 or self.n_flags < 1:
             raise ValueError("side and n_flags must be >= 1")
+        if self.gap < 0:
+            raise ValueError(f"gap must be >= 0 ms, got {self.gap}")
         if not 1 <= self.flags_per_cell <= self.n_flags:
             raise ValueError(f"flags_per_cell must lie in [1, n_flags={self.n_flags}]")
 
@@ -159,16 +164,16 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
     stored = {}
     with ctx.phase("learn"):
         for cell in range(c):
-            mem.learn(cell, flags[cell])
+            mem.learn(cell, flags[cell], at=mem.next_free + (cfg.gap if cell else 0))
             stored[cell] = flags[cell]
     flag_ok, cell_ok = [], []
     with ctx.phase("query"):
         for f in range(n):
             frag = _bits(n, [f])
-            op = mem.recall(content=frag)
+            op = mem.recall(content=frag, at=mem.next_free + cfg.gap)
             flag_ok.append(op.out_cues == _expected_cues(stored, frag))
         for cell in range(c):
-            op = mem.recall(cue=cell)
+            op = mem.recall(cue=cell, at=mem.next_free + cfg.gap)
             cell_ok.append(np.array_equal(op.out_content, flags[cell]))
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.5))
     img = np.zeros((cfg.side, cfg.side))
@@ -194,6 +199,7 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
         "n_cells": c,
         "n_flags": n,
         "flag_query_accuracy": float(np.mean(flag_ok)),
+        "flag_query_ok": [int(x) for x in flag_ok],
         "cell_query_accuracy": float(np.mean(cell_ok)),
         "simulated_ms": mem.time,
     }
@@ -217,6 +223,8 @@ class CA3CapacityConfig:
     modes : list of str
         ``"orthogonal"`` (disjoint patterns; needs ``load * active <= n_content``, larger
         loads are skipped) and/or ``"overlapping"`` (independent random patterns).
+    gap : int
+        Extra ms between operations beyond their minimum spacing (0: minimum spacing).
     """
 
     n_cues: int = 16
@@ -224,8 +232,11 @@ class CA3CapacityConfig:
     active: int = 3
     loads: list[int] = field(default_factory=lambda: [1, 2, 4, 6, 8, 10, 12, 16])
     modes: list[str] = field(default_factory=lambda: ["orthogonal", "overlapping"])
+    gap: int = 0
 
     def validate(self) -> None:
+        if self.gap < 0:
+            raise ValueError(f"gap must be >= 0 ms, got {self.gap}")
         if self.n_cues < 1 or self.n_content < 1:
             raise ValueError("n_cues and n_content must be >= 1")
         if not 1 <= self.active <= self.n_content:
@@ -237,19 +248,23 @@ class CA3CapacityConfig:
                 raise ValueError(f"modes: unknown mode {m!r} (orthogonal, overlapping)")
 
 
-def _capacity_point(c, n, patterns, backend, rng):
+def _capacity_point(c, n, patterns, backend, rng, gap):
     from neuromem.ca3 import CA3Memory
 
     mem = CA3Memory(c, n, backend=backend)
     stored = {}
     for cue, p in enumerate(patterns):
-        mem.learn(cue, p)
+        mem.learn(cue, p, at=mem.next_free + (gap if cue else 0))
         stored[cue] = p
-    cue_ok = [np.array_equal(mem.recall(cue=k).out_content, stored[k]) for k in stored]
+    cue_ok = [
+        np.array_equal(mem.recall(cue=k, at=mem.next_free + gap).out_content, stored[k])
+        for k in stored
+    ]
     cont_ok = []
     for k in stored:
         frag = _bits(n, [rng.choice(np.flatnonzero(stored[k]))])
-        cont_ok.append(mem.recall(content=frag).out_cues == _expected_cues(stored, frag))
+        op = mem.recall(content=frag, at=mem.next_free + gap)
+        cont_ok.append(op.out_cues == _expected_cues(stored, frag))
     return float(np.mean(cue_ok)), float(np.mean(cont_ok))
 
 
@@ -283,7 +298,7 @@ def ca3_capacity(cfg: CA3CapacityConfig, ctx: RunContext) -> dict:
                     for _ in range(load)
                 ]
             with ctx.phase(f"simulate_{mode}"):
-                a, b = _capacity_point(cfg.n_cues, cfg.n_content, pats, ctx.backend, rng)
+                a, b = _capacity_point(cfg.n_cues, cfg.n_content, pats, ctx.backend, rng, cfg.gap)
             loads.append(load)
             acc_cue.append(a)
             acc_cont.append(b)

@@ -17,10 +17,11 @@ def bits(n, idx):
 
 @pytest.fixture(scope="module")
 def paper_memory():
+    """The recording's first three learns, 10 ms apart (as on the board)."""
     mem = CA3Memory(5, 10)
-    mem.learn(0, bits(10, [0, 1, 8, 9]))
-    mem.learn(4, bits(10, [1, 5, 6]))
-    mem.learn(3, bits(10, [4, 5, 6]))
+    mem.learn(0, bits(10, [0, 1, 8, 9]), at=0)
+    mem.learn(4, bits(10, [1, 5, 6]), at=10)
+    mem.learn(3, bits(10, [4, 5, 6]), at=20)
     return mem
 
 
@@ -35,9 +36,43 @@ def test_recall_by_cue_and_content(paper_memory):
 
 def test_forgetting_by_relearning():
     mem = CA3Memory(5, 10)
-    mem.learn(3, bits(10, [4, 5, 6]))
+    mem.learn(4, bits(10, [1, 5, 6]))
+    mem.learn(3, bits(10, [4, 5, 6]), at=10)
+    assert mem.recall(content=bits(10, [6])).cues == [3, 4]
     mem.learn(3, bits(10, [1, 3, 4, 8]))
     assert np.flatnonzero(mem.recall(cue=3).pattern).tolist() == [1, 3, 4, 8]
+    assert mem.recall(content=bits(10, [6])).cues == [4]  # cue 3 no longer holds bit 6
+
+
+def test_functional_via_memory_matches_recording(golden_dir):
+    """The 9 operations of the functional recording (every 10 ms) through the memory API."""
+    path = golden_dir / "ca3" / "functional_c5_n10.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    mem = CA3Memory(5, 10)
+    mem.learn(0, bits(10, [0, 1, 8, 9]), at=0)
+    mem.learn(4, bits(10, [1, 5, 6]), at=10)
+    mem.learn(3, bits(10, [4, 5, 6]), at=20)
+    assert np.flatnonzero(mem.recall(cue=0, at=30).pattern).tolist() == [0, 1, 8, 9]
+    assert mem.recall(content=bits(10, [6]), at=40).cues == [3, 4]
+    assert mem.recall(content=bits(10, [0, 4]), at=50).cues == [0, 3]
+    mem.learn(3, bits(10, [1, 3, 4, 8]), at=60)
+    assert np.flatnonzero(mem.recall(cue=3, at=70).pattern).tolist() == [1, 3, 4, 8]
+    assert mem.recall(content=bits(10, [6]), at=80).cues == [4]
+    tr = mem.trace()
+    tr.spikes = {k: (t[t < 90], i[t < 90]) for k, (t, i) in tr.spikes.items()}
+    assert compare(read_trace(path), tr).identical
+
+
+def test_back_to_back_learns_sharing_bits_interfere():
+    """At the 7 ms minimum spacing, a learn whose pattern shares bits with the previous one
+    erases the previous cue's content->cue association (the new content spikes follow the
+    previous cue's spikes closely enough to depress it); 3 ms more and both survive."""
+    for gap, expected in ((0, [1]), (3, [0, 1])):
+        mem = CA3Memory(2, 4)
+        mem.learn(0, [1, 1, 0, 0])
+        mem.learn(1, [0, 1, 1, 0], at=mem.next_free + gap)
+        assert mem.recall(content=[0, 1, 0, 0]).cues == expected
 
 
 def test_minimum_spacing_and_times():

@@ -110,21 +110,30 @@ def _stdp_net(pre_times, post_times, a=1.0, w0=0.0):
 def test_stdp_potentiation_value_deferred():
     """Pre at 0, post at 4 (drive at 3): the weight changes at the next pre spike (20) by
     A * exp(-(4 + 1 - 0) / tau_plus) (the post seen one delay later), then depressed by the
-    same pre spike by A * exp(-(20 - 4) / tau_minus) (the post undelayed)."""
+    same pre spike by A * exp(-(20 - 4 - 1) / tau_minus) (the post seen one delay later)."""
     res = run(_stdp_net([0.0, 20.0], [3.0], a=1.0), 22.0)
     w = res.weights["plastic"][0, 0]
-    assert w == pytest.approx(math.exp(-5 / 3.0) - math.exp(-16 / 3.0), rel=1e-9)
+    assert w == pytest.approx(math.exp(-5 / 3.0) - math.exp(-15 / 3.0), rel=1e-9)
     # before the second pre spike nothing has changed (deferred update)
     res0 = run(_stdp_net([0.0, 20.0], [3.0], a=1.0), 19.0)
     assert res0.weights["plastic"][0, 0] == 0.0
 
 
 def test_stdp_depression_value():
-    """Post at 2 (drive at 1), pre at 4 (and earlier pre at 0 long before nothing): the pre at 4
-    depresses by A * o * exp(-(4 - 2) / tau_minus) from w0 (post spike undelayed)."""
+    """Post at 2 (drive at 1), pre at 4: the pre depresses by A * exp(-(4 - 2 - 1) / tau_minus)
+    from w0 (post seen one delay later)."""
     res = run(_stdp_net([4.0], [1.0], a=1.0, w0=3.0), 6.0)
     w = res.weights["plastic"][0, 0]
-    assert w == pytest.approx(3.0 - math.exp(-2 / 3.0), rel=1e-9)
+    assert w == pytest.approx(3.0 - math.exp(-1 / 3.0), rel=1e-9)
+
+
+def test_stdp_coincident_depression():
+    """Post at 2, pre at 3: the delayed post coincides with the pre; it depresses by A (exp(0))
+    by default and not at all with depress_coincident=False."""
+    net = _stdp_net([3.0], [1.0], a=1.0, w0=3.0)
+    assert run(net, 5.0).weights["plastic"][0, 0] == pytest.approx(2.0, rel=1e-12)
+    net = _stdp_net([3.0], [1.0], a=1.0, w0=3.0)
+    assert run(net, 5.0, depress_coincident=False).weights["plastic"][0, 0] == 3.0
 
 
 def test_stdp_weights_clipped():

@@ -27,20 +27,21 @@ delay of ``d`` steps adds its weight to ring-buffer slot ``t + d``, so it acts a
 deferred, pre-synaptically driven STDP): with ``t_last`` and ``r_last`` the previous
 presynaptic spike time and trace, the post-synaptic spikes ``t_post`` of the target with
 ``t_last - d < t_post <= t - d`` (seen at ``t_post + d``, the back-propagation delay) each
-potentiate by :math:`A_+ w_{max} r_{last} e^{-(t_{post} + d - t_{last})/\\tau_+}`, then the
-last post-synaptic spike at or before ``t - d`` depresses by
-:math:`A_- w_{max} o e^{-(t - t_{post} - d)/\\tau_-}` (``o`` its post trace); the weight,
-clipped to ``[w_min, w_max]``, is written back and sent. Traces jump by 1 at each spike and
-decay with ``tau_plus`` (pre) and ``tau_minus`` (post). Like sPyNNaker, each neuron keeps its
-last 15 post-synaptic spikes only.
+potentiate by :math:`A_+ r_{last} e^{-(t_{post} + d - t_{last})/\\tau_+}`, clipped at
+``w_max``; then the last post-synaptic spike at or before ``t - d`` depresses by
+:math:`A_- o\\, e^{-(t - t_{post} - d)/\\tau_-}` (``o`` its post trace; also when
+``t_post + d = t``), clipped at ``w_min``. The new weight is written back and sent. Traces
+jump by 1 at each spike and decay with ``tau_plus`` (pre) and ``tau_minus`` (post). Like
+sPyNNaker, each neuron keeps its last 15 post-synaptic spikes only.
 
-Three details were settled against the hardware recordings (``../shared/golden/ca3``), each a
-constructor option: weights are clipped after every term (``stdp_clip="each"``); the depression
-measures the time from the *undelayed* last post-synaptic spike
-(``depression_post_delay=False``); and ``A_plus``/``A_minus`` act as absolute weight changes in
-nA rather than PyNN's fractions of ``w_max`` (``amplitude_times_wmax=False``). With these the
-replay of the state-map recording matches spike for spike and the functional recording differs by
-one recall (see ``docs/models/ca3.md``).
+Four details are undocumented; each is a constructor option whose default was settled by
+replaying the two hardware recordings of ``../shared/golden/ca3``: of the 16 combinations, only
+the defaults reproduce both spike for spike (see ``docs/models/spiking.md``): clip after every
+term (``stdp_clip="each"``), depression timed from the *delayed* post-synaptic spike
+(``depression_post_delay=True``), depression also for a post spike that arrives (delayed) at
+the very step of the presynaptic spike (``depress_coincident=True``), and ``A_plus``/``A_minus``
+applied as absolute weight changes in nA, not PyNN's fractions of ``w_max``
+(``amplitude_times_wmax=False``).
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def _simulate(
     post_traces,
     clip_each,
     dep_delayed,
+    dep_coincident,
     rec_mask,
     sources_only,
     spk_t,
@@ -242,7 +244,7 @@ def _simulate(
                     dep = 0.0
                     if prev > 0:
                         dtm = t - post_times[post, prev] - (d if dep_delayed else 0)
-                        if dtm > 0:
+                        if dtm > 0 or (dtm == 0 and dep_coincident):
                             dep = a_minus[p] * post_traces[post, prev] * _decay(lut_minus, p, dtm)
                     if clip_each:
                         w = max(w - dep, w_min[p])
@@ -276,8 +278,11 @@ class NumbaSimulator:
         (``"sum"``, older sPyNNaker releases).
     depression_post_delay : bool
         Whether the depression of a presynaptic spike measures its distance to the last
-        post-synaptic spike delayed by the synaptic delay (later sPyNNaker releases) or, as
-        the recordings need, to its undelayed time (default).
+        post-synaptic spike delayed by the synaptic delay (default, as the recordings need)
+        or to its undelayed time.
+    depress_coincident : bool
+        Depress also when the delayed post spike falls on the presynaptic spike's step
+        (distance 0; default, as the recordings need).
     amplitude_times_wmax : bool
         PyNN defines ``A_plus``/``A_minus`` as fractions of ``w_max``; the sPyNNaker of the
         recordings applied them as absolute weight changes (nA). Default False (recordings);
@@ -296,7 +301,8 @@ class NumbaSimulator:
         self,
         network: Network,
         stdp_clip: str = "each",
-        depression_post_delay: bool = False,
+        depression_post_delay: bool = True,
+        depress_coincident: bool = True,
         amplitude_times_wmax: bool = False,
     ):
         if not isinstance(network, Network):
@@ -308,6 +314,7 @@ class NumbaSimulator:
         self.dt = network.dt
         self.clip_each = stdp_clip == "each"
         self.dep_delayed = bool(depression_post_delay)
+        self.dep_coincident = bool(depress_coincident)
         self.amp_wmax = bool(amplitude_times_wmax)
         self._build()
         self.t = 0  # current step
@@ -526,7 +533,8 @@ class NumbaSimulator:
                 self.syn_delay, self.syn_rec, self.row_prev_t, self.row_prev_tr,
                 self.proj_plastic, self.lut_plus, self.lut_minus, self.a_plus, self.a_minus,
                 self.w_min, self.w_max, self.post_proj, self.post_cnt_m1, self.post_times,
-                self.post_traces, self.clip_each, self.dep_delayed, self.rec_mask, late,
+                self.post_traces, self.clip_each, self.dep_delayed, self.dep_coincident,
+                self.rec_mask, late,
                 spk_t, spk_id, 0,
             )  # fmt: skip
             if got >= 0:
