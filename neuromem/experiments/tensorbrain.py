@@ -21,8 +21,10 @@ synthetic scenes.
     ``perception_label_exact`` (every label of an entity right), ``perception_hits1`` /
     ``perception_hits10`` (rank of the true subject, object and predicate at their step, the
     earlier steps teacher-forced, averaged over the three), ``perception_triple_accuracy``
-    (argmax decoding gets the whole triple), ``episodic_recall_accuracy`` (test episodes
-    stored one-shot, then recalled from their time index), ``episodic_label_accuracy``,
+    (argmax decoding gets the whole triple; also split into test episodes that show facts seen
+    in training, ``_seen_facts``, and held-out facts, ``_novel_facts``),
+    ``episodic_recall_accuracy`` (test episodes stored one-shot, then recalled from their time
+    index), ``episodic_label_accuracy``,
     ``semantic_mrr`` / ``semantic_hits1`` / ``semantic_hits10`` (filtered ranking of held-out
     facts by the decoder's semantic memory) against ``rescal_*`` (RESCAL trained on the same
     observed triples), ``marginal_predicate_hits1`` (``(s, ?, o)`` from the average over
@@ -498,6 +500,9 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
         gen_true = np.array([tuple(g) in fact_set for g in gen.tolist()])
         gen_new = np.array([tuple(g) not in seen_set for g in gen.tolist()])
 
+    ok_trip = np.all(trip == te, axis=1)
+    seen_fact = np.array([tuple(x) in seen_set for x in te.tolist()])
+
     def _pred_hits1(scores, rows):
         true = scores[np.arange(len(rows)), rows[:, 1]]
         return float(np.mean((scores > true[:, None]).sum(axis=1) == 0))
@@ -513,6 +518,12 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
         "perception_object_hits1": float(np.mean(ranks[1] <= 1)),
         "perception_predicate_hits1": float(np.mean(ranks[2] <= 1)),
         "perception_triple_accuracy": float(np.mean(np.all(trip == te, axis=1))),
+        "perception_triple_accuracy_seen_facts": float(np.mean(ok_trip[seen_fact]))
+        if seen_fact.any()
+        else None,
+        "perception_triple_accuracy_novel_facts": float(np.mean(ok_trip[~seen_fact]))
+        if (~seen_fact).any()
+        else None,
         "episodic_recall_accuracy": float(np.mean(np.all(rtrip == te, axis=1))),
         "episodic_label_accuracy": float(rlab_ok.mean()),
         "episodic_matches_perception": float(np.mean(np.all(rtrip == trip, axis=1))),

@@ -46,9 +46,11 @@ analytically through the few steps (:meth:`TensorBrain.loss_and_grad`), optimise
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -56,7 +58,15 @@ from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import softmax_xent
 from .models import Adam
 
-__all__ = ["TensorBrain", "Task", "STEP_KINDS", "MEASUREMENTS", "PERCEPTION_PLAN", "TRIPLE_PLAN"]
+__all__ = [
+    "TensorBrain",
+    "Task",
+    "DECODER_FORMAT_VERSION",
+    "STEP_KINDS",
+    "MEASUREMENTS",
+    "PERCEPTION_PLAN",
+    "TRIPLE_PLAN",
+]
 
 STEP_KINDS = ("time", "time_new", "entity", "predicate", "labels")
 MEASUREMENTS = ("teacher", "argmax", "sample", "expectation")
@@ -64,6 +74,9 @@ MEASUREMENTS = ("teacher", "argmax", "sample", "expectation")
 PERCEPTION_PLAN = ("time_new", "entity", "labels", "entity", "labels", "predicate")
 #: semantic memory of a triple without labels: subject, object, predicate
 TRIPLE_PLAN = ("entity", "entity", "predicate")
+
+#: version of the file format written by :meth:`TensorBrain.save`
+DECODER_FORMAT_VERSION = 1
 
 _GROUP = {"entity": "entity", "predicate": "predicate", "labels": "label", "time": "time"}
 
@@ -708,3 +721,56 @@ class TensorBrain:
             raise ValueError(f"n: expected a positive integer, got {n!r}")
         _, chosen = self.decode("pre", int(n), TRIPLE_PLAN, measure="sample", seed=seed)
         return np.stack([chosen[0], chosen[2], chosen[1]], axis=1).astype(np.int64)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save weights, hyper-parameters and stored episodes to an ``.npz`` file.
+
+        The file holds ``_meta`` = ``[version, n_entities, n_predicates, n_labels,
+        n_sensory, dim]``, ``_hyper`` = ``[alpha, beta, beta_fb]``, every parameter by name,
+        and ``A_time`` / ``b_time`` (format version :data:`DECODER_FORMAT_VERSION`).
+        """
+        p = Path(path)
+        meta = np.array(
+            [
+                DECODER_FORMAT_VERSION,
+                self.n_entities,
+                self.n_predicates,
+                self.n_labels,
+                self.n_sensory,
+                self.dim,
+            ]
+        )
+        hyper = np.array([self.alpha, self.beta, self.beta_fb])
+        np.savez(p, _meta=meta, _hyper=hyper, A_time=self.A_time, b_time=self.b_time, **self.params)
+        return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TensorBrain:
+        """Load a decoder written by :meth:`save`.
+
+        Raises
+        ------
+        DataNotFoundError
+            The file is missing.
+        ValueError
+            Not a decoder file, or an unknown format version.
+        """
+        from neuromem.datasets import require_file
+
+        p = require_file(path, what="decoder file")
+        with np.load(p) as z:
+            if "_meta" not in z or "_hyper" not in z or "W_h" not in z:
+                raise ValueError(f"path: {p} is not a neuromem tensor-brain decoder file")
+            version, ne, npred, nl, ns, dim = (int(x) for x in z["_meta"])
+            if version != DECODER_FORMAT_VERSION:
+                raise ValueError(f"path: unsupported format version {version} in {p}")
+            a, b, bf = (float(x) for x in z["_hyper"])
+            tb = cls(ne, npred, nl, ns, dim, alpha=a, beta=b, beta_fb=bf)
+            for k in tb.params:
+                if z[k].shape != tb.params[k].shape:
+                    raise ValueError(f"path: parameter {k} has shape {z[k].shape} in {p}")
+                tb.params[k][...] = z[k]
+            tb.A_time = np.array(z["A_time"], dtype=np.float64).reshape(-1, dim)
+            tb.b_time = np.array(z["b_time"], dtype=np.float64)
+        return tb

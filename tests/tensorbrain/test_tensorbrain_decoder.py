@@ -215,3 +215,23 @@ def test_bad_input():
         tb.generate(0)
     with pytest.raises(ValueError, match="tasks"):
         tb.fit([])
+
+
+def test_save_load_roundtrip(tmp_path):
+    from neuromem.errors import DataNotFoundError
+
+    tb = _small(seed=4)
+    v = np.random.default_rng(1).normal(size=(3, 5))
+    tb.store_episode(v)
+    path = tb.save(tmp_path / "tb.npz")
+    tb2 = TensorBrain.load(path)
+    assert (tb2.alpha, tb2.beta, tb2.beta_fb) == (tb.alpha, tb.beta, tb.beta_fb)
+    for k in tb.params:
+        assert np.array_equal(tb.params[k], tb2.params[k])
+    a, b = tb.recall_episode([0, 1, 2]), tb2.recall_episode([0, 1, 2])
+    assert all(np.allclose(x, y) for x, y in zip(a["probs"][1:], b["probs"][1:]))
+    with pytest.raises(DataNotFoundError):
+        TensorBrain.load(tmp_path / "absent.npz")
+    np.savez(tmp_path / "x.npz", y=np.zeros(1))
+    with pytest.raises(ValueError, match="not a neuromem tensor-brain decoder file"):
+        TensorBrain.load(tmp_path / "x.npz")
