@@ -343,6 +343,7 @@ def plot_raster(trace, populations=None, ops=None):
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     pops = list(populations or POPULATIONS)
     for p in pops:
@@ -357,6 +358,7 @@ def plot_raster(trace, populations=None, ops=None):
         ax.scatter(t, i, s=6, marker="|", color="k")
         ax.set_ylabel(p, rotation=0, ha="right", va="center", fontsize=7)
         ax.tick_params(labelsize=6)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         ax.set_xlim(-1, t_end)
         for op in ops or []:
             ax.axvline(op.t, color=colors.get(op.kind, "grey"), lw=0.6, alpha=0.6)
