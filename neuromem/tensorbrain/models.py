@@ -364,18 +364,24 @@ class TensorModel:
             grads["b"] += g.sum(axis=0)
             self._query_backward(anchor, p, direction, cache, g @ E, grads)
         if reg > 0:
+            # sum over the batch = sum over the used rows weighted by how often they occur
             c = reg / B
-            for idx in (s, o):
-                e = E[idx]
-                loss += c * float(np.sum(np.abs(e) ** 3))
-                _scatter(grads["E"], idx, 3.0 * c * e * np.abs(e))
-            r = self.params["R"][p]
-            loss += c * float(np.sum(np.abs(r) ** 3))
-            _scatter(grads["R"], p, 3.0 * c * r * np.abs(r))
+            n_e = np.bincount(s, minlength=self.n_entities) + np.bincount(
+                o, minlength=self.n_entities
+            )
+            n_r = np.bincount(p, minlength=self.n_relations)
+            for name, counts in (("E", n_e), ("R", n_r)):
+                used = np.flatnonzero(counts)
+                x = self.params[name][used]
+                ax = np.abs(x)
+                w = (c * counts[used]).reshape((-1,) + (1,) * (x.ndim - 1))
+                loss += float(np.sum(w * ax * ax * ax))
+                grads[name][used] += 3.0 * w * x * ax
             if self.kind == "tucker":
                 W = self.params["W"]
-                loss += reg * float(np.sum(np.abs(W) ** 3))
-                grads["W"] += 3.0 * reg * W * np.abs(W)
+                aw = np.abs(W)
+                loss += reg * float(np.sum(aw * aw * aw))
+                grads["W"] += 3.0 * reg * W * aw
         return float(loss), grads
 
     def fit(
