@@ -208,17 +208,20 @@ def _simulate(
             pre = fired[f]
             for r in range(pre_row_ptr[pre], pre_row_ptr[pre + 1]):
                 p = row_proj[r]
+                s0 = row_syn_ptr[r]
+                # a row is one projection: one delay and one receptor for all its synapses
+                d = syn_delay[s0]
+                dst = ring[syn_rec[s0], (t + d) % n_slots]
                 if not proj_plastic[p]:
-                    for s in range(row_syn_ptr[r], row_syn_ptr[r + 1]):
-                        ring[syn_rec[s], (t + syn_delay[s]) % n_slots, syn_post[s]] += syn_w[s]
+                    for s in range(s0, row_syn_ptr[r + 1]):
+                        dst[syn_post[s]] += syn_w[s]
                     continue
                 last_t = row_prev_t[r]
                 last_tr = row_prev_tr[r]
                 row_prev_tr[r] = last_tr * _decay(lut_plus, p, t - last_t) + 1.0
                 row_prev_t[r] = t
-                for s in range(row_syn_ptr[r], row_syn_ptr[r + 1]):
+                for s in range(s0, row_syn_ptr[r + 1]):
                     post = syn_post[s]
-                    d = syn_delay[s]
                     begin = last_t - d if last_t >= d else 0
                     end = t - d if t >= d else 0
                     cnt = post_cnt_m1[post] + 1
@@ -251,7 +254,7 @@ def _simulate(
                     else:
                         w = min(max(w + pot - dep, w_min[p]), w_max[p])
                     syn_w[s] = w
-                    ring[syn_rec[s], (t + d) % n_slots, post] += w
+                    dst[post] += w
     return n_spk
 
 
