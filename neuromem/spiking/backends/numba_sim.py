@@ -412,6 +412,8 @@ class NumbaSimulator:
                     continue
                 rows_pre.append(a + self.offsets[pr.pre.label])
                 rows_proj.append(k)
+                # one delay and one receptor per row: the kernel computes the ring-buffer slot
+                # once per row (per-synapse delays would need it per synapse)
                 syn_lists.append(
                     (
                         gpost[lo:hi],
