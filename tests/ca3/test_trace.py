@@ -65,6 +65,16 @@ def test_replay_learn_then_recall(tmp_path):
     assert 15 in t.tolist()
 
 
+def test_replay_sizes_from_options(tmp_path):
+    src = _write(tmp_path, LEARN)
+    out = tmp_path / "big.csv"
+    args = ["ca3", "replay", "--trace", str(src), "--out", str(out), "--cues", "4"]
+    assert main(args + ["--content", "5"]) == 0
+    tr = read_trace(out)
+    # same spikes as with the sizes read from the trace: extra neurons stay silent
+    assert compare(tr, replay(read_trace(src))).identical
+
+
 def test_replay_size_checks(tmp_path):
     tr = read_trace(_write(tmp_path, LEARN))
     with pytest.raises(ConfigError, match="--content"):

@@ -152,3 +152,28 @@ def test_to_neo():
     assert len(block.segments) == 2
     with pytest.raises(ValueError, match="no recorded population"):
         res.spikes("nope")
+
+
+def test_emit_late_equals_knowing_in_advance():
+    """Source spikes added after their step was simulated give the same result as spikes
+    scheduled beforehand (they only act from the next step on)."""
+    a = create(_one([0.0, 4.0], 6.0))
+    a.run(12.0)
+    b = create(_one([0.0], 6.0))
+    b.run(5.0)  # steps 0..4 simulated without the spike at 4
+    b.emit_late("src", [0])
+    b.run(7.0)
+    for lab in ("src", "cell"):
+        assert all(np.array_equal(x, y) for x, y in zip(a.spikes(lab), b.spikes(lab)))
+    with pytest.raises(ValueError, match="not a spike source"):
+        b.emit_late("cell", [0])
+    with pytest.raises(ValueError, match="out of range"):
+        b.emit_late("src", [3])
+
+
+def test_spike_times_changed_between_runs():
+    sim = create(_one([0.0], 6.0))
+    sim.run(5.0)
+    sim.network.populations["src"].set_spike_times([[0.0, 7.0]])
+    sim.run(5.0)
+    assert sim.spikes("cell")[0].tolist() == [1.0, 8.0]
