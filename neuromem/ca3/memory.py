@@ -137,15 +137,21 @@ class CA3Memory:
             raise ValueError(f"{name} must be binary (0/1)")
         return a.astype(bool)
 
+    @property
+    def earliest(self) -> int:
+        """Earliest start (ms) of the next operation: the minimum spacing after the previous
+        one, and no earlier than the last simulated step."""
+        return max(self.next_free, int(self.sim.t) - 1)
+
     def _start(self, at) -> int:
         if at is None:
-            return self.next_free
+            return self.earliest
         if isinstance(at, bool) or not isinstance(at, (int, np.integer)):
             raise TypeError(f"at must be an int (ms), got {type(at).__name__}")
-        if at < self.next_free:
+        if at < self.earliest:
             raise ValueError(
                 f"at={at} ms is closer to the previous operation than its minimum spacing "
-                f"(earliest: {self.next_free} ms)"
+                f"(earliest: {self.earliest} ms)"
             )
         return int(at)
 

@@ -164,16 +164,16 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
     stored = {}
     with ctx.phase("learn"):
         for cell in range(c):
-            mem.learn(cell, flags[cell], at=mem.next_free + (cfg.gap if cell else 0))
+            mem.learn(cell, flags[cell], at=mem.earliest + (cfg.gap if cell else 0))
             stored[cell] = flags[cell]
     flag_ok, cell_ok = [], []
     with ctx.phase("query"):
         for f in range(n):
             frag = _bits(n, [f])
-            op = mem.recall(content=frag, at=mem.next_free + cfg.gap)
+            op = mem.recall(content=frag, at=mem.earliest + cfg.gap)
             flag_ok.append(op.out_cues == _expected_cues(stored, frag))
         for cell in range(c):
-            op = mem.recall(cue=cell, at=mem.next_free + cfg.gap)
+            op = mem.recall(cue=cell, at=mem.earliest + cfg.gap)
             cell_ok.append(np.array_equal(op.out_content, flags[cell]))
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.5))
     img = np.zeros((cfg.side, cfg.side))
@@ -254,16 +254,16 @@ def _capacity_point(c, n, patterns, backend, rng, gap):
     mem = CA3Memory(c, n, backend=backend)
     stored = {}
     for cue, p in enumerate(patterns):
-        mem.learn(cue, p, at=mem.next_free + (gap if cue else 0))
+        mem.learn(cue, p, at=mem.earliest + (gap if cue else 0))
         stored[cue] = p
     cue_ok = [
-        np.array_equal(mem.recall(cue=k, at=mem.next_free + gap).out_content, stored[k])
+        np.array_equal(mem.recall(cue=k, at=mem.earliest + gap).out_content, stored[k])
         for k in stored
     ]
     cont_ok = []
     for k in stored:
         frag = _bits(n, [rng.choice(np.flatnonzero(stored[k]))])
-        op = mem.recall(content=frag, at=mem.next_free + gap)
+        op = mem.recall(content=frag, at=mem.earliest + gap)
         cont_ok.append(op.out_cues == _expected_cues(stored, frag))
     return float(np.mean(cue_ok)), float(np.mean(cont_ok))
 

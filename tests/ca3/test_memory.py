@@ -84,6 +84,11 @@ def test_minimum_spacing_and_times():
     with pytest.raises(ValueError, match="minimum spacing"):
         mem.recall(cue=0, at=18)
     assert mem.recall(cue=0, at=30).t == 30
+    mem.sim.run(20.0)  # the simulation was advanced by hand: operations start after it
+    assert mem.earliest == int(mem.time) - 1
+    with pytest.raises(ValueError, match="minimum spacing"):
+        mem.recall(cue=0, at=40)
+    assert mem.recall(cue=0).out_content.tolist() == [True, False, False]
 
 
 def test_statemap_via_memory_matches_recording(golden_dir):
