@@ -303,9 +303,12 @@ class AllToAllConnector:
     Parameters
     ----------
     allow_self_connections : bool
-        When False, neuron ``i`` is not connected to neuron ``i`` (PyNN applies this to
-        projections from a population to itself; here it applies whenever the indices match,
-        which is what the CA3 network's "all except same index" projections need).
+        When False, neuron ``i`` is not connected to neuron ``i``, also between two different
+        populations (as sPyNNaker does, and as the CA3 network's "all except same index"
+        projections need). PyNN's reference implementation (used by ``pyNN.brian2``) only
+        drops pairs of the *same* cell, so between different populations it keeps them all:
+        a PyNN builder must pass such a projection as a ``FromListConnector`` of
+        :meth:`connections`.
     """
 
     allow_self_connections: bool = True
