@@ -31,7 +31,11 @@ Connectivity
     \\Delta w^- = A_- w_{max}\\, e^{-\\Delta t/\\tau_-}, \\qquad
     w \\in [w_{min}, w_{max}]
 
-(PyNN's convention: ``A_plus`` and ``A_minus`` are fractions of ``w_max``).
+in PyNN's convention, where ``A_plus`` and ``A_minus`` are fractions of ``w_max``. The
+sPyNNaker that made the CA3 hardware recordings applied them as absolute weight changes
+(:math:`\\Delta w^+ = A_+ e^{-\\Delta t/\\tau_+}` in nA); the Numba backend does the same by
+default (``amplitude_times_wmax=False``) and a Brian2 or PyNN builder that must agree with the
+board has to scale ``A`` by ``1 / w_max``.
 """
 
 from __future__ import annotations
