@@ -1,0 +1,675 @@
+"""Sparsey experiments: similarity preservation, capacity, sequences and MNIST.
+
+* ``sparsey-sisc``: similar inputs get similar codes (Spearman correlation of input overlap
+  and code similarity over families of inputs with controlled overlap).
+* ``sparsey-capacity``: exact recall and familiarity of N random inputs stored single-trial in
+  one MAC, against the capacity predicted from ``Q``, ``K`` and the input statistics.
+* ``sparsey-sequences``: M random sequences of length L over a shared alphabet of frames,
+  stored in one presentation each and recognised from their last frame's code (which only the
+  horizontal weights can tell apart), clean and with noise.
+* ``sparsey-mnist``: the sparsey.com protocol on the MNIST images of ``--data DIR``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from neuromem.experiments import RunContext, register
+from neuromem.sdr import pairwise_code_similarity
+from neuromem.sparsey import ClassAssociation, CodeKNN, LevelConfig, Sparsey, SparseyConfig
+
+__all__ = [
+    "SISCConfig",
+    "CapacityConfig",
+    "SequencesConfig",
+    "MNISTConfig",
+    "predicted_exact_recall",
+    "predicted_capacity",
+]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _random_frames(rng, n, n_inputs, n_active) -> np.ndarray:
+    """``n`` binary frames with exactly ``n_active`` of ``n_inputs`` on."""
+    keys = rng.random((n, n_inputs))
+    idx = np.argpartition(keys, n_active - 1, axis=1)[:, :n_active]
+    out = np.zeros((n, n_inputs), dtype=bool)
+    np.put_along_axis(out, idx, True, axis=1)
+    return out
+
+
+def _variant(rng, proto_idx: np.ndarray, n_inputs: int, overlap: float) -> np.ndarray:
+    """A frame sharing ``round(overlap * a)`` of the prototype's ``a`` active inputs."""
+    a = proto_idx.size
+    keep = rng.choice(proto_idx, int(round(overlap * a)), replace=False)
+    others = np.setdiff1d(np.arange(n_inputs), proto_idx)
+    rest = rng.choice(others, a - keep.size, replace=False)
+    x = np.zeros(n_inputs, dtype=bool)
+    x[keep] = True
+    x[rest] = True
+    return x
+
+
+def _noisy(rng, x: np.ndarray, noise: float) -> np.ndarray:
+    """Move a fraction ``noise`` of the active inputs of ``x`` to random inactive places."""
+    on = np.flatnonzero(x)
+    off = np.flatnonzero(~x)
+    n = int(round(noise * on.size))
+    y = x.copy()
+    if n:
+        y[rng.choice(on, n, replace=False)] = False
+        y[rng.choice(off, n, replace=False)] = True
+    return y
+
+
+@dataclass
+class _CSAFields:
+    """CSA constants shared by the experiment configs (see LevelConfig)."""
+
+    G_min: float = 0.3
+    gamma: float = 1.0
+    chi: float = 100.0
+    sigma1: float = 25.0
+    sigma2: float = 0.75
+
+    def _csa(self) -> dict:
+        return dict(
+            G_min=self.G_min,
+            gamma=self.gamma,
+            chi=self.chi,
+            sigma1=self.sigma1,
+            sigma2=self.sigma2,
+        )
+
+
+# --------------------------------------------------------------------------- SISC
+@dataclass
+class SISCConfig(_CSAFields):
+    """Config of ``sparsey-sisc``.
+
+    Attributes
+    ----------
+    n_inputs, n_active : int
+        Input size and active inputs per frame.
+    Q, K : int
+        CMs and cells per CM of the single MAC.
+    n_families : int
+        Prototypes; each gets one variant per overlap level.
+    n_overlaps : int
+        Overlap levels, evenly spaced in [0, 1].
+    """
+
+    n_inputs: int = 1024
+    n_active: int = 32
+    Q: int = 16
+    K: int = 16
+    n_families: int = 20
+    n_overlaps: int = 11
+
+    def validate(self):
+        if self.n_active < 1 or self.n_active > self.n_inputs:
+            raise ValueError("n_active must be in [1, n_inputs]")
+        if self.n_families < 1 or self.n_overlaps < 2:
+            raise ValueError("n_families must be >= 1 and n_overlaps >= 2")
+        self.model_config()
+
+    def model_config(self) -> SparseyConfig:
+        cfg = SparseyConfig(
+            input_shape=(self.n_inputs,),
+            levels=[LevelConfig(Q=self.Q, K=self.K, saturation=1.0, **self._csa())],
+            on_saturated="ignore",
+        )
+        cfg.validate()
+        return cfg
+
+
+@register(
+    "sparsey-sisc",
+    config=SISCConfig,
+    description="Sparsey: similar inputs get similar codes (Spearman of input vs code similarity)",
+    demo_overrides={"n_families": 8},
+)
+def sparsey_sisc(cfg: SISCConfig, ctx: RunContext) -> dict:
+    rng = ctx.child_rng()
+    model = Sparsey(cfg.model_config(), seed=int(rng.integers(2**31)))
+    levels = np.linspace(0.0, 1.0, cfg.n_overlaps)
+    ov_all, sim_all = [], []
+    with ctx.phase("learn"):
+        for _ in ctx.progress(range(cfg.n_families), desc="families"):
+            proto = rng.choice(cfg.n_inputs, cfg.n_active, replace=False)
+            x = np.zeros(cfg.n_inputs, dtype=bool)
+            x[proto] = True
+            pcode = model.learn(x).winners[0][0, 0]
+            for ov in rng.permutation(levels):
+                v = _variant(rng, proto, cfg.n_inputs, ov)
+                vcode = model.learn(v).winners[0][0, 0]
+                real_ov = np.count_nonzero(v & x) / cfg.n_active
+                ov_all.append(real_ov)
+                sim_all.append(float(pairwise_code_similarity(pcode[None], vcode[None])[0, 0]))
+    ov_all = np.array(ov_all)
+    sim_all = np.array(sim_all)
+    rho = float(stats.spearmanr(ov_all, sim_all)[0])
+    means = [
+        float(sim_all[np.isclose(ov_all, lv, atol=0.5 / cfg.n_active)].mean()) for lv in levels
+    ]
+    with ctx.phase("plot"):
+        plt = _plt()
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        jitter = rng.normal(0, 0.006, ov_all.size)
+        ax.scatter(ov_all + jitter, sim_all, s=8, alpha=0.4, label="variant vs prototype")
+        ax.plot(levels, means, "o-", color="C3", label="mean")
+        ax.axhline(1 / cfg.K, color="grey", ls=":", label="chance 1/K")
+        ax.set(
+            xlabel="input overlap with prototype",
+            ylabel="code similarity (agreeing CMs)",
+            title=f"SISC: Spearman {rho:.3f} (Q={cfg.Q}, K={cfg.K})",
+        )
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        ctx.save_figure(fig, "sisc")
+    ctx.save_array("sisc", input_overlap=ov_all, code_similarity=sim_all)
+    return {
+        "spearman": rho,
+        "overlap_levels": levels,
+        "mean_code_similarity": means,
+        "n_pairs": int(ov_all.size),
+        "saturation": float(model.saturation()[0][0]),
+    }
+
+
+# --------------------------------------------------------------------------- capacity
+def predicted_exact_recall(n_items, n_inputs: int, n_active: int, Q: int, K: int) -> np.ndarray:
+    r"""Predicted exact-recall rate of ``n_items`` random inputs stored in one MAC.
+
+    A cell wins for about ``N / K`` items, so a bottom-up weight to it is set with probability
+    :math:`d = 1 - (1 - a/n)^{N/K}`. Recall of an item fails in a CM when another cell also has
+    all ``a`` active inputs set (probability :math:`d^a`) and wins the tie (lowest index: half of
+    the ``K - 1`` others on average). Hence
+
+    .. math:: P_{exact} \approx (1 - d^a)^{Q (K - 1) / 2}.
+    """
+    N = np.asarray(n_items, dtype=float)
+    d = 1.0 - (1.0 - n_active / n_inputs) ** (N / K)
+    return (1.0 - d**n_active) ** (Q * (K - 1) / 2.0)
+
+
+def predicted_capacity(n_inputs: int, n_active: int, Q: int, K: int) -> int:
+    """Largest N whose expected number of wrongly recalled items stays below 0.5."""
+    N = np.arange(1, 200 * K * Q)
+    fail = N * (1.0 - predicted_exact_recall(N, n_inputs, n_active, Q, K))
+    bad = np.flatnonzero(fail >= 0.5)
+    return int(N[bad[0] - 1]) if bad.size else int(N[-1])
+
+
+@dataclass
+class CapacityConfig(_CSAFields):
+    """Config of ``sparsey-capacity``.
+
+    Attributes
+    ----------
+    n_inputs, n_active : int
+        Input size and active inputs of each random item.
+    Q, K : int
+        CMs and cells per CM.
+    n_items : list of int
+        Numbers of stored items to test (a fresh MAC for each).
+    saturation : float
+        Critical-period threshold (1.0: off, to measure the raw capacity).
+    """
+
+    n_inputs: int = 1024
+    n_active: int = 32
+    Q: int = 16
+    K: int = 16
+    n_items: list[int] = (50, 100, 200, 400, 600, 800, 1000, 1200, 1600)
+    saturation: float = 1.0
+
+    def validate(self):
+        self.n_items = [int(n) for n in self.n_items]
+        if not self.n_items or min(self.n_items) < 1:
+            raise ValueError("n_items must be a non-empty list of positive integers")
+        if self.n_active < 1 or self.n_active > self.n_inputs:
+            raise ValueError("n_active must be in [1, n_inputs]")
+        self.model_config()
+
+    def model_config(self) -> SparseyConfig:
+        cfg = SparseyConfig(
+            input_shape=(self.n_inputs,),
+            levels=[LevelConfig(Q=self.Q, K=self.K, saturation=self.saturation, **self._csa())],
+            on_saturated="ignore",
+        )
+        cfg.validate()
+        return cfg
+
+
+@register(
+    "sparsey-capacity",
+    config=CapacityConfig,
+    description="Sparsey: exact recall and familiarity G of N random items stored in one MAC",
+    demo_overrides={"n_items": [50, 200, 600]},
+)
+def sparsey_capacity(cfg: CapacityConfig, ctx: RunContext) -> dict:
+    rng = ctx.child_rng()
+    exact, mean_G, mean_sim, sat, novel_G = [], [], [], [], []
+    with ctx.phase("store_recall"):
+        for n in ctx.progress(cfg.n_items, desc="N"):
+            model = Sparsey(cfg.model_config(), seed=int(rng.integers(2**31)))
+            X = _random_frames(rng, n, cfg.n_inputs, cfg.n_active)
+            learned = model.learn(X).winners[0][:, 0]
+            rec = model.encode(X)
+            got = rec.winners[0][:, 0]
+            exact.append(float(np.mean((got == learned).all(axis=1))))
+            mean_sim.append(float(np.mean(got == learned)))
+            mean_G.append(rec.mean_G())
+            sat.append(float(model.saturation()[0][0]))
+            novel_G.append(
+                model.encode(_random_frames(rng, 100, cfg.n_inputs, cfg.n_active)).mean_G()
+            )
+    pred = predicted_exact_recall(cfg.n_items, cfg.n_inputs, cfg.n_active, cfg.Q, cfg.K)
+    cap = predicted_capacity(cfg.n_inputs, cfg.n_active, cfg.Q, cfg.K)
+    perfect = [n for n, e in zip(cfg.n_items, exact) if e == 1.0]
+    with ctx.phase("plot"):
+        plt = _plt()
+        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        ax.plot(cfg.n_items, exact, "o-", label="exact recall (measured)")
+        ax.plot(cfg.n_items, pred, "--", color="C0", alpha=0.7, label="exact recall (predicted)")
+        ax.plot(cfg.n_items, mean_G, "s-", label="mean G, stored items")
+        ax.plot(cfg.n_items, novel_G, "^-", label="mean G, novel items")
+        ax.plot(cfg.n_items, sat, ":", color="grey", label="fraction of weights set")
+        ax.axvline(cap, color="C3", ls=":", label=f"predicted capacity {cap}")
+        ax.set(
+            xlabel="stored items N",
+            ylabel="rate / G",
+            title=f"one MAC, Q={cfg.Q}, K={cfg.K}, {cfg.n_active}/{cfg.n_inputs} active",
+        )
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        ctx.save_figure(fig, "capacity")
+    return {
+        "n_items": cfg.n_items,
+        "exact_recall": exact,
+        "mean_G": mean_G,
+        "mean_code_similarity": mean_sim,
+        "mean_G_novel": novel_G,
+        "saturation": sat,
+        "predicted_exact_recall": pred,
+        "predicted_capacity": cap,
+        "largest_perfect_n": max(perfect) if perfect else 0,
+    }
+
+
+# --------------------------------------------------------------------------- sequences
+@dataclass
+class SequencesConfig(_CSAFields):
+    """Config of ``sparsey-sequences``.
+
+    Attributes
+    ----------
+    n_sequences, length : int
+        M sequences of L frames.
+    n_symbols : int
+        Frames are drawn from this many random prototype frames, so the same frame occurs in
+        many sequences and only the horizontal (H) context tells the sequences apart.
+    n_inputs, n_active : int
+        Frame size and active inputs.
+    Q, K : int
+        CMs and cells per CM of the MAC.
+    noise : float
+        Fraction of active inputs moved elsewhere in each frame for ``accuracy_noisy``.
+    lambda_h : float
+        Exponent of H in V.
+    """
+
+    n_sequences: int = 40
+    length: int = 6
+    n_symbols: int = 12
+    n_inputs: int = 512
+    n_active: int = 24
+    Q: int = 16
+    K: int = 16
+    noise: float = 0.1
+    lambda_h: float = 1.0
+
+    def validate(self):
+        if self.length < 2 or self.n_sequences < 1 or self.n_symbols < 2:
+            raise ValueError("length must be >= 2, n_sequences >= 1, n_symbols >= 2")
+        if not 0 <= self.noise < 1:
+            raise ValueError("noise must be in [0, 1)")
+        self.model_config()
+
+    def model_config(self, lambda_h: float | None = None) -> SparseyConfig:
+        cfg = SparseyConfig(
+            input_shape=(self.n_inputs,),
+            levels=[
+                LevelConfig(
+                    Q=self.Q,
+                    K=self.K,
+                    h_radius=0,
+                    lambda_h=self.lambda_h if lambda_h is None else lambda_h,
+                    saturation=1.0,
+                    **self._csa(),
+                )
+            ],
+            on_saturated="ignore",
+        )
+        cfg.validate()
+        return cfg
+
+
+def _last_code_accuracy(got: np.ndarray, learned_last: np.ndarray) -> float:
+    """Fraction of sequences whose recognised last-frame code is nearest to their own.
+
+    ``got`` and ``learned_last`` are winner arrays ``(M, Q)``; a tie for the nearest code
+    counts as a miss.
+    """
+    sim = pairwise_code_similarity(got, learned_last)
+    correct = 0
+    for i in range(sim.shape[0]):
+        winners = np.flatnonzero(sim[i] == sim[i].max())
+        correct += int(winners.size == 1 and winners[0] == i)
+    return correct / sim.shape[0]
+
+
+@register(
+    "sparsey-sequences",
+    config=SequencesConfig,
+    description="Sparsey: M sequences stored in one presentation each, recognised (clean/noisy)",
+    demo_overrides={"n_sequences": 20},
+)
+def sparsey_sequences(cfg: SequencesConfig, ctx: RunContext) -> dict:
+    rng = ctx.child_rng()
+    symbols = _random_frames(rng, cfg.n_symbols, cfg.n_inputs, cfg.n_active)
+    # distinct symbol strings, so every sequence is recognisable in principle
+    strings: set[tuple[int, ...]] = set()
+    while len(strings) < cfg.n_sequences:
+        strings.add(tuple(int(s) for s in rng.integers(0, cfg.n_symbols, cfg.length)))
+    strings_l = sorted(strings, key=lambda _: rng.random())
+    seqs = [symbols[list(s)] for s in strings_l]
+    out = {}
+    for tag, lam in (("", None), ("_without_H", 0.0)):
+        model = Sparsey(cfg.model_config(lambda_h=lam), seed=int(rng.integers(2**31)))
+        with ctx.phase("learn"):
+            learned = [model.learn_sequence(s) for s in ctx.progress(seqs, desc="learn")]
+        last = np.stack([e.winners[0][-1, 0] for e in learned])
+        with ctx.phase("recognise"):
+            rec = [model.encode_sequence(s) for s in seqs]
+            got = np.stack([r.winners[0][-1, 0] for r in rec])
+            out["accuracy" + tag] = _last_code_accuracy(got, last)
+            noisy = [np.stack([_noisy(rng, f, cfg.noise) for f in s]) for s in seqs]
+            got_noisy = np.stack([model.encode_sequence(s).winners[0][-1, 0] for s in noisy])
+            out["accuracy_noisy" + tag] = _last_code_accuracy(got_noisy, last)
+            frames = [float(np.mean(r.winners[0] == e.winners[0])) for r, e in zip(rec, learned)]
+            out["frame_code_recall" + tag] = float(np.mean(frames))
+        if tag == "":
+            out["saturation"] = float(model.saturation()[0][0])
+            G_rec = [r.G[0][:, 0] for r in rec]
+            G_learn = np.stack([e.G[0][:, 0] for e in learned])
+    # chance level: among sequences sharing the last symbol, a code-only guess
+    last_sym = np.array([s[-1] for s in strings_l])
+    out["chance_same_last_frame"] = float(np.mean(1.0 / np.bincount(last_sym)[last_sym]))
+    out["noise"] = cfg.noise
+    with ctx.phase("plot"):
+        plt = _plt()
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+        names = ["clean", f"noise {cfg.noise:g}"]
+        axes[0].bar(
+            np.arange(2) - 0.2, [out["accuracy"], out["accuracy_noisy"]], 0.4, label="with H"
+        )
+        axes[0].bar(
+            np.arange(2) + 0.2,
+            [out["accuracy_without_H"], out["accuracy_noisy_without_H"]],
+            0.4,
+            label="without H",
+        )
+        axes[0].axhline(out["chance_same_last_frame"], color="grey", ls=":", label="U only bound")
+        axes[0].set_xticks(range(2), names)
+        axes[0].set(ylabel="sequences recognised", ylim=(0, 1.05))
+        axes[0].legend(fontsize=8)
+        axes[1].plot(np.mean(G_learn, axis=0), "o-", label="G while learning")
+        axes[1].plot(np.mean(G_rec, axis=0), "s-", label="G recognising")
+        axes[1].set(xlabel="frame", ylabel="mean G", ylim=(0, 1.05))
+        axes[1].legend(fontsize=8)
+        fig.tight_layout()
+        ctx.save_figure(fig, "sequences")
+    return out
+
+
+# --------------------------------------------------------------------------- MNIST
+@dataclass
+class MNISTConfig(_CSAFields):
+    """Config of ``sparsey-mnist`` (the sparsey.com protocol).
+
+    Attributes
+    ----------
+    train_per_class, test_per_class : int
+        Seeded, class-balanced, disjoint training and test subsets of the 10,000 images.
+    threshold, blur : float
+        Preprocessing: Gaussian blur (pixels), then pixels above ``threshold`` times the image's
+        maximum are on (:func:`neuromem.sparsey.preprocess.binarize`).
+    grid, rf : int
+        Level 1: a ``grid x grid`` array of MACs with overlapping ``rf x rf`` pixel windows.
+    Q, K : int
+        CMs and cells per CM of level-1 MACs.
+    pi_min : int
+        Gate: active pixels a level-1 MAC needs to take part.
+    cell_saturation, saturation : float
+        Per-cell and per-MAC critical-period thresholds of level 1.
+    level2 : bool
+        Add a second level (``grid2 x grid2`` MACs over ``rf2 x rf2`` windows of level-1 MACs).
+    grid2, rf2, Q2, K2 : int
+        Geometry of level 2.
+    readout_levels : {"1", "all"}
+        Codes the readout sees: level 1 only, or every level side by side.
+    readout : {"knn", "class"}
+        k-nearest neighbours on code similarity, or class association.
+    knn_k : int
+        Neighbours of the kNN readout.
+    knn_normalize : bool
+        Cosine-normalised code similarity for the kNN readout.
+    baseline_k : int
+        Neighbours of the raw-pixel baseline (Euclidean distance).
+    """
+
+    train_per_class: int = 200
+    test_per_class: int = 500
+    threshold: float = 0.35
+    blur: float = 0.0
+    grid: int = 12
+    rf: int = 5
+    Q: int = 8
+    K: int = 32
+    pi_min: int = 1
+    cell_saturation: float = 0.4
+    saturation: float = 0.9
+    level2: bool = False
+    grid2: int = 3
+    rf2: int = 6
+    Q2: int = 8
+    K2: int = 32
+    readout_levels: str = "1"
+    readout: str = "knn"
+    knn_k: int = 10
+    knn_normalize: bool = True
+    baseline_k: int = 1
+
+    def validate(self):
+        if self.train_per_class < 1 or self.test_per_class < 1:
+            raise ValueError("train_per_class and test_per_class must be >= 1")
+        if self.train_per_class + self.test_per_class > 892:
+            raise ValueError(
+                "train_per_class + test_per_class must be <= 892 (the smallest class of the "
+                "10,000 MNIST test images)"
+            )
+        if self.readout not in ("knn", "class"):
+            raise ValueError(f"readout must be 'knn' or 'class', got {self.readout!r}")
+        if self.readout_levels not in ("1", "all"):
+            raise ValueError(f"readout_levels must be '1' or 'all', got {self.readout_levels!r}")
+        if self.knn_k < 1 or self.baseline_k < 1:
+            raise ValueError("knn_k and baseline_k must be >= 1")
+        self.model_config()
+
+    def preprocess(self, images: np.ndarray) -> np.ndarray:
+        from neuromem.sparsey.preprocess import binarize
+
+        return binarize(images, threshold=self.threshold, blur=self.blur)
+
+    def model_config(self) -> SparseyConfig:
+        levels = [
+            LevelConfig(
+                grid=(self.grid, self.grid),
+                rf=(self.rf, self.rf),
+                Q=self.Q,
+                K=self.K,
+                pi_min=self.pi_min,
+                cell_saturation=self.cell_saturation,
+                saturation=self.saturation,
+                **self._csa(),
+            )
+        ]
+        if self.level2:
+            levels.append(
+                LevelConfig(
+                    grid=(self.grid2, self.grid2),
+                    rf=(self.rf2, self.rf2),
+                    Q=self.Q2,
+                    K=self.K2,
+                    cell_saturation=self.cell_saturation,
+                    saturation=self.saturation,
+                    **self._csa(),
+                )
+            )
+        cfg = SparseyConfig(input_shape=(28, 28), levels=levels, on_saturated="ignore")
+        cfg.validate()
+        return cfg
+
+    def readout_model(self):
+        if self.readout == "class":
+            return ClassAssociation()
+        return CodeKNN(self.knn_k, normalize=self.knn_normalize)
+
+
+def _pixel_knn(train_x, train_y, test_x, k: int, chunk: int = 1000) -> np.ndarray:
+    """k-NN on raw pixels with Euclidean distance (majority vote, ties to the nearest)."""
+    A = train_x.reshape(len(train_x), -1).astype(np.float32)
+    a2 = (A**2).sum(axis=1)
+    out = np.empty(len(test_x), dtype=np.int64)
+    n_classes = int(train_y.max()) + 1
+    for s in range(0, len(test_x), chunk):
+        B = test_x[s : s + chunk].reshape(-1, A.shape[1]).astype(np.float32)
+        d = a2[None, :] - 2.0 * B @ A.T
+        if k == 1:
+            out[s : s + len(B)] = train_y[np.argmin(d, axis=1)]
+            continue
+        idx = np.argsort(d, axis=1)[:, :k]
+        votes = np.zeros((len(B), n_classes))
+        for j in range(k):  # nearer neighbours break ties: weight 1 + tiny rank bonus
+            np.add.at(votes, (np.arange(len(B)), train_y[idx[:, j]]), 1.0 + 1e-6 * (k - j))
+        out[s : s + len(B)] = np.argmax(votes, axis=1)
+    return out
+
+
+def _mnist_pipeline(cfg: MNISTConfig, seed: int, Xtr, ytr, Xte, timings: dict | None):
+    """Preprocess, learn, encode, fit the readout, predict; returns (pred, model, codes)."""
+    t0 = time.perf_counter()
+    model = Sparsey(cfg.model_config(), seed=seed)
+    Ftr = cfg.preprocess(Xtr)
+    model.learn(Ftr)
+    levels = [0] if cfg.readout_levels == "1" else None
+    tr_codes = model.encode(Ftr)
+    readout = cfg.readout_model().fit(tr_codes.flat(levels), ytr)
+    t1 = time.perf_counter()
+    Fte = cfg.preprocess(Xte)
+    te_codes = model.encode(Fte)
+    t_enc = time.perf_counter() - t1
+    pred = readout.predict(te_codes.flat(levels))
+    t2 = time.perf_counter()
+    if timings is not None:
+        timings["train"] = t1 - t0
+        timings["test"] = t2 - t1
+        timings["encode_test"] = t_enc
+    return pred, model, tr_codes, te_codes
+
+
+@register(
+    "sparsey-mnist",
+    config=MNISTConfig,
+    description="Sparsey on MNIST (sparsey.com protocol) beside a raw-pixel kNN baseline",
+    needs_data=True,
+    demo_overrides={"train_per_class": 30, "test_per_class": 30},
+)
+def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
+    from neuromem.datasets.mnist import balanced_split, load_mnist
+
+    with ctx.phase("load"):
+        images, labels = load_mnist(ctx.data_dir("mnist", what="MNIST (t10k IDX files)"))
+        labels = labels.astype(np.int64)
+        rng = ctx.child_rng()
+        tr, te = balanced_split(labels, (cfg.train_per_class, cfg.test_per_class), rng)
+        tr = rng.permutation(tr)  # presentation order
+        model_seed = int(rng.integers(2**31))
+    # one-time JIT compilation (or cache load) on a few images, timed apart
+    t0 = time.perf_counter()
+    _mnist_pipeline(cfg, model_seed, images[tr[:20]], labels[tr[:20]], images[te[:5]], None)
+    compile_seconds = time.perf_counter() - t0
+    ctx.timings["compile"] = compile_seconds
+    t = {}
+    with ctx.phase("sparsey"):
+        pred, model, tr_codes, te_codes = _mnist_pipeline(
+            cfg, model_seed, images[tr], labels[tr], images[te], t
+        )
+    acc = float(np.mean(pred == labels[te]))
+    with ctx.phase("baseline"):
+        base = _pixel_knn(images[tr], labels[tr], images[te], cfg.baseline_k)
+    base_acc = float(np.mean(base == labels[te]))
+    extra = {}
+    with ctx.phase("other_readout"):
+        levels = [0] if cfg.readout_levels == "1" else None
+        other = ClassAssociation() if cfg.readout == "knn" else CodeKNN(1)
+        other.fit(tr_codes.flat(levels), labels[tr])
+        extra["other_readout_accuracy"] = other.score(te_codes.flat(levels), labels[te])
+    conf = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(conf, (labels[te], pred), 1)
+    with ctx.phase("plot"):
+        plt = _plt()
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+        axes[0].imshow(conf, cmap="Blues")
+        axes[0].set(xlabel="predicted", ylabel="true", title=f"Sparsey accuracy {acc:.3f}")
+        ex = images[te[0]]
+        axes[1].imshow(cfg.preprocess(ex[None])[0], cmap="gray_r")
+        g = te_codes.G[0][0].reshape(cfg.grid, cfg.grid)
+        axes[1].set_title("preprocessed test image")
+        im = axes[2].imshow(g, vmin=0, vmax=1, cmap="viridis")
+        axes[2].set_title("familiarity G of level-1 MACs")
+        fig.colorbar(im, ax=axes[2], fraction=0.046)
+        fig.tight_layout()
+        ctx.save_figure(fig, "mnist")
+    ctx.save_array("mnist_codes_test", winners=te_codes.winners[0], labels=labels[te], pred=pred)
+    n_te = len(te)
+    return {
+        "accuracy": acc,
+        "baseline_knn_accuracy": base_acc,
+        "accuracy_minus_baseline": acc - base_acc,
+        "train_seconds": t["train"],
+        "test_seconds": t["test"],
+        "compile_seconds": compile_seconds,
+        "codes_per_second": n_te / t["encode_test"],
+        "n_train": len(tr),
+        "n_test": n_te,
+        "readout": cfg.readout,
+        "saturation_level1": float(model.saturation()[0].mean()),
+        "frozen_level1": float(model.frozen()[0].mean()),
+        "mean_active_pixels": float(cfg.preprocess(images[tr[:200]]).sum(axis=(1, 2)).mean()),
+        **extra,
+    }

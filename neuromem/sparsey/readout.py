@@ -1,0 +1,178 @@
+r"""Readouts on Sparsey codes: class association and k-nearest neighbours on code similarity.
+
+Both take codes as winner arrays ``(n, P)`` (e.g. :meth:`Encoding.flat`), one symbol per CM:
+the winner in ``[0, K)``, or ``-1`` where the MAC was gated off (treated as one more symbol, so
+two blank regions agree).
+
+* :class:`CodeKNN`: the similarity of two codes is the number of CMs whose winners agree,
+  :math:`s(a, b) = \sum_p [a_p = b_p]` (the code similarity of :mod:`neuromem.sdr`,
+  unnormalised); by default CMs of gated-off MACs never agree, and ``normalize=True`` divides
+  by :math:`\sqrt{n_a n_b}` (:math:`n`: active CMs of each code), the cosine of the two codes as
+  sets of active cells. A test code takes the label with the largest summed similarity among
+  its ``k`` most similar training codes.
+* :class:`ClassAssociation`: every active cell keeps the label counts of the training codes it
+  took part in; a test code's class score is the sum over its cells of their normalised label
+  distributions, :math:`S_c = \sum_p N_{p, a_p, c} / \sum_{c'} N_{p, a_p, c'}`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels as _k
+from .model import Encoding
+
+__all__ = ["CodeKNN", "ClassAssociation", "as_symbols"]
+
+
+def as_symbols(codes, K: int | None = None, name: str = "codes") -> tuple[np.ndarray, int]:
+    """Winner array ``(n, P)`` as non-negative symbols (``-1`` becomes ``K_max``).
+
+    Parameters
+    ----------
+    codes : Encoding or array_like of int, shape (n, P)
+        Codes (an :class:`Encoding` is flattened over all its levels).
+    K : int, optional
+        Number of winner values; default: the largest winner + 1.
+
+    Returns
+    -------
+    symbols : numpy.ndarray of int64, shape (n, P)
+    n_symbols : int
+    """
+    if isinstance(codes, Encoding):
+        if K is None:
+            K = max(codes.K)
+        codes = codes.flat()
+    arr = np.asarray(codes)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be an integer winner array, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (n_codes, n_cms) with n >= 1, got {arr.shape}")
+    if arr.min() < -1:
+        raise ValueError(f"{name} must hold winners >= 0 or -1 (gated off)")
+    if K is None:
+        K = int(arr.max()) + 1
+    if arr.max() >= K:
+        raise ValueError(f"{name} winners must be < K={K}")
+    sym = np.where(arr < 0, K, arr).astype(np.int64)
+    return np.ascontiguousarray(sym), int(K) + 1
+
+
+def _check_labels(labels, n: int) -> np.ndarray:
+    y = np.asarray(labels)
+    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"labels must be integers, got dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {y.shape}")
+    if y.min() < 0:
+        raise ValueError("labels must be non-negative")
+    return y.astype(np.int64)
+
+
+class CodeKNN:
+    """k-nearest-neighbour classifier on code similarity (agreeing CMs).
+
+    Parameters
+    ----------
+    k : int
+        Number of neighbours (``k = 1``: nearest code).
+    normalize : bool
+        Cosine similarity (agreements over the geometric mean of the active CMs).
+    match_gated : bool
+        Count two gated-off CMs (winner ``-1``) as agreeing.
+    """
+
+    def __init__(self, k: int = 1, normalize: bool = False, match_gated: bool = False):
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        self.k = int(k)
+        self.normalize = bool(normalize)
+        self.match_gated = bool(match_gated)
+        self._train = None
+
+    def fit(self, codes, labels) -> CodeKNN:
+        """Store training codes ``(n, P)`` and their integer labels."""
+        sym, ns = as_symbols(codes)
+        self._K = ns - 1
+        self._train = sym
+        self._n_symbols = ns
+        self._labels = _check_labels(labels, sym.shape[0])
+        self.n_classes = int(self._labels.max()) + 1
+        return self
+
+    def similarity(self, codes) -> np.ndarray:
+        """Agreement counts between ``codes`` and the training codes, ``(n_test, n_train)``."""
+        if self._train is None:
+            raise RuntimeError("CodeKNN: call fit() first")
+        arr = np.asarray(codes.flat() if isinstance(codes, Encoding) else codes)
+        if arr.ndim != 2 or arr.shape[1] != self._train.shape[1]:
+            raise ValueError(
+                f"codes must have shape (n, {self._train.shape[1]}), got {np.shape(arr)}"
+            )
+        sym, _ = as_symbols(arr, K=self._K)
+        skip = -1 if self.match_gated else self._K
+        S = _k.knn_similarity_counts(self._train, sym, self._n_symbols, skip)
+        if not self.normalize:
+            return S
+        n_tr = np.maximum((self._train != self._K).sum(axis=1), 1)
+        n_te = np.maximum((sym != self._K).sum(axis=1), 1)
+        return S / np.sqrt(n_te[:, None] * n_tr[None, :])
+
+    def predict(self, codes) -> np.ndarray:
+        """Predicted labels of ``codes``."""
+        return self.predict_from_similarity(self.similarity(codes))
+
+    def predict_from_similarity(self, S: np.ndarray) -> np.ndarray:
+        """Predicted labels from a similarity matrix ``(n_test, n_train)`` (see
+        :meth:`similarity`)."""
+        S = np.asarray(S)
+        k = min(self.k, S.shape[1])
+        if k == 1:
+            return self._labels[np.argmax(S, axis=1)]
+        idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
+        votes = np.zeros((S.shape[0], self.n_classes))
+        rows = np.arange(S.shape[0])[:, None]
+        np.add.at(votes, (np.broadcast_to(rows, idx.shape), self._labels[idx]), S[rows, idx])
+        return np.argmax(votes, axis=1)
+
+    def score(self, codes, labels) -> float:
+        """Accuracy on ``codes`` with true ``labels``."""
+        pred = self.predict(codes)
+        return float(np.mean(pred == _check_labels(labels, pred.size)))
+
+
+class ClassAssociation:
+    """Class association: each code cell votes with the label distribution it was trained on."""
+
+    def __init__(self):
+        self._assoc = None
+
+    def fit(self, codes, labels) -> ClassAssociation:
+        """Count labels per (CM, winner) over training codes ``(n, P)``."""
+        sym, ns = as_symbols(codes)
+        self._K = ns - 1
+        y = _check_labels(labels, sym.shape[0])
+        self.n_classes = int(y.max()) + 1
+        self._P = sym.shape[1]
+        self._assoc = _k.class_association_counts(sym, y, ns, self.n_classes)
+        return self
+
+    def scores(self, codes) -> np.ndarray:
+        """Class scores ``(n, n_classes)``."""
+        if self._assoc is None:
+            raise RuntimeError("ClassAssociation: call fit() first")
+        arr = np.asarray(codes.flat() if isinstance(codes, Encoding) else codes)
+        if arr.ndim != 2 or arr.shape[1] != self._P:
+            raise ValueError(f"codes must have shape (n, {self._P}), got {np.shape(arr)}")
+        sym, _ = as_symbols(arr, K=self._K)
+        return _k.class_association_scores(sym, self._assoc)
+
+    def predict(self, codes) -> np.ndarray:
+        """Predicted labels."""
+        return np.argmax(self.scores(codes), axis=1)
+
+    def score(self, codes, labels) -> float:
+        """Accuracy on ``codes`` with true ``labels``."""
+        pred = self.predict(codes)
+        return float(np.mean(pred == _check_labels(labels, pred.size)))
