@@ -273,8 +273,9 @@ class NumbaSimulator:
     Parameters
     ----------
     network : Network
-        The description; validated here. Spike-source times are read at each :meth:`run`, so
-        they can be changed between runs with ``Population.set_spike_times``.
+        The description; validated here. Spike-source times are read at each :meth:`run`
+        (rounded to the nearest step; several spikes of one source in one step count once),
+        so they can be changed between runs with ``Population.set_spike_times``.
     stdp_clip : {"each", "sum"}
         Clip the weight after every potentiation or depression term (``"each"``, sPyNNaker's
         weight-state update, which the recordings need) or once after summing them
