@@ -92,7 +92,7 @@ def main(argv=None):
     simulate(1, 1, 10)
     compile_s = time.perf_counter() - t0
 
-    sizes = [(5, 10, 10000, 5), (100, 100, 5000, 3), (1000, 1000, 2000, 1)]
+    sizes = [(5, 10, 10000, 15), (100, 100, 5000, 5), (1000, 1000, 2000, 1)]
     runs = []
     for c, n, dur, rep in sizes:
         r, _ = simulate(c, n, int(dur * scale), repeat=rep)
