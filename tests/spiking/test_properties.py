@@ -1,0 +1,72 @@
+"""Property tests of the Numba simulator on small random networks."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neuromem.spiking import (
+    AdditiveWeightDependence,
+    AllToAllConnector,
+    IF_curr_exp,
+    Network,
+    OneToOneConnector,
+    SpikePairRule,
+    SpikeSourceArray,
+    StaticSynapse,
+    STDPMechanism,
+    create,
+)
+
+
+def _net(seed, tau_refrac):
+    rng = np.random.default_rng(seed)
+    net = Network()
+    trains = [np.unique(rng.integers(0, 60, rng.integers(0, 12))).astype(float) for _ in range(4)]
+    src = net.population(4, SpikeSourceArray(trains), "src")
+    cell = IF_curr_exp(cm=0.27, tau_m=3.0, tau_refrac=tau_refrac, tau_syn_E=0.3, tau_syn_I=0.3,
+                       v_rest=-60.0, v_reset=-60.0, v_thresh=-57.0)  # fmt: skip
+    a = net.population(4, cell, "a")
+    b = net.population(3, cell, "b")
+    net.projection(src, a, OneToOneConnector(), StaticSynapse(float(rng.uniform(3, 9)), 1.0))
+    net.projection(a, b, AllToAllConnector(), StaticSynapse(float(rng.uniform(0, 6)), 2.0))
+    net.projection(
+        b, a, AllToAllConnector(), StaticSynapse(float(rng.uniform(0, 6)), 1.0), "inhibitory"
+    )
+    stdp = STDPMechanism(
+        SpikePairRule(3.0, 3.0, float(rng.uniform(0, 4)), float(rng.uniform(0, 4))),
+        AdditiveWeightDependence(0.0, 6.0),
+        weight=float(rng.uniform(0, 6)),
+        delay=1.0,
+    )
+    net.projection(a, b, AllToAllConnector(), stdp, label="plastic")
+    return net
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([1.0, 2.0, 3.0]))
+def test_refractory_and_weight_bounds(seed, tau_refrac):
+    sim = create(_net(seed, tau_refrac))
+    sim.run(80.0)
+    k = int(tau_refrac)
+    for lab in ("a", "b"):
+        t, i = sim.spikes(lab)
+        for n in np.unique(i):
+            gaps = np.diff(t[i == n])
+            assert np.all(gaps >= k + 1)  # spike, k refractory steps, then free
+    w = sim.weights("plastic")
+    assert np.all((w >= 0.0) & (w <= 6.0))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 79))
+def test_split_runs_equal_one_run(seed, cut):
+    one = create(_net(seed, 1.0))
+    one.run(80.0)
+    two = create(_net(seed, 1.0))
+    two.run(float(cut))
+    two.run(float(80 - cut))
+    for lab in ("src", "a", "b"):
+        assert all(np.array_equal(x, y) for x, y in zip(one.spikes(lab), two.spikes(lab)))
+    assert np.array_equal(one.weights("plastic"), two.weights("plastic"))
