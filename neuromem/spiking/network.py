@@ -331,29 +331,52 @@ class AllToAllConnector:
 
 @dataclass(frozen=True)
 class FromListConnector:
-    """Explicit list of ``(pre, post)`` index pairs.
+    """Explicit list of connections ``(pre, post)`` or ``(pre, post, weight)``.
 
     Parameters
     ----------
-    conn_list : sequence of (int, int)
-        Pairs of pre and post indices.
+    conn_list : sequence of (int, int) or (int, int, float)
+        Pre and post indices, optionally with a per-connection weight (nA, >= 0) that
+        replaces the synapse type's weight (PyNN's ``FromListConnector`` columns; delays stay
+        those of the synapse type).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Not 2 or 3 columns, non-integer or negative indices, negative or non-finite weights,
+        or repeated ``(pre, post)`` pairs.
     """
 
     conn_list: tuple
+    weights: tuple | None
 
     def __init__(self, conn_list):
-        arr = np.asarray(conn_list)
+        try:
+            arr = np.asarray(conn_list, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("conn_list must hold numbers") from exc
         if arr.size == 0:
-            arr = np.zeros((0, 2), dtype=np.int64)
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise ValueError(f"conn_list must be pairs (pre, post), got shape {arr.shape}")
-        if not np.issubdtype(arr.dtype, np.integer):
-            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-                raise TypeError("conn_list must hold integer indices")
-        arr = arr.astype(np.int64)
-        if np.any(arr < 0):
+            arr = np.zeros((0, 2))
+        if arr.ndim != 2 or arr.shape[1] not in (2, 3):
+            raise ValueError(
+                f"conn_list must be rows (pre, post) or (pre, post, weight), got shape {arr.shape}"
+            )
+        idx = arr[:, :2]
+        if not np.all(np.isfinite(idx)) or np.any(idx != np.round(idx)):
+            raise TypeError("conn_list must hold integer indices")
+        if np.any(idx < 0):
             raise ValueError("conn_list holds negative indices")
-        object.__setattr__(self, "conn_list", tuple(map(tuple, arr.tolist())))
+        pairs = idx.astype(np.int64)
+        if len(np.unique(pairs, axis=0)) != len(pairs):
+            raise ValueError("conn_list repeats a (pre, post) pair")
+        weights = None
+        if arr.shape[1] == 3:
+            w = arr[:, 2]
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError("conn_list weights must be finite and >= 0")
+            weights = tuple(w.tolist())
+        object.__setattr__(self, "conn_list", tuple(map(tuple, pairs.tolist())))
+        object.__setattr__(self, "weights", weights)
 
     def connections(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
         """Pre and post indices of the connections."""
@@ -505,6 +528,17 @@ class Projection:
             )
         pre_i, post_i = self.connector.connections(self.pre.size, self.post.size)
         self._pre_idx, self._post_idx = pre_i, post_i
+        w = getattr(self.connector, "weights", None)
+        if w is None:
+            self._weights = np.full(len(pre_i), self.synapse_type.weight)
+        else:
+            self._weights = np.asarray(w, dtype=float)
+            if self.plastic:
+                wd = self.synapse_type.weight_dependence
+                if np.any(self._weights < wd.w_min) or np.any(self._weights > wd.w_max):
+                    raise ValueError(
+                        f"conn_list weights outside [w_min, w_max] = [{wd.w_min}, {wd.w_max}]"
+                    )
 
     @property
     def plastic(self) -> bool:
@@ -514,6 +548,10 @@ class Projection:
     def connections(self) -> tuple[np.ndarray, np.ndarray]:
         """Arrays of pre and post neuron indices, one entry per synapse."""
         return self._pre_idx, self._post_idx
+
+    def initial_weights(self) -> np.ndarray:
+        """Initial weight of each synapse (nA), in the order of :meth:`connections`."""
+        return self._weights.copy()
 
     def __len__(self) -> int:
         return len(self._pre_idx)

@@ -54,8 +54,14 @@ def test_connectors():
     assert pre.tolist() == [0, 1] and post.tolist() == [1, 0]
     with pytest.raises(ValueError, match="out of range"):
         FromListConnector([(0, 5)]).connections(2, 2)
-    with pytest.raises(ValueError, match="pairs"):
+    with pytest.raises(ValueError, match="rows"):
         FromListConnector([1, 2, 3])
+    with pytest.raises(ValueError, match="repeats"):
+        FromListConnector([(0, 1), (0, 1)])
+    with pytest.raises(ValueError, match="weights"):
+        FromListConnector([(0, 1, -2.0)])
+    with pytest.raises(TypeError, match="integer"):
+        FromListConnector([(0.5, 1)])
 
 
 def test_network_validation():
@@ -77,6 +83,22 @@ def test_network_validation():
         net.population(3, SpikeSourceArray([[0.0], [1.0]]), "bad")
     with pytest.raises(ValueError, match="record"):
         net.population(1, IF_curr_exp(), "r", record=("v",))
+
+
+def test_from_list_weights_reach_the_simulator():
+    net = Network()
+    src = net.population(2, SpikeSourceArray([[0.0], [0.0]]), "src")
+    cells = net.population(2, IF_curr_exp(), "cells")
+    pr = net.projection(src, cells, FromListConnector([(0, 1, 2.5), (1, 0, 0.5)]),
+                        StaticSynapse(9.0, 1.0))  # fmt: skip
+    assert pr.initial_weights().tolist() == [2.5, 0.5]
+    from neuromem.spiking import run
+
+    w = run(net, 2.0).weights[pr.label]
+    assert w[0, 1] == 2.5 and w[1, 0] == 0.5 and np.isnan(w[0, 0])
+    stdp = STDPMechanism(weight_dependence=AdditiveWeightDependence(0.0, 1.0))
+    with pytest.raises(ValueError, match="w_min, w_max"):
+        net.projection(src, cells, FromListConnector([(0, 0, 2.0)]), stdp)
 
 
 def test_registry():

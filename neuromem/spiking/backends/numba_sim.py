@@ -404,6 +404,7 @@ class NumbaSimulator:
             pre_i, post_i = pr.connections()
             order = np.argsort(pre_i, kind="stable")
             pre_i, post_i = pre_i[order], post_i[order]
+            w_init = pr.initial_weights()[order]
             gpost = post_i + self.offsets[pr.post.label]
             self._proj_syn.append((pre_i, post_i, order))
             bounds = np.searchsorted(pre_i, np.arange(pr.pre.size + 1))
@@ -418,7 +419,7 @@ class NumbaSimulator:
                 syn_lists.append(
                     (
                         gpost[lo:hi],
-                        np.full(hi - lo, st.weight),
+                        w_init[lo:hi],
                         d,
                         int(pr.receptor_type != "excitatory"),
                         k,
