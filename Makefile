@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,docs,notebooks,torch]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs,notebooks,torch,spinnaker]"
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
