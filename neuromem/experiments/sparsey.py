@@ -227,6 +227,10 @@ class CapacityConfig(_CSAFields):
         Numbers of stored items to test (a fresh MAC for each).
     saturation : float
         Critical-period threshold (1.0: off, to measure the raw capacity).
+    G_min : float
+        Default 0.9 here: random items share no structure, and ``G_min`` must stay above the
+        familiarity that crosstalk alone gives a novel item (``mean_G_novel``), else novel items
+        are steered onto the most-used cells and codes collide long before the capacity.
     """
 
     n_inputs: int = 1024
@@ -235,6 +239,7 @@ class CapacityConfig(_CSAFields):
     K: int = 16
     n_items: list[int] = (50, 100, 200, 400, 600, 800, 1000, 1200, 1600)
     saturation: float = 1.0
+    G_min: float = 0.9
 
     def validate(self):
         self.n_items = [int(n) for n in self.n_items]
@@ -455,9 +460,13 @@ class MNISTConfig(_CSAFields):
     ----------
     train_per_class, test_per_class : int
         Seeded, class-balanced, disjoint training and test subsets of the 10,000 images.
+    deskew : bool
+        Preprocessing: straighten each digit first (:func:`neuromem.sparsey.preprocess.deskew`).
     threshold, blur : float
         Preprocessing: Gaussian blur (pixels), then pixels above ``threshold`` times the image's
         maximum are on (:func:`neuromem.sparsey.preprocess.binarize`).
+    threshold2 : float
+        If > 0, a second input channel of pixels above this fraction (grey-level thermometer).
     grid, rf : int
         Level 1: a ``grid x grid`` array of MACs with overlapping ``rf x rf`` pixel windows.
     Q, K : int
@@ -478,17 +487,21 @@ class MNISTConfig(_CSAFields):
         Neighbours of the kNN readout.
     knn_normalize : bool
         Cosine-normalised code similarity for the kNN readout.
+    knn_power : float
+        kNN votes are weighted by similarity to this power.
     baseline_k : int
         Neighbours of the raw-pixel baseline (Euclidean distance).
     """
 
     train_per_class: int = 200
     test_per_class: int = 500
+    deskew: bool = True
     threshold: float = 0.35
+    threshold2: float = 0.0
     blur: float = 0.0
-    grid: int = 12
-    rf: int = 5
-    Q: int = 8
+    grid: int = 18
+    rf: int = 4
+    Q: int = 4
     K: int = 32
     pi_min: int = 1
     cell_saturation: float = 0.4
@@ -502,6 +515,7 @@ class MNISTConfig(_CSAFields):
     readout: str = "knn"
     knn_k: int = 10
     knn_normalize: bool = True
+    knn_power: float = 8.0
     baseline_k: int = 1
 
     def validate(self):
@@ -521,8 +535,12 @@ class MNISTConfig(_CSAFields):
         self.model_config()
 
     def preprocess(self, images: np.ndarray) -> np.ndarray:
-        from neuromem.sparsey.preprocess import binarize
+        from neuromem.sparsey.preprocess import binarize, deskew
 
+        if self.deskew:
+            images = deskew(images)
+        if self.threshold2 > 0:
+            return binarize(images, threshold=[self.threshold, self.threshold2], blur=self.blur)
         return binarize(images, threshold=self.threshold, blur=self.blur)
 
     def model_config(self) -> SparseyConfig:
@@ -550,14 +568,15 @@ class MNISTConfig(_CSAFields):
                     **self._csa(),
                 )
             )
-        cfg = SparseyConfig(input_shape=(28, 28), levels=levels, on_saturated="ignore")
+        shape = (28, 28, 2) if self.threshold2 > 0 else (28, 28)
+        cfg = SparseyConfig(input_shape=shape, levels=levels, on_saturated="ignore")
         cfg.validate()
         return cfg
 
     def readout_model(self):
         if self.readout == "class":
             return ClassAssociation()
-        return CodeKNN(self.knn_k, normalize=self.knn_normalize)
+        return CodeKNN(self.knn_k, normalize=self.knn_normalize, power=self.knn_power)
 
 
 def _pixel_knn(train_x, train_y, test_x, k: int, chunk: int = 1000) -> np.ndarray:
@@ -633,6 +652,10 @@ def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
     with ctx.phase("baseline"):
         base = _pixel_knn(images[tr], labels[tr], images[te], cfg.baseline_k)
     base_acc = float(np.mean(base == labels[te]))
+    with ctx.phase("preprocessed_baseline"):
+        # the same kNN on the binary inputs Sparsey sees: what the codes add to preprocessing
+        pre = _pixel_knn(cfg.preprocess(images[tr]), labels[tr], cfg.preprocess(images[te]), 1)
+    pre_acc = float(np.mean(pre == labels[te]))
     extra = {}
     with ctx.phase("other_readout"):
         levels = [0] if cfg.readout_levels == "1" else None
@@ -647,7 +670,8 @@ def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
         axes[0].imshow(conf, cmap="Blues")
         axes[0].set(xlabel="predicted", ylabel="true", title=f"Sparsey accuracy {acc:.3f}")
         ex = images[te[0]]
-        axes[1].imshow(cfg.preprocess(ex[None])[0], cmap="gray_r")
+        pre = cfg.preprocess(ex[None])[0]
+        axes[1].imshow(pre if pre.ndim == 2 else pre.sum(axis=-1), cmap="gray_r")
         g = te_codes.G[0][0].reshape(cfg.grid, cfg.grid)
         axes[1].set_title("preprocessed test image")
         im = axes[2].imshow(g, vmin=0, vmax=1, cmap="viridis")
@@ -661,6 +685,7 @@ def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
         "accuracy": acc,
         "baseline_knn_accuracy": base_acc,
         "accuracy_minus_baseline": acc - base_acc,
+        "preprocessed_knn_accuracy": pre_acc,
         "train_seconds": t["train"],
         "test_seconds": t["test"],
         "compile_seconds": compile_seconds,
@@ -670,6 +695,8 @@ def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
         "readout": cfg.readout,
         "saturation_level1": float(model.saturation()[0].mean()),
         "frozen_level1": float(model.frozen()[0].mean()),
-        "mean_active_pixels": float(cfg.preprocess(images[tr[:200]]).sum(axis=(1, 2)).mean()),
+        "mean_active_inputs": float(
+            cfg.preprocess(images[tr[:200]]).reshape(min(200, len(tr)), -1).sum(axis=1).mean()
+        ),
         **extra,
     }

@@ -1,6 +1,7 @@
 r"""Preprocessing of grey-level images into binary Sparsey inputs.
 
-:func:`binarize` thresholds (optionally blurred) grey levels. :func:`edge_features` turns
+:func:`deskew` straightens slanted digits; :func:`binarize` thresholds (optionally blurred)
+grey levels. :func:`edge_features` turns
 images into binary maps of oriented edges:
 
 1. scale to ``[0, 1]`` and blur with a Gaussian of width ``blur`` (pixels);
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["edge_features", "binarize"]
+__all__ = ["edge_features", "binarize", "deskew"]
 
 
 def _check_images(images) -> np.ndarray:
@@ -40,6 +41,46 @@ def _check_images(images) -> np.ndarray:
     return arr / mx if mx > 1 else arr
 
 
+def deskew(images) -> np.ndarray:
+    r"""Straighten slanted images with a shear that removes their pixel covariance.
+
+    For an image with intensity-weighted pixel moments about its centre of mass,
+    :math:`\alpha = \mathrm{cov}(r, c) / \mathrm{var}(r)` is its slant; the output pixel
+    :math:`(r, c)` takes the input at :math:`(r, c + \alpha (r - \bar r))`, with the centre of
+    mass moved to the image centre (bilinear interpolation). The classic MNIST deskewing.
+
+    Parameters
+    ----------
+    images : array_like, shape (n, rows, cols) or (rows, cols)
+        Non-negative grey levels.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n, rows, cols)
+        Deskewed grey levels in ``[0, 1]``.
+    """
+    x = _check_images(images)
+    n, H, W = x.shape
+    rr, cc = np.mgrid[:H, :W].astype(float)
+    out = np.empty_like(x)
+    centre = np.array([(H - 1) / 2.0, (W - 1) / 2.0])
+    for i in range(n):
+        img = x[i]
+        tot = img.sum()
+        if tot <= 0:
+            out[i] = img
+            continue
+        mr = (rr * img).sum() / tot
+        mc = (cc * img).sum() / tot
+        var_r = (((rr - mr) ** 2) * img).sum() / tot
+        cov = ((rr - mr) * (cc - mc) * img).sum() / tot
+        alpha = cov / var_r if var_r > 0 else 0.0
+        matrix = np.array([[1.0, 0.0], [alpha, 1.0]])
+        offset = np.array([mr, mc]) - matrix @ centre
+        out[i] = ndimage.affine_transform(img, matrix, offset=offset, order=1)
+    return np.clip(out, 0.0, 1.0)
+
+
 def binarize(
     images, threshold: float = 0.35, blur: float = 0.0, pool: int = 1, per_image: bool = True
 ) -> np.ndarray:
@@ -49,8 +90,9 @@ def binarize(
     ----------
     images : array_like, shape (n, rows, cols) or (rows, cols)
         Non-negative grey levels (``uint8`` 0-255 or floats in [0, 1]).
-    threshold : float
+    threshold : float or sequence of float
         Fraction of each image's maximum (``per_image``) or of 1 above which a pixel is on.
+        Several thresholds give one channel each (a thermometer code of the grey level).
     blur : float
         Width of a Gaussian blur applied before the threshold (0: none).
     pool : int
@@ -61,9 +103,11 @@ def binarize(
     Returns
     -------
     numpy.ndarray of bool, shape (n, rows // pool, cols // pool)
+        With several thresholds: ``(n, rows // pool, cols // pool, n_thresholds)``.
     """
     x = _check_images(images)
-    if not 0 <= threshold < 1:
+    ths = np.atleast_1d(np.asarray(threshold, dtype=float))
+    if ths.ndim != 1 or ths.size == 0 or not ((ths >= 0) & (ths < 1)).all():
         raise ValueError(f"threshold must be in [0, 1), got {threshold}")
     if not blur >= 0:
         raise ValueError(f"blur must be >= 0, got {blur}")
@@ -74,10 +118,10 @@ def binarize(
     if per_image:
         peak = x.reshape(x.shape[0], -1).max(axis=1)[:, None, None]
         x = x / np.where(peak > 0, peak, 1.0)
-    out = x > threshold
+    out = x[..., None] > ths
     if pool > 1:
-        out = _pool(out[..., None], pool, pool)[..., 0]
-    return out
+        out = _pool(out, pool, pool)
+    return out[..., 0] if np.ndim(threshold) == 0 else out
 
 
 def _pool(x: np.ndarray, pool: int, stride: int) -> np.ndarray:

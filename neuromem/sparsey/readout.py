@@ -8,8 +8,8 @@ two blank regions agree).
   :math:`s(a, b) = \sum_p [a_p = b_p]` (the code similarity of :mod:`neuromem.sdr`,
   unnormalised); by default CMs of gated-off MACs never agree, and ``normalize=True`` divides
   by :math:`\sqrt{n_a n_b}` (:math:`n`: active CMs of each code), the cosine of the two codes as
-  sets of active cells. A test code takes the label with the largest summed similarity among
-  its ``k`` most similar training codes.
+  sets of active cells. A test code takes the label with the largest sum of
+  :math:`s^{power}` over its ``k`` most similar training codes.
 * :class:`ClassAssociation`: every active cell keeps the label counts of the training codes it
   took part in; a test code's class score is the sum over its cells of their normalised label
   distributions, :math:`S_c = \sum_p N_{p, a_p, c} / \sum_{c'} N_{p, a_p, c'}`.
@@ -81,9 +81,16 @@ class CodeKNN:
         Cosine similarity (agreements over the geometric mean of the active CMs).
     match_gated : bool
         Count two gated-off CMs (winner ``-1``) as agreeing.
+    power : float
+        Each of the ``k`` neighbours votes with its similarity raised to this power.
     """
 
-    def __init__(self, k: int = 1, normalize: bool = False, match_gated: bool = False):
+    def __init__(
+        self, k: int = 1, normalize: bool = False, match_gated: bool = False, power: float = 1.0
+    ):
+        if not np.isfinite(power) or power < 0:
+            raise ValueError(f"power must be a finite number >= 0, got {power!r}")
+        self.power = float(power)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be an integer >= 1, got {k!r}")
         self.k = int(k)
@@ -133,7 +140,8 @@ class CodeKNN:
         idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
         votes = np.zeros((S.shape[0], self.n_classes))
         rows = np.arange(S.shape[0])[:, None]
-        np.add.at(votes, (np.broadcast_to(rows, idx.shape), self._labels[idx]), S[rows, idx])
+        w = S[rows, idx].astype(float) ** self.power
+        np.add.at(votes, (np.broadcast_to(rows, idx.shape), self._labels[idx]), w)
         return np.argmax(votes, axis=1)
 
     def score(self, codes, labels) -> float:
