@@ -366,6 +366,7 @@ class _Level:
                     rj, cj = divmod(j, cfg.grid[1])
                     if max(abs(ri - rj), abs(ci - cj)) <= R:
                         aff.extend(range(j * self.C, (j + 1) * self.C))
+                aff.append(self.M * self.C)  # the sequence-start afferent
                 hrows.append(aff)
         else:
             hrows = [[] for _ in range(self.M)]
@@ -522,7 +523,8 @@ class Sparsey:
         level : int
             Level index (0 is the bottom).
         kind : {"U", "H", "D"}
-            Bottom-up, horizontal or top-down weights.
+            Bottom-up, horizontal or top-down weights. The last H row is the sequence-start
+            afferent.
         mac : int
             MAC index (row-major on the level's grid).
         """
@@ -701,6 +703,13 @@ class Sparsey:
         prev_cells = [np.zeros(lv.M * lv.C, dtype=np.uint8) for lv in self.levels]
         has_prev = [False] * L
         empty = np.zeros(1, dtype=np.uint8)
+        # H input: this level's cells at t - 1, then one "sequence start" afferent that is on
+        # only when the level has no previous code (frame 0): the first frame of a sequence is
+        # learned in a context of its own, so recognising a sequence from its start is not
+        # confused by the same frame stored in mid-sequence contexts.
+        start = [np.zeros(lv.M * lv.C + 1, dtype=np.uint8) for lv in self.levels]
+        for st in start:
+            st[-1] = 1
         for t in range(T):
             x = flat[t]
             cur_cells = []
@@ -712,12 +721,16 @@ class Sparsey:
                     Gs[li][t] = Gs[li][t - 1]
                     cur_cells.append(prev_cells[li])
                     continue
-                use_h = has_prev[li] and lv.cfg.h_radius >= 0
+                use_h = lv.cfg.h_radius >= 0
+                if use_h:
+                    xh = np.append(prev_cells[li], np.uint8(0)) if has_prev[li] else start[li]
+                else:
+                    xh = empty
                 use_d = li + 1 < L and has_prev[li + 1] and lv.cfg.use_d
                 rand = self.rng.random((lv.M, lv.Q)) if learn else np.zeros((lv.M, lv.Q))
                 _k.csa_frame(
                     x,
-                    prev_cells[li] if use_h else empty,
+                    xh,
                     prev_cells[li + 1] if use_d else empty,
                     use_h,
                     use_d,
@@ -750,7 +763,9 @@ class Sparsey:
 
         Frame ``t`` is coded with bottom-up input ``S[t]``, horizontal input from the level's
         codes at ``t - 1`` and top-down input from the level above at ``t - 1``; the weights of
-        all three sources to the winners are set. A level with ``persistence = p`` recomputes
+        all three sources to the winners are set. At frame 0 (no previous code) the only
+        active H afferent is a "sequence start" unit, so first frames are stored in a context
+        of their own. A level with ``persistence = p`` recomputes
         its code every ``p`` frames and holds it in between.
 
         Parameters

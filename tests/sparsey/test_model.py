@@ -219,8 +219,9 @@ def test_hierarchy_geometry_and_upper_level_input():
     # the upper MAC sees every cell of the 9 level-1 MACs
     assert len(m.afferents(1, "U", 0)) == 9 * 16
     # corner MAC has 4 H neighbours (itself included), the centre 9
-    assert len(m.afferents(0, "H", 0)) == 4 * 16
-    assert len(m.afferents(0, "H", 4)) == 9 * 16
+    # (plus the sequence-start afferent)
+    assert len(m.afferents(0, "H", 0)) == 4 * 16 + 1
+    assert len(m.afferents(0, "H", 4)) == 9 * 16 + 1
     assert len(m.afferents(0, "D", 4)) == 32
     rng = np.random.default_rng(10)
     X = rng.random((5, 12, 12)) < 0.3
