@@ -3,8 +3,10 @@
 A simulator class is built from a network (``cls(network, **options)``), keeps its state
 between calls to ``run(duration)`` (like PyNN's ``sim.run``) and returns a
 :class:`~neuromem.spiking.results.SimulationResult` from ``result()``. Backends register with
-:func:`register_backend`; only ``"numba"`` (the reference simulator) is built in. Brian2 and
-PyNN builders can register under ``"brian2"`` and ``"pynn:<simulator>"``.
+:func:`register_backend`. Built in: ``"numba"`` (the reference simulator), ``"brian2"``
+(:mod:`~neuromem.spiking.backends.brian2_sim`) and the PyNN builder
+(:mod:`~neuromem.spiking.backends.pynn_sim`) under ``"pynn:brian2"``, ``"pynn:spiNNaker"`` and
+``"pynn:nest"``; each is imported when first asked for.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from neuromem.errors import BackendUnavailableError, ConfigError
 __all__ = ["register_backend", "get_backend", "backend_names", "create", "run"]
 
 _BACKENDS: dict[str, Callable] = {}
-_LAZY = {"numba": "neuromem.spiking.backends.numba_sim"}
+_LAZY = {
+    "numba": "neuromem.spiking.backends.numba_sim",
+    "brian2": "neuromem.spiking.backends.brian2_sim",
+    "pynn:brian2": "neuromem.spiking.backends.pynn_sim",
+    "pynn:spiNNaker": "neuromem.spiking.backends.pynn_sim",
+    "pynn:nest": "neuromem.spiking.backends.pynn_sim",
+}
 
 
 def register_backend(name: str):
