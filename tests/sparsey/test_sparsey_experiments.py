@@ -1,0 +1,118 @@
+"""Sparsey experiments and presets, on small settings (MNIST on synthetic IDX files)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_sparsey_readout import write_idx
+
+from neuromem import experiments
+from neuromem.errors import ConfigError, DataNotFoundError
+from neuromem.experiments.sparsey import predicted_capacity, predicted_exact_recall
+from neuromem.sparsey import Sparsey
+
+
+def test_registered():
+    names = experiments.names()
+    for n in ("sparsey-sisc", "sparsey-capacity", "sparsey-sequences", "sparsey-mnist"):
+        assert n in names
+    assert experiments.get("sparsey-mnist").needs_data
+
+
+def test_sisc_spearman_high_on_small_run():
+    r = experiments.run("sparsey-sisc", n_families=6, seed=1)
+    m = r["metrics"]
+    assert m["spearman"] > 0.7
+    sims = m["mean_code_similarity"]
+    assert sims[-1] > 0.8 and sims[0] < 0.2  # identical vs unrelated inputs
+
+
+def test_capacity_perfect_below_and_predicted_curve():
+    r = experiments.run("sparsey-capacity", n_items=[50, 300], seed=2)
+    m = r["metrics"]
+    assert m["exact_recall"] == [1.0, 1.0]
+    assert m["mean_G"][0] == pytest.approx(1.0)
+    assert m["mean_G_novel"][0] < m["mean_G_novel"][1] < 1.0  # crosstalk grows with N
+    # the prediction falls with N, and the capacity grows with K
+    p = predicted_exact_recall([100, 600, 1200], 1024, 32, 16, 16)
+    assert p[0] > p[1] > p[2]
+    assert predicted_capacity(1024, 32, 16, 32) > predicted_capacity(1024, 32, 16, 16)
+
+
+def test_sequences_recognised():
+    r = experiments.run("sparsey-sequences", n_sequences=10, n_symbols=0, seed=3)
+    m = r["metrics"]
+    assert m["accuracy"] == 1.0
+    assert m["accuracy_noisy"] >= 0.9
+    assert m["frame_code_recall"] == 1.0
+
+
+def test_sequences_shared_frames_need_H():
+    r = experiments.run("sparsey-sequences", n_sequences=15, n_symbols=6, seed=4)
+    m = r["metrics"]
+    assert m["shared_accuracy"] > m["shared_accuracy_without_H"] + 0.2
+
+
+def fake_mnist(folder, per_class=30, seed=0):
+    """Ten classes of 28x28 images: a bar at a class-specific angle, jittered."""
+    rng = np.random.default_rng(seed)
+    imgs, labels = [], []
+    rr, cc = np.mgrid[:28, :28]
+    for c in range(10):
+        for _ in range(per_class):
+            ang = c * np.pi / 10 + rng.normal(0, 0.05)
+            d = np.abs((rr - 14 - rng.integers(-2, 3)) * np.cos(ang) - (cc - 14) * np.sin(ang))
+            imgs.append(np.clip(2.5 - d, 0, 1) * 255 * ((rr - 14) ** 2 + (cc - 14) ** 2 < 100))
+            labels.append(c)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.array(imgs, dtype=np.uint8))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array(labels, dtype=np.uint8))
+
+
+def test_mnist_pipeline_on_synthetic_idx(tmp_path):
+    fake_mnist(tmp_path / "mnist")
+    r = experiments.run(
+        "sparsey-mnist", data=tmp_path, train_per_class=10, test_per_class=10, out=tmp_path / "o"
+    )
+    m = r["metrics"]
+    for key in (
+        "accuracy",
+        "train_seconds",
+        "test_seconds",
+        "compile_seconds",
+        "codes_per_second",
+        "baseline_knn_accuracy",
+    ):
+        assert key in m
+    assert m["n_train"] == 100 and m["n_test"] == 100
+    assert m["accuracy"] > 0.6  # easy synthetic classes; chance is 0.1
+    assert (tmp_path / "o" / "mnist.png").is_file()
+
+
+def test_mnist_errors(tmp_path):
+    with pytest.raises(DataNotFoundError):
+        experiments.run("sparsey-mnist")
+    with pytest.raises(ConfigError, match="readout"):
+        experiments.run("sparsey-mnist", data=tmp_path, readout="svm")
+    with pytest.raises(ConfigError, match="892"):
+        experiments.run("sparsey-mnist", data=tmp_path, train_per_class=500, test_per_class=500)
+    with pytest.raises(ConfigError, match="K must be >= 2"):
+        experiments.run("sparsey-sisc", K=1)
+
+
+@pytest.mark.parametrize(
+    "name", ["sparsey-mnist", "sparsey-mnist-hierarchy", "sparsey-sisc", "sparsey-capacity"]
+)
+def test_presets_build_models(name):
+    m = Sparsey.from_preset(name, seed=0)
+    assert m.n_levels >= 1
+    if name == "sparsey-mnist":
+        assert m.levels[0].M == 18 * 18 and m.levels[0].Q == 4 and m.levels[0].K == 32
+    with pytest.raises(ConfigError, match="not found"):
+        Sparsey.from_preset("no-such-preset")
+
+
+@pytest.mark.data
+def test_real_mnist_small(shared_data):
+    r = experiments.run("sparsey-mnist", data=shared_data, train_per_class=50, test_per_class=50)
+    assert r["metrics"]["accuracy"] > 0.75
