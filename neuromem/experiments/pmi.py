@@ -470,6 +470,10 @@ def _plot_curves(ctx, curves, title, name):
 class PMIClevrConfig(_ModelFields):
     """Parameters of ``pmi-sort-of-clevr``.
 
+    Besides the models' accuracies the experiment reports ``prior_*``: the accuracy of always
+    giving the most frequent training answer of each question type (what a model that ignores
+    the image and the colour can reach).
+
     Attributes
     ----------
     n_train_images, n_test_images : int
@@ -545,6 +549,18 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
         return fn
 
     metrics: dict = {"n_train_questions": len(tr["answer"]), "n_test_questions": len(te["answer"])}
+    # reference: the most frequent training answer of each question type (no image, no colour)
+    prior_ok = np.zeros(len(te["answer"]), dtype=bool)
+    for rel in (False, True):
+        for st in range(3):
+            sel_tr = (tr["relational"] == rel) & (tr["subtype"] == st)
+            sel_te = (te["relational"] == rel) & (te["subtype"] == st)
+            if sel_tr.any():
+                guess = np.bincount(tr["answer"][sel_tr]).argmax()
+                prior_ok[sel_te] = te["answer"][sel_te] == guess
+    metrics["prior_relational_accuracy"] = float(prior_ok[te["relational"]].mean())
+    metrics["prior_nonrelational_accuracy"] = float(prior_ok[~te["relational"]].mean())
+    metrics["prior_accuracy"] = float(prior_ok.mean())
     curves = {}
     for kind in cfg.models:
         seed = int(rng.integers(2**31))

@@ -54,6 +54,8 @@ def test_sort_of_clevr_tiny_run():
         for k in ("relational_accuracy", "nonrelational_accuracy", "accuracy"):
             assert 0.0 <= m[f"{kind}_{k}"] <= 1.0
     assert m["pmi_parameters"] == m["pmi_soft_parameters"] > m["baseline_parameters"]
+    # question-type priors: about 0.5 for non-relational questions (yes/no, two shapes)
+    assert 0.3 < m["prior_nonrelational_accuracy"] < 0.75
     with pytest.raises(ConfigError, match="patch"):
         experiments.run("pmi-sort-of-clevr", patch=7)
     with pytest.raises(ConfigError, match="models"):
