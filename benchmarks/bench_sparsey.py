@@ -73,7 +73,8 @@ def main(argv=None):
     rand = rng.random((args.n_items, 1, args.Q))
     cfg = SparseyConfig(
         input_shape=(args.n_inputs,),
-        levels=[LevelConfig(Q=args.Q, K=args.K, saturation=1.0)],
+        # G_min as in the sparsey-capacity preset: random items, crosstalk must not steer codes
+        levels=[LevelConfig(Q=args.Q, K=args.K, saturation=1.0, G_min=0.9)],
         on_saturated="ignore",
     )
     params = Sparsey(cfg).levels[0].params

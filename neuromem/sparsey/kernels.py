@@ -75,16 +75,16 @@ def csa_frame(
 
     Parameters
     ----------
-    x : uint8 array (n_inputs,)
-        Bottom-up input of the level at ``t``.
+    x : numpy.ndarray
+        Bottom-up input of the level at ``t`` (uint8, one entry per input).
     xh, xd : uint8 arrays
         This level's cells at ``t - 1`` and the upper level's cells at ``t - 1``.
     use_h, use_d : bool
         Whether the H and D sources exist for this frame.
     u_aff, h_aff, d_aff : int64 arrays (M, A)
         Afferent indices (``-1`` padded).
-    WU, WH, WD : uint8 arrays (M, A, Q*K)
-        Binary weights; updated in place when learning.
+    WU, WH, WD : numpy.ndarray
+        Binary uint8 weights ``(M, A, Q*K)``; updated in place when learning.
     Q, K : int
         CMs per MAC and cells per CM.
     params : float64 array (N_PARAMS,)
@@ -95,15 +95,16 @@ def csa_frame(
         MACs past their critical period (they encode but never learn); updated in place.
     n_set : int64 array (M,)
         Set bottom-up weights per MAC; updated in place.
-    n_set_cell : int64 array (M, Q*K)
-        Set bottom-up weights per cell; updated in place. A cell with more than
+    n_set_cell : numpy.ndarray
+        Set bottom-up weights per cell, int64 ``(M, Q*K)``; updated in place. A cell with more than
         ``cell_saturation * n_valid_u`` set weights is full: it takes part in no new code.
     n_valid_u : int64 array (M,)
         Real (non-padding) bottom-up afferents per MAC.
-    rand : float64 array (M, Q)
-        Uniform numbers in [0, 1) for the draws (from the model's numpy Generator).
-    out_w : int64 array (M, Q)
-        Winners (output); ``-1`` where the MAC's gate is closed.
+    rand : numpy.ndarray
+        float64 ``(M, Q)``: uniform numbers in [0, 1) for the draws (from the model's
+        numpy Generator).
+    out_w : numpy.ndarray
+        Winners, int64 ``(M, Q)`` (output); ``-1`` where the MAC's gate is closed.
     out_G : float64 array (M,)
         Familiarity ``G`` (output); ``NaN`` where the gate is closed.
     """

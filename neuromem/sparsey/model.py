@@ -650,7 +650,8 @@ class Sparsey:
 
         Parameters
         ----------
-        X : array_like, shape (n, *input_shape) or input_shape
+        X : array_like
+            Shape ``(n,) + input_shape`` or ``input_shape`` (one frame).
             Binary frames (bool or 0/1).
 
         Returns
@@ -682,7 +683,8 @@ class Sparsey:
 
         Parameters
         ----------
-        X : array_like, shape (n, *input_shape) or input_shape
+        X : array_like
+            Shape ``(n,) + input_shape`` or ``input_shape`` (one frame).
             Binary frames.
 
         Returns
@@ -770,7 +772,8 @@ class Sparsey:
 
         Parameters
         ----------
-        S : array_like, shape (T, *input_shape)
+        S : array_like
+            Shape ``(T,) + input_shape``.
             Binary frames in order.
 
         Returns

@@ -19,10 +19,10 @@ def csa_numpy(x, W, Q: int, K: int, params, learn: bool = False, rand=None, n_se
 
     Parameters
     ----------
-    x : array_like of bool, shape (n_inputs,)
-        Binary input.
-    W : numpy.ndarray of uint8, shape (n_inputs, Q*K)
-        Bottom-up weights; updated in place when learning.
+    x : array_like of bool
+        Binary input, one entry per input.
+    W : numpy.ndarray
+        Bottom-up uint8 weights ``(n_inputs, Q*K)``; updated in place when learning.
     Q, K : int
         CMs and cells per CM.
     params : numpy.ndarray
@@ -30,15 +30,16 @@ def csa_numpy(x, W, Q: int, K: int, params, learn: bool = False, rand=None, n_se
         tracked here.
     learn : bool
         Draw winners and set weights (else the max-V cell of each CM).
-    rand : numpy.ndarray, shape (Q,), optional
-        Uniforms for the draws (required when learning).
-    n_set_cell : numpy.ndarray of int64, shape (Q*K,), optional
-        Set weights per cell (for ``cell_saturation``); computed from ``W`` when omitted.
+    rand : numpy.ndarray, optional
+        ``Q`` uniforms for the draws (required when learning).
+    n_set_cell : numpy.ndarray, optional
+        Set weights per cell (int64, ``Q*K``) for ``cell_saturation``; computed from ``W``
+        when omitted.
 
     Returns
     -------
-    winners : numpy.ndarray of int64, shape (Q,)
-        ``-1`` everywhere when the gate is closed.
+    winners : numpy.ndarray
+        int64, one per CM; ``-1`` everywhere when the gate is closed.
     G : float
         Familiarity (NaN when the gate is closed).
     """
