@@ -462,7 +462,7 @@ def sparsey_sequences(cfg: SequencesConfig, ctx: RunContext) -> dict:
                 shared["chance_from_last_frame"], color="grey", ls=":", label="last frame alone"
             )
             axes[0].legend(fontsize=8)
-        axes[0].set_xticks(range(len(vals)), names, fontsize=7)
+        axes[0].set_xticks(range(len(vals)), names, fontsize=7, rotation=15)
         axes[0].set(ylabel="sequences recognised", ylim=(0, 1.05))
         axes[1].plot(traces["G_learn"], "o-", label="G while learning")
         axes[1].plot(traces["G_rec"], "s-", label="G recognising")

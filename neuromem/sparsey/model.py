@@ -224,8 +224,10 @@ class SparseyConfig:
         At least one level; level ``l + 1`` takes the codes of level ``l`` as its input.
     on_saturated : {"warn", "raise", "ignore"}
         What :meth:`Sparsey.learn` does when asked to learn into MACs past their critical
-        period: warn with :class:`SaturationWarning` (default), raise ``RuntimeError``, or
-        nothing.
+        period: warn with :class:`SaturationWarning` after the call when frames reached such
+        MACs (default; they learned nothing), raise ``RuntimeError`` before any work when any
+        MAC has ended its critical period, or nothing. (A MAC that saturates during a call
+        simply stops learning from then on.)
     """
 
     input_shape: tuple[int, ...] = (1024,)
@@ -596,18 +598,17 @@ class Sparsey:
                 "learning into saturated MACs (critical period over, nothing learned there): "
                 + "; ".join(hit)
             )
-            if self.config.on_saturated == "raise":
-                raise RuntimeError(msg)
             if self.config.on_saturated == "warn":
                 warnings.warn(msg, SaturationWarning, stacklevel=3)
 
     def _precheck_saturated(self):
         if self.config.on_saturated == "raise":
-            full = [i for i, lv in enumerate(self.levels) if lv.frozen.all()]
-            if full:
+            hit = [f"level {i}: {int(lv.frozen.sum())} MACs" for i, lv in enumerate(self.levels)]
+            if any(lv.frozen.any() for lv in self.levels):
                 raise RuntimeError(
-                    f"learning into a saturated model: every MAC of level(s) {full} has ended "
-                    "its critical period"
+                    "learning into a saturated model (MACs past their critical period: "
+                    + "; ".join(hit)
+                    + "); nothing was learned"
                 )
 
     # ------------------------------------------------------------------ independent frames
@@ -664,7 +665,8 @@ class Sparsey:
         TypeError, ValueError
             Non-binary, NaN or wrong-shape input.
         RuntimeError
-            With ``on_saturated="raise"``, when a level has no MAC left that can learn.
+            With ``on_saturated="raise"``, when any MAC has ended its critical period (before
+            any work).
 
         Warns
         -----
