@@ -76,7 +76,14 @@ def _decoder(kg, cfg, seed):
     tb = TensorBrain(kg.n_entities, kg.n_relations, dim=cfg["decoder_dim"], seed=seed)
     task = Task("pre", TRIPLE_PLAN, [kg.train[:, 0], kg.train[:, 2], kg.train[:, 1]])
     t0 = time.perf_counter()
-    tb.fit([task], epochs=cfg["decoder_epochs"], batch_size=128, lr=cfg["decoder_lr"], seed=seed)
+    tb.fit(
+        [task],
+        epochs=cfg["decoder_epochs"],
+        batch_size=128,
+        lr=cfg["decoder_lr"],
+        seed=seed,
+        schedule=cfg.get("decoder_schedule", "constant"),
+    )
     secs = time.perf_counter() - t0
     test = tb.evaluate(kg.test, kg.all_triples())
     return {"model": "decoder", "epochs": len(tb.history), "train_seconds": secs, "test": test}

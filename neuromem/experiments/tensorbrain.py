@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -77,6 +78,9 @@ class TensorBrainKGConfig:
         Also train and evaluate the decoder's semantic memory.
     decoder_dim, decoder_epochs : int
     decoder_lr, decoder_weight_decay, decoder_alpha : float
+        Size, epochs, Adam rate, L2 weight decay and blackboard decay of the decoder.
+    decoder_schedule : {"constant", "cosine"}
+        Learning-rate schedule of the decoder (cosine decay keeps its training stable).
     """
 
     dataset: str = "kinships"
@@ -93,10 +97,11 @@ class TensorBrainKGConfig:
     reg: float = 0.02
     decoder: bool = True
     decoder_dim: int = 128
-    decoder_epochs: int = 30
+    decoder_epochs: int = 60
     decoder_lr: float = 0.005
     decoder_weight_decay: float = 0.0
     decoder_alpha: float = 0.5
+    decoder_schedule: Literal["constant", "cosine"] = "cosine"
 
     def validate(self) -> None:
         from neuromem.tensorbrain import MODELS
@@ -216,6 +221,7 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
                 seed=ctx.child_rng(),
                 time_budget=cfg.time_budget,
                 callback=lambda ep, loss: bar.update(1),
+                schedule=cfg.decoder_schedule,
             )
             secs = time.perf_counter() - t0
         bar.close()

@@ -458,6 +458,7 @@ class TensorBrain:
         seed=0,
         time_budget: float | None = None,
         callback=None,
+        schedule: str = "constant",
     ) -> list[float]:
         """Train by teacher forcing with Adam on mini-batches drawn from every task.
 
@@ -478,12 +479,17 @@ class TensorBrain:
             Stop after the epoch that crosses this many wall seconds.
         callback : callable, optional
             ``callback(epoch, mean_loss)``.
+        schedule : {"constant", "cosine"}
+            Learning rate per epoch: constant, or cosine decay
+            ``lr_e = lr (1 + cos(pi e / epochs)) / 2``.
 
         Returns
         -------
         list of float
             Mean loss per epoch.
         """
+        if schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule: expected 'constant' or 'cosine', got {schedule!r}")
         if isinstance(tasks, Task):
             tasks = [tasks]
         if not tasks:
@@ -502,6 +508,8 @@ class TensorBrain:
         t0 = time.perf_counter()
         out = []
         for ep in range(epochs):
+            if schedule == "cosine":
+                opt.lr = lr * 0.5 * (1.0 + np.cos(np.pi * ep / epochs))
             batches = []
             for ti, t in enumerate(tasks):
                 order = rng.permutation(len(t))

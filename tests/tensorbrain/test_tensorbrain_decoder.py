@@ -215,6 +215,9 @@ def test_bad_input():
         tb.generate(0)
     with pytest.raises(ValueError, match="tasks"):
         tb.fit([])
+    task = Task("pre", TRIPLE_PLAN, [np.array([0]), np.array([1]), np.array([2])])
+    with pytest.raises(ValueError, match="schedule"):
+        tb.fit([task], schedule="step")
 
 
 def test_save_load_roundtrip(tmp_path):

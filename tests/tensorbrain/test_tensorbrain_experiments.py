@@ -61,6 +61,8 @@ def test_kg_experiment_errors(tmp_path, monkeypatch):
         experiments.run("tensorbrain-kg", data=data, dataset="fb15k")
     with pytest.raises(ConfigError, match="models: unknown model"):
         experiments.run("tensorbrain-kg", data=data, models=["transe"])
+    with pytest.raises(ConfigError, match="decoder_schedule"):
+        experiments.run("tensorbrain-kg", data=data, decoder_schedule="step")
     monkeypatch.delenv("NEUROMEM_DATA", raising=False)
     with pytest.raises(DataNotFoundError, match="--data"):
         experiments.run("tensorbrain-kg", epochs=1)
