@@ -343,7 +343,7 @@ class SequencesConfig(_CSAFields):
     n_inputs: int = 512
     n_active: int = 24
     Q: int = 16
-    K: int = 32
+    K: int = 64
     noise: float = 0.2
     lambda_h: float = 1.0
     n_symbols: int = 12
