@@ -113,6 +113,7 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     from neuromem import experiments
     from neuromem.datasets import default_data_dir
+    from neuromem.errors import DataNotFoundError
 
     out_root = Path(args.out)
     data = Path(args.data) if args.data else default_data_dir()
@@ -125,14 +126,20 @@ def cmd_demo(args) -> int:
             continue
         print(f"== {exp.name}", flush=True)
         t0 = time.perf_counter()
-        result = experiments.run(
-            exp.name,
-            out=out_root / exp.name,
-            data=data if exp.needs_data else None,
-            seed=args.seed,
-            progress=not args.no_progress,
-            overrides=exp.demo_overrides,
-        )
+        try:
+            result = experiments.run(
+                exp.name,
+                out=out_root / exp.name,
+                data=data if exp.needs_data else None,
+                seed=args.seed,
+                progress=not args.no_progress,
+                overrides=exp.demo_overrides,
+            )
+        except DataNotFoundError as e:
+            # a data folder without this experiment's data set: skip it, run the others
+            print(f"   skipped: {e}", flush=True)
+            skipped.append((exp.name, str(e)))
+            continue
         _print_result(result, out_root / exp.name)
         ran.append((exp.name, time.perf_counter() - t0))
     print(f"\n{len(ran)} demo experiments ran; results under {out_root.resolve()}/")

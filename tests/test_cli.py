@@ -130,3 +130,33 @@ def test_demo_runs_demo_experiments(tmp_path, capsys, monkeypatch):
     assert main(["demo", "--out", str(tmp_path / "r"), "--no-progress"]) == 0
     assert (tmp_path / "r" / "sdr-overlap" / "result.json").is_file()
     assert "1 demo experiments ran" in capsys.readouterr().out
+
+
+def test_demo_skips_experiment_whose_data_set_is_missing(tmp_path, capsys, monkeypatch):
+    """A data folder without one experiment's data set skips that one and runs the others."""
+    from dataclasses import dataclass
+
+    from neuromem import experiments
+    from neuromem.experiments import _registry
+
+    @dataclass
+    class _C:
+        pass
+
+    def needs_mnist(cfg, ctx):
+        ctx.data_dir("mnist", what="MNIST")
+        return {}
+
+    _registry.register("test-needs-mnist", config=_C, description="d", needs_data=True)(needs_mnist)
+    try:
+        keep = [
+            e for e in experiments.experiments() if e.name in ("test-needs-mnist", "sdr-overlap")
+        ]
+        monkeypatch.setattr(experiments, "experiments", lambda: keep)
+        monkeypatch.setenv("NEUROMEM_DATA", str(tmp_path))
+        assert main(["demo", "--out", str(tmp_path / "r"), "--no-progress"]) == 0
+    finally:
+        _registry._REGISTRY.pop("test-needs-mnist")
+    out = capsys.readouterr().out
+    assert "test-needs-mnist" in out and "skipped" in out and "MNIST" in out
+    assert (tmp_path / "r" / "sdr-overlap" / "result.json").is_file()
