@@ -88,9 +88,16 @@ class CA3Memory:
     n_content : int
         Number of content bits ``n``.
     backend : str
-        Spiking backend (``"numba"``).
+        Spiking backend: ``"numba"`` (the reference), ``"brian2"`` (same spikes),
+        ``"pynn:brian2"``, ``"pynn:spiNNaker"``, ``"pynn:nest"`` (see
+        :mod:`neuromem.spiking.backends`).
     params : CA3Params, optional
         Network parameters (the paper's by default).
+    read_lag : int
+        Extra steps (>= 0) after each operation's minimum spacing during which its output is
+        still read and the next operation may not start. 0 for backends with the board's
+        timing; a backend whose synaptic hops take longer (``pynn:brian2``: one more step per
+        hop) answers outside the board's windows without it.
     **backend_options
         Passed to the backend's simulator.
 
@@ -108,8 +115,14 @@ class CA3Memory:
         n_content: int,
         backend: str = "numba",
         params: CA3Params | None = None,
+        read_lag: int = 0,
         **backend_options,
     ):
+        if isinstance(read_lag, bool) or not isinstance(read_lag, (int, np.integer)):
+            raise TypeError(f"read_lag must be an int, got {type(read_lag).__name__}")
+        if read_lag < 0:
+            raise ValueError(f"read_lag must be >= 0, got {read_lag}")
+        self.read_lag = int(read_lag)
         self.network = build_network(n_cues, n_content, params=params)
         self.n_cues, self.n_content = int(n_cues), int(n_content)
         self.sim = create(self.network, backend, **backend_options)
@@ -182,6 +195,7 @@ class CA3Memory:
         return out["OUTcue"], out["OUTcont"]
 
     def _record(self, kind, t0, cue, content, spacing, cue_sp, con_sp) -> Operation:
+        spacing += self.read_lag
         oc, ob = self._drive(t0, spacing, cue_sp, con_sp)
         bits = np.zeros(self.n_content, bool)
         bits[ob] = True

@@ -21,6 +21,9 @@ import numpy as np
 
 from ._registry import RunContext, register
 
+#: Backends the CA3 experiments accept (numba is the default and the reference).
+CA3_BACKENDS = ("numba", "brian2", "pynn:brian2", "pynn:spiNNaker", "pynn:nest")
+
 
 def _expected_cues(stored: dict[int, np.ndarray], fragment: np.ndarray) -> list[int]:
     return sorted(c for c, p in stored.items() if np.any(p & fragment))
@@ -67,6 +70,7 @@ FUNCTIONAL_SCENARIO = (
     "ca3-functional",
     config=CA3FunctionalConfig,
     description="CA3 memory: the 9-operation learn/recall/forget scenario of the recording",
+    backends=CA3_BACKENDS,
 )
 def ca3_functional(cfg: CA3FunctionalConfig, ctx: RunContext) -> dict:
     """Run the recorded scenario and check every answer read from the output spikes."""
@@ -148,6 +152,7 @@ class CA3StatemapConfig:
     "ca3-statemap",
     config=CA3StatemapConfig,
     description="CA3 memory: 4x4 grid map with state flags, queried by cell and by flag",
+    backends=CA3_BACKENDS,
 )
 def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
     """Store a random flag map, then query every cell and every flag."""
@@ -273,6 +278,7 @@ def _capacity_point(c, n, patterns, backend, rng, gap):
     config=CA3CapacityConfig,
     description="CA3 memory: recall accuracy (cue->content, content->cue) against load",
     demo_overrides={"n_cues": 8, "n_content": 16, "loads": [1, 4, 8]},
+    backends=CA3_BACKENDS,
 )
 def ca3_capacity(cfg: CA3CapacityConfig, ctx: RunContext) -> dict:
     """Store random patterns at growing loads and measure both recall directions."""

@@ -1,0 +1,289 @@
+"""SpiNNaker deployment helpers: what the configuration points at, board check, CA3 mapping.
+
+sPyNNaker reads ``~/.spynnaker.cfg`` (and ``./spynnaker.cfg``); templates are in the
+repository's ``hardware/`` folder. :func:`describe_config` says what a configuration file
+points at, :func:`ping_board` asks a board by IP address for its SC&MP version (SCP on UDP
+port 17893) and raises :class:`BoardUnreachableError` within ``timeout`` seconds when it does
+not answer, :func:`map_ca3` builds the CA3 memory with ``pyNN.spiNNaker`` and reports the
+chips and cores it uses (on a virtual board: mapping only, no spikes).
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from neuromem.errors import ConfigError, DataNotFoundError
+
+__all__ = [
+    "BoardUnreachableError",
+    "SCP_PORT",
+    "describe_config",
+    "ping_board",
+    "check_configured_board",
+    "using_cfg",
+    "map_ca3",
+    "ca3_counts",
+]
+
+SCP_PORT = 17893  #: UDP port on which SC&MP answers SCP requests
+
+
+class BoardUnreachableError(ConfigError):
+    """A SpiNNaker board named in the configuration did not answer."""
+
+
+def describe_config(path: str | os.PathLike | None = None) -> dict:
+    """What an sPyNNaker configuration points at.
+
+    Parameters
+    ----------
+    path : path, optional
+        A cfg file; default: the one sPyNNaker would read (``./spynnaker.cfg`` then
+        ``~/.spynnaker.cfg``).
+
+    Returns
+    -------
+    dict
+        ``path``, ``kind`` (``"virtual"``, ``"board"``, ``"spalloc"`` or ``None``), ``host``
+        (board address or spalloc URL), ``version`` (board version as int or None),
+        ``time_scale_factor`` (or None) and ``target`` (one line).
+
+    Raises
+    ------
+    DataNotFoundError
+        ``path`` given but absent.
+    ConfigError
+        Unreadable file, or a ``version`` that is not 3 or 5.
+    """
+    if path is None:
+        from neuromem.backends import spinnaker_config
+
+        found = spinnaker_config()["path"]
+        if found is None:
+            return {
+                "path": None,
+                "kind": None,
+                "host": None,
+                "version": None,
+                "time_scale_factor": None,
+                "target": "no sPyNNaker configuration (copy a template from hardware/)",
+            }
+        path = found
+    p = Path(path)
+    if not p.is_file():
+        raise DataNotFoundError(f"--cfg: file not found: {p}")
+    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+    try:
+        parser.read(p)
+    except configparser.Error as exc:
+        raise ConfigError(f"--cfg: {p} is not a readable cfg file: {exc}") from None
+    m = parser["Machine"] if parser.has_section("Machine") else {}
+
+    def val(key):
+        v = m.get(key)
+        return None if v is None or v.strip() in ("", "None") else v.strip()
+
+    version = val("version")
+    if version is not None:
+        if version not in ("3", "5"):
+            raise ConfigError(
+                f"--cfg: {p}: version must be 3 (SpiNN-3) or 5 (SpiNN-5), got {version}"
+            )
+        version = int(version)
+    tsf = val("time_scale_factor")
+    if str(val("virtual_board")).lower() == "true":
+        kind, host, target = "virtual", None, f"virtual SpiNN-{version or 5} board (no spikes)"
+    elif val("machine_name"):
+        kind, host = "board", val("machine_name")
+        target = f"SpiNN-{version or '?'} board at {host}"
+    elif val("spalloc_server"):
+        kind, host = "spalloc", val("spalloc_server")
+        target = f"boards allocated by the spalloc server {host}"
+    else:
+        kind, host, target = None, None, "no machine named (machine_name, spalloc_server, ...)"
+    return {
+        "path": str(p),
+        "kind": kind,
+        "host": host,
+        "version": version,
+        "time_scale_factor": float(tsf) if tsf else None,
+        "target": target,
+    }
+
+
+def ping_board(host: str, timeout: float = 5.0, port: int = SCP_PORT) -> str:
+    """Ask the board at ``host`` for its SC&MP version.
+
+    Parameters
+    ----------
+    host : str
+        IP address or host name of the board (its Ethernet chip).
+    timeout : float
+        Seconds to wait in all (> 0); the request is repeated every second.
+    port : int
+        UDP port of SC&MP.
+
+    Returns
+    -------
+    str
+        The version reply (raw description).
+
+    Raises
+    ------
+    BoardUnreachableError
+        No answer within ``timeout`` seconds; the message says what to check.
+    ValueError
+        Empty host or a non-positive timeout.
+    """
+    if not isinstance(host, str) or not host.strip():
+        raise ValueError("host must be a non-empty string")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be > 0 s, got {timeout!r}")
+    from spinnman.connections.udp_packet_connections import SCAMPConnection
+    from spinnman.messages.scp.impl import GetVersion
+
+    deadline = time.monotonic() + timeout
+    last = "no reply"
+    conn = None
+    try:
+        try:
+            conn = SCAMPConnection(remote_host=host, remote_port=port)
+        except Exception as exc:  # noqa: BLE001 - name resolution or socket errors
+            raise BoardUnreachableError(_unreachable(host, timeout, str(exc))) from None
+        while time.monotonic() < deadline:
+            try:
+                conn.send(conn.get_scp_data(GetVersion(x=0, y=0, p=0)))
+                wait = min(1.0, max(0.05, deadline - time.monotonic()))
+                result, _seq, data, _off = conn.receive_scp_response(timeout=wait)
+                return f"SCP reply {result.name} ({len(data)} bytes)"
+            except Exception as exc:  # noqa: BLE001 - timeouts, refused ports
+                last = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                rest = deadline - time.monotonic()
+                if rest > 0 and "timed out" not in last.lower():
+                    time.sleep(min(0.5, rest))
+    finally:
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+    raise BoardUnreachableError(_unreachable(host, timeout, last))
+
+
+def _unreachable(host: str, timeout: float, why: str) -> str:
+    return (
+        f"SpiNNaker board at {host} did not answer SCP (UDP port {SCP_PORT}) within "
+        f"{timeout:g} s ({why}). Check that it is powered and its Ethernet link lit, that "
+        f"this machine has an address on the board's subnet (e.g. 192.168.240.x), that "
+        f"machine_name in the cfg is right, and that no firewall drops UDP {SCP_PORT}; "
+        "nothing was sent to the board beyond this request."
+    )
+
+
+def check_configured_board(path=None, timeout: float = 5.0) -> dict:
+    """Describe the configuration and, for a board by IP address, check that it answers.
+
+    Returns
+    -------
+    dict
+        :func:`describe_config` plus ``reply`` (board answer) for a board.
+
+    Raises
+    ------
+    BoardUnreachableError
+        The named board did not answer within ``timeout`` seconds.
+    """
+    info = describe_config(path)
+    if info["kind"] == "board":
+        info["reply"] = ping_board(info["host"], timeout=timeout)
+    return info
+
+
+@contextlib.contextmanager
+def using_cfg(cfg: str | os.PathLike | None, workdir: str | os.PathLike | None = None):
+    """Run a block in a working folder where sPyNNaker reads ``cfg`` as ``./spynnaker.cfg``.
+
+    sPyNNaker writes its report folders into the working directory; this keeps them in
+    ``workdir`` (default: a new temporary folder) and restores the previous directory.
+
+    Yields
+    ------
+    pathlib.Path
+        The working folder.
+    """
+    wd = Path(workdir or tempfile.mkdtemp(prefix="neuromem_spinnaker_"))
+    wd.mkdir(parents=True, exist_ok=True)
+    if cfg is not None:
+        src = Path(cfg)
+        if not src.is_file():
+            raise DataNotFoundError(f"--cfg: file not found: {src}")
+        shutil.copy(src, wd / "spynnaker.cfg")
+    old = os.getcwd()
+    os.chdir(wd)
+    try:
+        yield wd
+    finally:
+        os.chdir(old)
+
+
+def ca3_counts(n_cues: int, n_content: int) -> dict:
+    """Neurons and synapses of the CA3 memory of ``c`` cues and ``n`` bits.
+
+    Returns
+    -------
+    dict
+        ``neurons`` (LIF cells), ``sources`` (spike sources), ``synapses`` (all),
+        ``plastic_synapses``.
+    """
+    from neuromem.ca3.network import build_network
+
+    net = build_network(n_cues, n_content)
+    cells = sum(p.size for p in net.populations.values() if not p.is_source)
+    srcs = sum(p.size for p in net.populations.values() if p.is_source)
+    syn = sum(len(p) for p in net.projections.values())
+    plastic = sum(len(p) for p in net.projections.values() if p.plastic)
+    return {"neurons": cells, "sources": srcs, "synapses": syn, "plastic_synapses": plastic}
+
+
+def map_ca3(
+    n_cues: int = 5,
+    n_content: int = 10,
+    run_ms: float = 10.0,
+    workdir=None,
+    board_timeout: float = 5.0,
+) -> dict:
+    """Build the CA3 memory with ``pyNN.spiNNaker``, run ``run_ms`` and report the mapping.
+
+    On a virtual board this maps, places and routes without hardware; on a board it also runs.
+
+    Returns
+    -------
+    dict
+        :meth:`~neuromem.spiking.backends.pynn_sim.PyNNSimulator.mapping` plus
+        :func:`ca3_counts`, ``n_cues``, ``n_content`` and ``spikes`` (total returned).
+
+    Raises
+    ------
+    BackendUnavailableError
+        sPyNNaker or its configuration is missing.
+    BoardUnreachableError
+        A named board did not answer.
+    """
+    from neuromem.ca3.network import build_network
+    from neuromem.spiking import create
+
+    net = build_network(n_cues, n_content, [[1.0]] + [[]] * (n_cues - 1), [[1.0]] * n_content)
+    sim = create(net, "pynn:spiNNaker", workdir=workdir, board_timeout=board_timeout)
+    try:
+        sim.run(float(run_ms))
+        out = sim.mapping()
+        out["spikes"] = int(sum(sim.result().spike_counts().values()))
+    finally:
+        sim.end()
+    out.update(ca3_counts(n_cues, n_content))
+    out["n_cues"], out["n_content"] = n_cues, n_content
+    return out

@@ -1,0 +1,565 @@
+"""PyNN builder: the :class:`~neuromem.spiking.network.Network` built with any PyNN simulator.
+
+``create(net, "pynn:brian2")``, ``"pynn:spiNNaker"`` or ``"pynn:nest"`` build the same
+description with ``pyNN.brian2``, ``pyNN.spiNNaker`` (sPyNNaker 7) or ``pyNN.nest``. The ways
+these simulators read the same PyNN script differently are handled in one place,
+:data:`QUIRKS` (one :class:`PyNNQuirks` per simulator):
+
+==========================  ==================  =================  ==================
+difference                  pyNN.brian2         sPyNNaker 7        pyNN.nest
+==========================  ==================  =================  ==================
+STDP dendritic delay        0 (only axonal)     1.0 (default)      1.0 (default)
+``A_plus``/``A_minus``      times ``w_max``     absolute (nA)      times ``w_max``
+inhibitory weights          negative            positive           negative
+all-to-all without self     by cell: as list    by index: native   by cell: as list
+spike times after a run     settable            rebuild            settable
+==========================  ==================  =================  ==================
+
+Every population is built whole (no population views), so one-to-one projections connect
+index ``i`` to index ``i`` on every simulator; all-to-all projections without
+self-connections between *different* populations drop same-index pairs only on sPyNNaker, so
+the other simulators get them as a ``FromListConnector`` of the description's pairs. The
+membrane potential is set with ``initialize(v=...)`` (not ``set``). Amplitudes follow the
+description's convention of the Numba reference: by default ``A_plus``/``A_minus`` are weight
+changes in nA as on the board (``amplitude_times_wmax=False``), so pyNN.brian2 and pyNN.nest
+get ``A / w_max``.
+
+What each simulator computes is its own: pyNN.brian2 integrates the continuous equations and
+runs an online, trace-based spike-pair rule (weights change at post spikes too); sPyNNaker runs
+the board's discrete-time update and deferred, pre-driven STDP (see
+:mod:`~neuromem.spiking.backends.numba_sim`). Only ``pynn:spiNNaker`` on a board is expected
+to match the recordings.
+
+PyNN keeps one simulation per simulator module: building a second :class:`PyNNSimulator` on
+the same module ends the first (its results stay readable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuromem.errors import BackendUnavailableError, ConfigError
+
+from ..network import AllToAllConnector, FromListConnector, Network, OneToOneConnector
+from ..results import SimulationResult
+from . import register_backend
+from .numba_sim import _steps
+
+__all__ = ["PyNNQuirks", "QUIRKS", "PyNNSimulator"]
+
+
+@dataclass(frozen=True)
+class PyNNQuirks:
+    """How one PyNN simulator differs from the others when building the same description.
+
+    Attributes
+    ----------
+    module : str
+        Simulator module.
+    dendritic_delay_fraction : float
+        Passed to ``STDPMechanism``.
+    amplitude_times_wmax : bool
+        The simulator multiplies ``A_plus``/``A_minus`` by ``w_max``.
+    inhibitory_sign : float
+        Sign of inhibitory weights of current-based cells.
+    self_connections_by_index : bool
+        ``AllToAllConnector(allow_self_connections=False)`` drops same-index pairs between
+        different populations (else it is passed as a list).
+    sources_settable_after_run : bool
+        Spike-source times can be changed after a run (else the network is rebuilt and run
+        again from time 0).
+    """
+
+    module: str
+    dendritic_delay_fraction: float
+    amplitude_times_wmax: bool
+    inhibitory_sign: float
+    self_connections_by_index: bool
+    sources_settable_after_run: bool
+
+
+#: The known differences, in one place.
+QUIRKS = {
+    "brian2": PyNNQuirks("pyNN.brian2", 0.0, True, -1.0, False, True),
+    # sPyNNaker 7.4.1: Population.set(spike_times=...) fails once the network has been mapped
+    "spiNNaker": PyNNQuirks("pyNN.spiNNaker", 1.0, False, 1.0, True, False),
+    "nest": PyNNQuirks("pyNN.nest", 1.0, True, -1.0, False, True),
+}
+
+_ACTIVE: dict[str, PyNNSimulator] = {}
+
+
+def _check_spinnaker_cfg() -> None:
+    from neuromem.backends import spinnaker_config
+
+    cfg = spinnaker_config()
+    if cfg["path"] is None:
+        raise BackendUnavailableError(
+            "backend 'pynn:spiNNaker': no ~/.spynnaker.cfg found (copy a template from "
+            "hardware/, e.g. hardware/virtual-board.cfg)"
+        )
+
+
+class PyNNSimulator:
+    """A :class:`~neuromem.spiking.network.Network` built and run with a PyNN module.
+
+    Parameters
+    ----------
+    network : Network
+        The description (validated here).
+    simulator : {"brian2", "spiNNaker", "nest"}
+        PyNN simulator module (``pyNN.<simulator>``).
+    amplitude_times_wmax : bool
+        Convention of the description's ``A_plus``/``A_minus``: False (default, as the Numba
+        reference and the board) weight changes in nA; True fractions of ``w_max``.
+    workdir : str, optional
+        sPyNNaker only: folder where it writes its reports (default: a new temporary folder;
+        ``./spynnaker.cfg`` is copied there when present).
+    check_board : bool
+        sPyNNaker with a board named by IP address: ask the board for its version first and
+        raise :class:`~neuromem.hardware.BoardUnreachableError` when it does not answer.
+    board_timeout : float
+        Seconds to wait for that answer.
+    brian2_target : {"numpy", "cython"}
+        pyNN.brian2 only: Brian2's code-generation target (``"cython"`` compiles every code
+        object once, minutes for the CA3 network, then cached).
+    **setup_options
+        Passed to ``sim.setup`` (e.g. ``time_scale_factor`` for sPyNNaker).
+
+    Raises
+    ------
+    ConfigError
+        Unknown simulator, delays that are not whole steps.
+    BackendUnavailableError
+        The module cannot be imported (or no sPyNNaker configuration file).
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        simulator: str = "brian2",
+        amplitude_times_wmax: bool = False,
+        workdir: str | None = None,
+        check_board: bool = True,
+        board_timeout: float = 5.0,
+        brian2_target: str = "numpy",
+        **setup_options,
+    ):
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a Network, got {type(network).__name__}")
+        if simulator not in QUIRKS:
+            raise ConfigError(
+                f"simulator: unknown PyNN simulator {simulator!r}; known: {', '.join(QUIRKS)}"
+            )
+        network.validate()
+        for pr in network.projections.values():
+            _steps(pr.synapse_type.delay, network.dt, f"projection {pr.label!r}: delay")
+        self.network = network
+        self.dt = network.dt
+        self.simulator = simulator
+        self.name = f"pynn:{simulator}"
+        self.quirks = QUIRKS[simulator]
+        self.amp_wmax = bool(amplitude_times_wmax)
+        self.setup_options = setup_options
+        if simulator == "spiNNaker":
+            _check_spinnaker_cfg()
+            if check_board:
+                from neuromem.hardware import check_configured_board
+
+                check_configured_board(timeout=board_timeout)
+            self.workdir = Path(workdir or tempfile.mkdtemp(prefix="neuromem_spinnaker_"))
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            local = Path.cwd() / "spynnaker.cfg"
+            if local.is_file() and local.resolve() != (self.workdir / "spynnaker.cfg").resolve():
+                shutil.copy(local, self.workdir / "spynnaker.cfg")
+        else:
+            self.workdir = None
+        if simulator == "brian2":
+            if brian2_target not in ("numpy", "cython"):
+                raise ValueError(
+                    f"brian2_target must be 'numpy' or 'cython', got {brian2_target!r}"
+                )
+            from neuromem.backends import configure_brian2
+
+            b2 = configure_brian2(brian2_target)
+            # pyNN.brian2 creates its spike generators on Brian2's default clock
+            b2.defaultclock.dt = self.dt * b2.ms
+        try:
+            self.sim = importlib.import_module(self.quirks.module)
+        except Exception as exc:  # noqa: BLE001 - any import failure makes it unusable
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BackendUnavailableError(
+                f"backend {self.name!r}: cannot import {self.quirks.module}: {msg}"
+            ) from exc
+        self.t = 0
+        self._ended = False
+        self._sim_t = 0  # steps simulated in the current build
+        self._dirty = False
+        self._late: dict[str, list] = {}
+        self._cache: tuple | None = None
+        self._mapping: dict | None = None
+        self._build()
+
+    # ------------------------------------------------------------------ helpers
+    @contextlib.contextmanager
+    def _cwd(self):
+        if self.workdir is None:
+            yield
+            return
+        old = os.getcwd()
+        os.chdir(self.workdir)
+        try:
+            yield
+        finally:
+            os.chdir(old)
+
+    def _times(self, pop, t0: int = 0) -> list:
+        out = []
+        for times in pop.celltype.spike_times:
+            s = np.unique(np.rint(np.asarray(times) / self.dt).astype(np.int64))
+            out.append([float(x) * self.dt for x in s if x >= t0])
+        return out
+
+    def _source_cell(self, pop):
+        sim = self.sim
+        times = self._times(pop)
+        if self.simulator == "spiNNaker":
+            return sim.SpikeSourceArray(spike_times=times)
+        from pyNN.parameters import Sequence
+
+        return sim.SpikeSourceArray(spike_times=[Sequence(t) for t in times])
+
+    def _synapse(self, pr, sign: float):
+        sim, q = self.sim, self.quirks
+        st = pr.synapse_type
+        if not pr.plastic:
+            return sim.StaticSynapse(weight=sign * st.weight, delay=st.delay)
+        td, wd = st.timing_dependence, st.weight_dependence
+        if q.amplitude_times_wmax == self.amp_wmax:
+            scale = 1.0
+        elif q.amplitude_times_wmax:  # description in nA, simulator multiplies by w_max
+            scale = 1.0 / wd.w_max if wd.w_max > 0 else 0.0
+        else:  # description in fractions, simulator takes nA
+            scale = wd.w_max
+        timing = sim.SpikePairRule(
+            tau_plus=td.tau_plus,
+            tau_minus=td.tau_minus,
+            A_plus=td.A_plus * scale,
+            A_minus=td.A_minus * scale,
+        )
+        weight = sim.AdditiveWeightDependence(w_min=wd.w_min, w_max=wd.w_max)
+        return sim.STDPMechanism(
+            timing_dependence=timing,
+            weight_dependence=weight,
+            weight=st.weight,
+            delay=st.delay,
+            dendritic_delay_fraction=q.dendritic_delay_fraction,
+        )
+
+    def _connector(self, pr, sign: float):
+        sim, q = self.sim, self.quirks
+        c = pr.connector
+        if isinstance(c, OneToOneConnector):
+            return sim.OneToOneConnector()
+        if isinstance(c, AllToAllConnector) and (
+            c.allow_self_connections or q.self_connections_by_index
+        ):
+            return sim.AllToAllConnector(allow_self_connections=c.allow_self_connections)
+        pre_i, post_i = pr.connections()
+        if isinstance(c, FromListConnector) and c.weights is not None:
+            w = sign * pr.initial_weights()
+            rows = [(int(a), int(b), float(x)) for a, b, x in zip(pre_i, post_i, w)]
+            return sim.FromListConnector(rows, column_names=["weight"])
+        return sim.FromListConnector([(int(a), int(b)) for a, b in zip(pre_i, post_i)])
+
+    # ------------------------------------------------------------------ build
+    def _build(self) -> None:
+        prev = _ACTIVE.get(self.simulator)
+        if prev is not None and prev is not self:
+            prev._finish()
+        _ACTIVE[self.simulator] = self
+        sim = self.sim
+        with self._cwd():
+            sim.setup(timestep=self.dt, **self.setup_options)
+            self.pops = {}
+            self._given = {}
+            for p in self.network.populations.values():
+                if p.is_source:
+                    cell = self._source_cell(p)
+                else:
+                    cell = sim.IF_curr_exp(**p.celltype.parameters())
+                pp = sim.Population(p.size, cell, label=p.label)
+                if p.is_source:
+                    self._given[p.label] = self._times(p)
+                if not p.is_source:
+                    pp.initialize(v=p.celltype.initial_v)
+                if "spikes" in p.record:
+                    pp.record("spikes")
+                self.pops[p.label] = pp
+            self.projs = {}
+            for pr in self.network.projections.values():
+                sign = self.quirks.inhibitory_sign if pr.receptor_type == "inhibitory" else 1.0
+                if not len(pr):
+                    continue
+                self.projs[pr.label] = sim.Projection(
+                    self.pops[pr.pre.label],
+                    self.pops[pr.post.label],
+                    self._connector(pr, sign),
+                    self._synapse(pr, sign),
+                    receptor_type=pr.receptor_type,
+                    label=pr.label,
+                )
+        self._sim_t = 0
+        self._ended = False
+        self._cache = None
+
+    def _finish(self) -> None:
+        """Read everything back and end the PyNN simulation (results stay readable)."""
+        if self._ended:
+            return
+        self._cache = (self._read_spikes(), self._read_weights())
+        if self.simulator == "spiNNaker" and self._mapping is None and self._sim_t > 0:
+            self._mapping = self._read_mapping()
+        with self._cwd():
+            with contextlib.suppress(Exception):
+                self.sim.end()
+        self._ended = True
+        if _ACTIVE.get(self.simulator) is self:
+            del _ACTIVE[self.simulator]
+
+    def end(self) -> None:
+        """End the PyNN simulation (sPyNNaker: release the board); results stay readable."""
+        self._finish()
+
+    # ------------------------------------------------------------------ run
+    def _sources_changed(self) -> bool:
+        return any(
+            self._times(p) != self._given.get(p.label)
+            for p in self.network.populations.values()
+            if p.is_source
+        )
+
+    def run(self, duration: float) -> None:
+        """Advance the simulation by ``duration`` ms (a whole number of steps, > 0).
+
+        Spike-source times changed since the previous run are passed on (sPyNNaker: the
+        network is rebuilt and run again from time 0, see :data:`QUIRKS`).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Non-numeric, non-positive or non-finite duration, or not a whole number of steps.
+        """
+        if isinstance(duration, bool) or not isinstance(
+            duration, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"duration must be a number (ms), got {type(duration).__name__}")
+        if not math.isfinite(duration) or duration <= 0:
+            raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
+        n_steps = _steps(float(duration), self.dt, "duration")
+        t1 = self.t + n_steps
+        changed = self._sources_changed()
+        rebuild = self._ended or self._dirty
+        if changed and self._sim_t > 0 and not self.quirks.sources_settable_after_run:
+            rebuild = True
+        if rebuild:
+            if not self._ended:
+                with self._cwd():
+                    with contextlib.suppress(Exception):
+                        self.sim.end()
+                self._ended = True
+            self._build()
+            self._late = {}
+        with self._cwd():
+            for p in self.network.populations.values():
+                if p.is_source and self._times(p) != self._given.get(p.label):
+                    times = self._times(p, t0=self._sim_t)
+                    if self.simulator != "spiNNaker":
+                        from pyNN.parameters import Sequence
+
+                        times = [Sequence(t) for t in times]
+                    self.pops[p.label].set(spike_times=times)
+                    self._given[p.label] = self._times(p)
+            self.sim.run((t1 - self._sim_t) * self.dt)
+        self._sim_t = t1
+        self.t = t1
+        self._dirty = False
+        self._cache = None
+        if self.simulator == "spiNNaker":
+            self._mapping = self._read_mapping()
+
+    def emit_late(self, label: str, indices) -> None:
+        """Emit spikes of source ``label`` at the last simulated step, after the fact.
+
+        PyNN cannot change the past: the spikes are added to the source's times and the next
+        :meth:`run` rebuilds the network and runs it again from time 0, with the result the
+        Numba reference gives (see its ``emit_late``).
+
+        Raises
+        ------
+        ValueError
+            Nothing simulated yet, ``label`` not a spike source, or indices out of range.
+        """
+        if label not in self.network.populations:
+            raise ValueError(f"label: unknown population {label!r}")
+        pop = self.network.populations[label]
+        if not pop.is_source:
+            raise ValueError(f"label: {label!r} is not a spike source")
+        if self.t == 0:
+            raise ValueError("emit_late: nothing has been simulated yet")
+        idx = np.unique(np.asarray(indices, dtype=np.int64).ravel())
+        if len(idx) == 0:
+            return
+        if idx.min() < 0 or idx.max() >= pop.size:
+            raise ValueError(f"indices out of range for {label!r} of size {pop.size}")
+        t = self.t - 1
+        for k in idx:
+            pop.celltype.spike_times[k] = np.sort(
+                np.append(pop.celltype.spike_times[k], t * self.dt)
+            )
+        self._dirty = True
+        if "spikes" in pop.record:
+            self._late.setdefault(label, []).extend((t, int(k)) for k in idx)
+
+    # ------------------------------------------------------------------ output
+    @property
+    def time(self) -> float:
+        """Simulated time so far (ms)."""
+        return self.t * self.dt
+
+    def _read_spikes(self) -> dict:
+        out = {}
+        with self._cwd():
+            for lab, pp in self.pops.items():
+                if "spikes" not in self.network.populations[lab].record:
+                    continue
+                ts, ids = [], []
+                if self._sim_t > 0:
+                    seg = pp.get_data("spikes", clear=False).segments[-1]
+                    for st in seg.spiketrains:
+                        k = int(st.annotations.get("source_index", len(ids)))
+                        t = np.asarray(st.rescale("ms").magnitude, float)
+                        ts.append(np.rint(t / self.dt).astype(np.int64))
+                        ids.append(np.full(len(t), k, np.int64))
+                out[lab] = (
+                    np.concatenate(ts) if ts else np.zeros(0, np.int64),
+                    np.concatenate(ids) if ids else np.zeros(0, np.int64),
+                )
+        return out
+
+    def _read_weights(self) -> dict:
+        out = {}
+        with self._cwd():
+            for lab, pj in self.projs.items():
+                w = np.asarray(pj.get("weight", format="array"), float)
+                out[lab] = np.abs(w)  # the description's weights are >= 0 (nA)
+        return out
+
+    def _data(self) -> tuple:
+        if self._cache is None:
+            self._cache = (self._read_spikes(), self._read_weights())
+        return self._cache
+
+    def spikes(self, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """Spike times (ms) and neuron indices of ``label`` so far."""
+        if label not in self.network.populations:
+            raise ValueError(f"label: unknown population {label!r}")
+        spk = self._data()[0]
+        if label not in spk:
+            return np.zeros(0), np.zeros(0, np.int64)
+        steps, i = spk[label]
+        late = self._late.get(label)
+        if late:
+            la = np.asarray(late, np.int64)
+            steps, i = np.concatenate([steps, la[:, 0]]), np.concatenate([i, la[:, 1]])
+        keep = steps < self.t
+        steps, i = steps[keep], i[keep]
+        o = np.lexsort((i, steps))
+        return steps[o] * self.dt, i[o]
+
+    def weights(self, label: str) -> np.ndarray:
+        """Current ``(n_pre, n_post)`` weight matrix of projection ``label`` (NaN: none)."""
+        if label not in self.network.projections:
+            raise ValueError(f"label: unknown projection {label!r}")
+        pr = self.network.projections[label]
+        w = self._data()[1].get(label)
+        if w is None:
+            return np.full((pr.pre.size, pr.post.size), np.nan)
+        return w.copy()
+
+    def _read_mapping(self) -> dict:
+        from spinn_front_end_common.data import FecDataView
+
+        labels = set(self.network.populations)
+        per_pop: dict[str, int] = {}
+        chips, cores, system = set(), 0, 0
+        for pl in FecDataView.iterate_placemements():
+            app = getattr(pl.vertex, "app_vertex", None)
+            lab = getattr(app, "label", None)
+            if lab in labels:
+                per_pop[lab] = per_pop.get(lab, 0) + 1
+                chips.add((pl.x, pl.y))
+                cores += 1
+            else:
+                system += 1
+        machine = FecDataView.get_machine()
+        return {
+            "chips": len(chips),
+            "cores": cores,
+            "system_cores": system,
+            "machine_chips": machine.n_chips,
+            "cores_per_population": per_pop,
+        }
+
+    def mapping(self) -> dict:
+        """sPyNNaker only: where the network was placed (after a run).
+
+        Returns
+        -------
+        dict
+            ``chips`` and ``cores`` used by the network's populations, ``system_cores``
+            (sPyNNaker's own monitor cores), ``machine_chips`` and ``cores_per_population``.
+
+        Raises
+        ------
+        ConfigError
+            Not sPyNNaker, or nothing run yet.
+        """
+        if self.simulator != "spiNNaker":
+            raise ConfigError(f"mapping: only pynn:spiNNaker places on cores, not {self.name}")
+        if self._mapping is None:
+            raise ConfigError("mapping: run the network first")
+        return dict(self._mapping)
+
+    def result(self) -> SimulationResult:
+        """Spikes of every recorded population and the weights of every projection."""
+        spikes = {
+            lab: self.spikes(lab)
+            for lab, p in self.network.populations.items()
+            if "spikes" in p.record
+        }
+        sizes = {lab: p.size for lab, p in self.network.populations.items()}
+        weights = {lab: self.weights(lab) for lab in self.network.projections}
+        return SimulationResult(spikes, sizes, weights, self.time, self.name)
+
+
+def _factory(simulator: str):
+    def make(network, **options):
+        return PyNNSimulator(network, simulator, **options)
+
+    make.__name__ = f"pynn_{simulator}"
+    make.__doc__ = f"Build ``network`` with pyNN.{simulator} (see :class:`PyNNSimulator`)."
+    return make
+
+
+for _sim in QUIRKS:
+    register_backend(f"pynn:{_sim}")(_factory(_sim))
