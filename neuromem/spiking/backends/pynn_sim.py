@@ -12,7 +12,8 @@ STDP dendritic delay        0 (only axonal)     1.0 (default)      1.0 (default)
 ``A_plus``/``A_minus``      times ``w_max``     absolute (nA)      times ``w_max``
 inhibitory weights          negative            positive           negative
 all-to-all without self     by cell: as list    by index: native   by cell: as list
-spike times after a run     settable            rebuild            settable
+changing spike times        ``set``             rebuild            ``set``
+no spikes at all            empty lists         ``[]``             empty lists
 ==========================  ==================  =================  ==================
 
 Every population is built whole (no population views), so one-to-one projections connect
@@ -74,9 +75,9 @@ class PyNNQuirks:
     self_connections_by_index : bool
         ``AllToAllConnector(allow_self_connections=False)`` drops same-index pairs between
         different populations (else it is passed as a list).
-    sources_settable_after_run : bool
-        Spike-source times can be changed after a run (else the network is rebuilt and run
-        again from time 0).
+    sources_settable : bool
+        Spike-source times can be changed with ``Population.set`` (else the network is
+        rebuilt with the new times and run again from time 0).
     """
 
     module: str
@@ -84,13 +85,13 @@ class PyNNQuirks:
     amplitude_times_wmax: bool
     inhibitory_sign: float
     self_connections_by_index: bool
-    sources_settable_after_run: bool
+    sources_settable: bool
 
 
 #: The known differences, in one place.
 QUIRKS = {
     "brian2": PyNNQuirks("pyNN.brian2", 0.0, True, -1.0, False, True),
-    # sPyNNaker 7.4.1: Population.set(spike_times=...) fails once the network has been mapped
+    # sPyNNaker 7.4.1: Population.set(spike_times=<list per neuron>) fails when partitioning
     "spiNNaker": PyNNQuirks("pyNN.spiNNaker", 1.0, False, 1.0, True, False),
     "nest": PyNNQuirks("pyNN.nest", 1.0, True, -1.0, False, True),
 }
@@ -233,7 +234,8 @@ class PyNNSimulator:
         sim = self.sim
         times = self._times(pop)
         if self.simulator == "spiNNaker":
-            return sim.SpikeSourceArray(spike_times=times)
+            # sPyNNaker 7.4.1 fails on a list of empty lists (spike density check)
+            return sim.SpikeSourceArray(spike_times=times if any(times) else [])
         from pyNN.parameters import Sequence
 
         return sim.SpikeSourceArray(spike_times=[Sequence(t) for t in times])
@@ -369,7 +371,7 @@ class PyNNSimulator:
         t1 = self.t + n_steps
         changed = self._sources_changed()
         rebuild = self._ended or self._dirty
-        if changed and self._sim_t > 0 and not self.quirks.sources_settable_after_run:
+        if changed and not self.quirks.sources_settable:
             rebuild = True
         if rebuild:
             if not self._ended:
