@@ -384,10 +384,6 @@ def _mha(a, bsrc, kmask, W_q, b_q, W_k, b_k, W_v, b_v, n_heads, topk, scale):
     dv = v.shape[1] // n_heads
     out = np.zeros((nq, v.shape[1]))
     weights = np.zeros((n_heads, nq, nk))
-    n_valid = 0
-    for j in range(nk):
-        if kmask[j]:
-            n_valid += 1
     use_topk = topk > 0 and topk < nk
     s = np.empty(nk)
     for h in range(n_heads):
