@@ -33,14 +33,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise ConfigError(f"{info['path']}: {info['target']}")
     if args.no_map:
         return 0
-    with using_cfg(args.cfg if args.cfg else None):
-        m = map_ca3(args.cues, args.content, board_timeout=args.timeout)
+    with using_cfg(args.cfg if args.cfg else None) as wd:
+        m = map_ca3(args.cues, args.content, workdir=wd, board_timeout=args.timeout)
     print(
         f"CA3 memory c={m['n_cues']} n={m['n_content']}: {m['neurons']} neurons, "
         f"{m['sources']} spike sources, {m['synapses']} synapses ({m['plastic_synapses']} "
         f"plastic) -> {m['cores']} cores on {m['chips']} chip(s) "
         f"(+{m['system_cores']} system cores; machine of {m['machine_chips']} chips)"
     )
+    print(f"sPyNNaker reports: {wd / 'reports'}")
     if info["kind"] == "virtual":
         print("virtual board: mapped only, no spikes come back")
     else:

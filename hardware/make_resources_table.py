@@ -1,0 +1,74 @@
+"""Make the CA3 resources table (cues and content bits -> neurons, synapses, cores, chips).
+
+Every row comes from a virtual-board mapping made here with sPyNNaker (no hardware needed):
+the CA3 memory is built with ``pyNN.spiNNaker`` and mapped onto a virtual SpiNN-5 board.
+
+Usage::
+
+    python hardware/make_resources_table.py [--sizes 5x10 16x6 ...] [--out DIR]
+
+Writes ``DIR/resources.json`` and ``DIR/resources.md`` (default DIR: ``hardware/``) and
+prints the Markdown table (pasted into ``hardware/README.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_SIZES = ["5x10", "16x6", "16x32", "32x64", "64x128", "100x100", "128x256", "256x256"]
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        c, n = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected CxN (e.g. 5x10), got {text!r}") from None
+    if c < 1 or n < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return c, n
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", nargs="+", type=_size, default=[_size(s) for s in DEFAULT_SIZES])
+    ap.add_argument("--out", type=Path, default=HERE)
+    args = ap.parse_args(argv)
+    home = Path(tempfile.mkdtemp(prefix="neuromem_vboard_home_"))
+    (home / ".spynnaker.cfg").write_text((HERE / "virtual-board.cfg").read_text())
+    os.environ["HOME"] = str(home)  # sPyNNaker reads ~/.spynnaker.cfg
+
+    from neuromem.hardware import map_ca3
+
+    rows = []
+    for c, n in args.sizes:
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="neuromem_map_") as wd:
+            m = map_ca3(c, n, run_ms=10.0, workdir=wd)
+        m["map_seconds"] = round(time.perf_counter() - t0, 2)
+        rows.append(m)
+        print(f"c={c} n={n}: {m['cores']} cores on {m['chips']} chip(s)", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "resources.json").write_text(json.dumps(rows, indent=2))
+    lines = [
+        "| cues c | content n | neurons | spike sources | synapses | plastic | cores | chips |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in rows:
+        lines.append(
+            f"| {m['n_cues']} | {m['n_content']} | {m['neurons']} | {m['sources']} | "
+            f"{m['synapses']} | {m['plastic_synapses']} | {m['cores']} | {m['chips']} |"
+        )
+    table = "\n".join(lines) + "\n"
+    (args.out / "resources.md").write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

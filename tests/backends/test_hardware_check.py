@@ -1,0 +1,112 @@
+"""neuromem.hardware: configuration templates, board check, CA3 counts, `hardware check`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from neuromem.cli import main
+from neuromem.errors import ConfigError, DataNotFoundError
+from neuromem.hardware import (
+    BoardUnreachableError,
+    ca3_counts,
+    describe_config,
+    ping_board,
+    using_cfg,
+)
+
+HW = Path(__file__).resolve().parents[2] / "hardware"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "version", "host"),
+    [
+        ("virtual-board.cfg", "virtual", 5, None),
+        ("spinn3.cfg", "board", 3, "192.168.240.253"),
+        ("spinn5.cfg", "board", 5, "192.168.240.1"),
+        ("spalloc.cfg", "spalloc", 5, "https://spinnaker.example.org/spalloc/"),
+    ],
+)
+def test_templates_point_where_they_say(name, kind, version, host):
+    info = describe_config(HW / name)
+    assert (info["kind"], info["version"], info["host"]) == (kind, version, host)
+    if kind != "virtual":
+        assert info["time_scale_factor"] == 1.0
+
+
+def test_describe_config_rejects_bad_files(tmp_path):
+    with pytest.raises(DataNotFoundError, match="--cfg"):
+        describe_config(tmp_path / "missing.cfg")
+    bad = tmp_path / "bad.cfg"
+    bad.write_text("[Machine]\nmachine_name = 10.0.0.1\nversion = 4\n")
+    with pytest.raises(ConfigError, match="version must be 3"):
+        describe_config(bad)
+    empty = tmp_path / "empty.cfg"
+    empty.write_text("[Machine]\nversion = 5\n")
+    assert describe_config(empty)["kind"] is None
+
+
+def test_ping_closed_local_port_fails_within_timeout():
+    t0 = time.monotonic()
+    with pytest.raises(BoardUnreachableError, match="did not answer") as ei:
+        ping_board("127.0.0.1", timeout=1.5, port=9)
+    assert time.monotonic() - t0 < 5
+    assert "powered" in str(ei.value)
+    with pytest.raises(ValueError, match="timeout"):
+        ping_board("127.0.0.1", timeout=0)
+    with pytest.raises(ValueError, match="host"):
+        ping_board("", timeout=1)
+
+
+@pytest.mark.parametrize(("c", "n"), [(1, 1), (5, 10), (16, 6), (7, 3)])
+def test_ca3_counts_follow_the_paper_table(c, n):
+    # 4 cue populations, 5 content populations, 1 interneuron; synapses from the table:
+    # one-to-one 5c + 6n, all-to-all c*n (inh) + 2 n (interneuron) + 2 c*n (plastic),
+    # all-but-same-index 2 c (c - 1)
+    got = ca3_counts(c, n)
+    assert got["neurons"] == 4 * c + 5 * n + 1
+    assert got["sources"] == c + n
+    assert got["synapses"] == 5 * c + 6 * n + 3 * c * n + 2 * n + 2 * c * (c - 1)
+    assert got["plastic_synapses"] == 2 * c * n
+
+
+def test_using_cfg_restores_cwd(tmp_path):
+    import os
+
+    cwd = os.getcwd()
+    with using_cfg(HW / "virtual-board.cfg", tmp_path / "wd") as wd:
+        assert Path.cwd() == wd and (wd / "spynnaker.cfg").is_file()
+    assert os.getcwd() == cwd
+    with pytest.raises(DataNotFoundError):
+        with using_cfg(tmp_path / "nope.cfg"):
+            pass
+
+
+def test_cli_check_silent_board_exit_2_fast(tmp_path, capsys):
+    cfg = tmp_path / "board.cfg"
+    cfg.write_text("[Machine]\nmachine_name = 127.0.0.1\nversion = 3\n")
+    t0 = time.monotonic()
+    assert main(["hardware", "check", "--cfg", str(cfg), "--timeout", "2"]) == 2
+    assert time.monotonic() - t0 < 30
+    err = capsys.readouterr().err
+    assert "127.0.0.1 did not answer" in err
+    assert main(["hardware", "check", "--cfg", str(cfg), "--timeout", "60"]) == 2
+    assert "--timeout" in capsys.readouterr().err
+    assert main(["hardware", "check", "--cfg", str(tmp_path / "none.cfg")]) == 2
+
+
+@pytest.mark.spinnaker
+def test_cli_check_maps_ca3_on_virtual_board(spinnaker_home, capsys):
+    from neuromem.backends import probe
+
+    st = probe("pynn:spiNNaker")
+    if not st.available:
+        pytest.skip(st.reason)
+    assert main(["hardware", "check", "--cfg", str(HW / "virtual-board.cfg")]) == 0
+    out = capsys.readouterr().out
+    assert "target: virtual SpiNN-5 board" in out
+    assert "71 neurons" in out and "295 synapses (100 plastic)" in out
+    assert "-> 12 cores on 1 chip(s)" in out
+    assert not (spinnaker_home / "reports").exists()
