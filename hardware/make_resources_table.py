@@ -16,12 +16,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SIZES = ["5x10", "16x6", "16x32", "32x64", "64x128", "100x100", "128x256", "256x256"]
+DEFAULT_SIZES = [
+    "5x10",
+    "16x6",
+    "16x32",
+    "32x64",
+    "64x128",
+    "100x100",
+    "128x128",
+    "100x200",
+    "256x256",
+]
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -43,13 +54,19 @@ def main(argv=None) -> int:
     (home / ".spynnaker.cfg").write_text((HERE / "virtual-board.cfg").read_text())
     os.environ["HOME"] = str(home)  # sPyNNaker reads ~/.spynnaker.cfg
 
-    from neuromem.hardware import map_ca3
+    from neuromem.hardware import ca3_counts, map_ca3
 
     rows = []
     for c, n in args.sizes:
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="neuromem_map_") as wd:
+        wd = tempfile.mkdtemp(prefix="neuromem_map_")
+        try:
             m = map_ca3(c, n, run_ms=10.0, workdir=wd)
+        except Exception as exc:  # noqa: BLE001 - a size that does not map is a result
+            m = dict(ca3_counts(c, n), n_cues=c, n_content=n, cores=None, chips=None)
+            m["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        finally:
+            shutil.rmtree(wd, ignore_errors=True)
         m["map_seconds"] = round(time.perf_counter() - t0, 2)
         rows.append(m)
         print(f"c={c} n={n}: {m['cores']} cores on {m['chips']} chip(s)", flush=True)
@@ -60,10 +77,15 @@ def main(argv=None) -> int:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in rows:
+        where = f"{m['cores']} | {m['chips']}" if m["cores"] is not None else "does not map | -"
         lines.append(
             f"| {m['n_cues']} | {m['n_content']} | {m['neurons']} | {m['sources']} | "
-            f"{m['synapses']} | {m['plastic_synapses']} | {m['cores']} | {m['chips']} |"
+            f"{m['synapses']} | {m['plastic_synapses']} | {where} |"
         )
+    notes = sorted({m["error"] for m in rows if "error" in m})
+    if notes:
+        lines.append("")
+        lines += [f"does not map: {e}" for e in notes]
     table = "\n".join(lines) + "\n"
     (args.out / "resources.md").write_text(table)
     print(table)
