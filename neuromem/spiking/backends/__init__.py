@@ -93,4 +93,7 @@ def run(network, duration: float, backend: str = "numba", **options):
     """
     sim = create(network, backend, **options)
     sim.run(duration)
-    return sim.result()
+    res = sim.result()
+    if hasattr(sim, "end"):  # PyNN: end the simulation (sPyNNaker releases the board)
+        sim.end()
+    return res
