@@ -414,6 +414,8 @@ class Brian2Simulator:
             try:
                 self.b2net.run(n_steps * self.dt * b2.ms)
                 b2.device.build(directory=b2.device.project_dir, compile=True, run=True)
+                #: seconds the compiled program ran (Brian2's measure; compilation apart)
+                self.standalone_run_seconds = getattr(b2.device, "_last_run_time", None)
                 self._cache_results()
             finally:
                 self._restore_runtime()

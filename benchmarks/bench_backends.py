@@ -1,0 +1,161 @@
+"""Benchmark: the same CA3 schedule on numba, brian2 (runtime, standalone) and pynn:brian2.
+
+Workload: the CA3 memory of ``neuromem.ca3`` (c = n = 100 by default) driven by the operation
+stream of ``bench_ca3.py`` (learn a random pattern of ``n // 10`` bits under the next cue,
+recall it by cue, recall by a one-bit fragment, each at its minimum spacing) for ``--ms`` ms,
+given as spike-source input and simulated in one go.
+
+Per backend variant: wall seconds of the simulation, compilation (or code generation) apart,
+and simulated ms per wall second. Compilation is what the first 1 ms run costs (Numba JIT
+loading, Brian2 code generation and Cython compilation, pyNN.brian2 set-up); the timed part
+is the remaining ``ms - 1`` ms of a simulator that has already run once. Brian2's standalone
+device compiles a C++ program and runs it once: its wall time is the program's run time as
+Brian2 measures it, and its compilation the rest of the build. Spike counts are checked:
+brian2 variants must give the Numba reference's spikes exactly; pynn:brian2 differs (see
+``docs/models/backends.md``) and is timed only.
+
+Baseline (same run): the Numba reference. Target: Numba >= 10x faster than the fastest
+Brian2 variant for c = n = 100.
+
+    python benchmarks/bench_backends.py [--out benchmarks/results/backends.json] [--quick]
+        [--variants numba brian2-numpy brian2-cython brian2-standalone pynn-brian2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from neuromem.ca3 import build_network
+from neuromem.experiments import versions
+from neuromem.spiking import create
+
+HERE = Path(__file__).resolve().parent
+VARIANTS = ("numba", "brian2-numpy", "brian2-cython", "brian2-standalone", "pynn-brian2")
+
+
+def _workload():
+    spec = importlib.util.spec_from_file_location("bench_ca3", HERE / "bench_ca3.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.workload
+
+
+def _spikes(sim, labels):
+    out = {}
+    for lab in labels:
+        t, i = sim.spikes(lab)
+        out[lab] = (t.tolist(), i.tolist())
+    return out
+
+
+def measure(variant: str, c: int, n: int, ms: int, seed: int = 0) -> dict:
+    """Build, warm up (1 ms), then time the rest of the schedule on one variant."""
+    cue_t, con_t, n_ops = _workload()(c, n, ms, seed)
+    net = build_network(
+        c, n, [np.asarray(x, float) for x in cue_t], [np.asarray(x, float) for x in con_t]
+    )
+    labels = list(net.populations)
+    if variant == "brian2-standalone":
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="neuromem_b2sa_") as d:
+            sim = create(net, "brian2", device="cpp_standalone", build_dir=d)
+            sim.run(float(ms))
+            total = time.perf_counter() - t0
+            run_s = float(sim.standalone_run_seconds)
+        spikes = _spikes(sim, labels)
+        return {
+            "wall_s": run_s,
+            "compile_s": total - run_s,
+            "simulated_ms": float(ms),
+            "spikes": spikes,
+            "n_ops": n_ops,
+        }
+    backend, opts = {
+        "numba": ("numba", {}),
+        "brian2-numpy": ("brian2", {"target": "numpy"}),
+        "brian2-cython": ("brian2", {"target": "cython"}),
+        "pynn-brian2": ("pynn:brian2", {"brian2_target": "numpy"}),
+    }[variant]
+    t0 = time.perf_counter()
+    sim = create(net, backend, **opts)
+    sim.run(1.0)
+    compile_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    sim.run(float(ms - 1))
+    wall = time.perf_counter() - t1
+    spikes = _spikes(sim, labels)
+    if hasattr(sim, "end"):
+        sim.end()
+    return {
+        "wall_s": wall,
+        "compile_s": compile_s,
+        "simulated_ms": float(ms - 1),
+        "spikes": spikes,
+        "n_ops": n_ops,
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "backends.json")
+    ap.add_argument("--cues", type=int, default=100)
+    ap.add_argument("--content", type=int, default=100)
+    ap.add_argument("--ms", type=int, default=1000, help="simulated ms (default 1000)")
+    ap.add_argument("--quick", action="store_true", help="c = n = 20, 200 ms")
+    ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    args = ap.parse_args(argv)
+    c, n, ms = (20, 20, 200) if args.quick else (args.cues, args.content, args.ms)
+    if "numba" not in args.variants:
+        args.variants.insert(0, "numba")
+    results = {}
+    ref = None
+    for v in args.variants:
+        r = measure(v, c, n, ms)
+        spikes = r.pop("spikes")
+        if v == "numba":
+            ref = spikes
+        r["n_spikes"] = int(sum(len(t) for t, _ in spikes.values()))
+        r["same_spikes_as_numba"] = spikes == ref
+        r["sim_ms_per_wall_s"] = r["simulated_ms"] / r["wall_s"]
+        results[v] = r
+        print(
+            f"{v:<18} wall {r['wall_s']:8.3f} s  compile {r['compile_s']:7.2f} s  "
+            f"{r['sim_ms_per_wall_s']:10.1f} sim-ms/s  spikes {r['n_spikes']} "
+            f"(same as numba: {r['same_spikes_as_numba']})",
+            flush=True,
+        )
+    b2 = {v: r for v, r in results.items() if v.startswith("brian2")}
+    summary = {}
+    if b2:
+        fastest = max(b2, key=lambda v: b2[v]["sim_ms_per_wall_s"])
+        ratio = results["numba"]["sim_ms_per_wall_s"] / b2[fastest]["sim_ms_per_wall_s"]
+        summary = {
+            "fastest_brian2_variant": fastest,
+            "numba_speedup_over_fastest_brian2": ratio,
+            "target_speedup": 10.0,
+            "target_met": bool(ratio >= 10.0),
+        }
+        print(f"numba is {ratio:.1f}x faster than {fastest} (target >= 10x)")
+    out = {
+        "benchmark": "backends",
+        "workload": {"n_cues": c, "n_content": n, "ms": ms, "n_ops": results["numba"]["n_ops"]},
+        "baseline": "numba",
+        "results": results,
+        "summary": summary,
+        "versions": versions(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
