@@ -470,6 +470,8 @@ def _plot_curves(ctx, curves, title, name):
 class PMIClevrConfig(_ModelFields):
     """Parameters of ``pmi-sort-of-clevr``.
 
+    Images enter with inverted intensities (white background = 0). The learning rate defaults
+    to 3e-4: with 1e-3 a 1200-step probe stayed on the question-type prior.
     Besides the models' accuracies the experiment reports ``prior_*``: the accuracy of always
     giving the most frequent training answer of each question type (what a model that ignores
     the image and the colour can reach).
@@ -492,6 +494,7 @@ class PMIClevrConfig(_ModelFields):
     models: tuple[str, ...] = ("pmi", "baseline", "pmi-soft")
     steps: int = 3000
     batch_size: int = 64
+    lr: float = 3e-4
 
     def validate(self):
         self._validate_model()
@@ -536,8 +539,9 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
         kw = dict(image_size=cfg.image_size, object_size=cfg.object_size)
         tr = generate_sort_of_clevr(cfg.n_train_images, rng, **kw)
         te = generate_sort_of_clevr(cfg.n_test_images, rng, **kw)
-        img_tr = torch.as_tensor(tr["images"], dtype=torch.float32) / 255.0
-        img_te = torch.as_tensor(te["images"], dtype=torch.float32) / 255.0
+        # inverted intensities: the white background is 0, so empty patches embed to the bias
+        img_tr = 1.0 - torch.as_tensor(tr["images"], dtype=torch.float32) / 255.0
+        img_te = 1.0 - torch.as_tensor(te["images"], dtype=torch.float32) / 255.0
 
     def batch_fn(d, imgs, model, with_labels):
         def fn(idx):
