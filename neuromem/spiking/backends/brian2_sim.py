@@ -278,8 +278,10 @@ class Brian2Simulator:
 
     @staticmethod
     def _nm(kind: str, pop: Population) -> str:
+        # stable names: Brian2's generated code (and its Cython cache) names the arrays after
+        # the objects; "*" lets Brian2 add a suffix when two simulators coexist
         safe = "".join(ch if ch.isalnum() else "_" for ch in pop.label)
-        return f"{kind}_{safe}_{id(pop) % 100000}*"
+        return f"{kind}_{safe}*"
 
     def _neuron_group(self, p: Population, dt_q):
         b2, dt = self.b2, self.dt
@@ -325,7 +327,7 @@ class Brian2Simulator:
         d = _steps(st.delay, dt, f"projection {pr.label!r}: delay")
         target = "ine" if pr.receptor_type == "excitatory" else "ini"
         pre_g, post_g = self.groups[pr.pre.label], self.groups[pr.post.label]
-        name = f"syn_{k}_{id(pr) % 100000}*"
+        name = f"syn_{k}*"
         if not pr.plastic:
             s = b2.Synapses(
                 pre_g,
