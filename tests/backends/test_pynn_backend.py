@@ -176,3 +176,14 @@ def test_spinnaker_silent_board_fails_fast_and_cleanly(spinnaker_home):
     assert time.monotonic() - t0 < 30
     assert os.getcwd() == cwd
     assert "spiNNaker" not in pynn_sim._ACTIVE  # nothing half-built left behind
+
+
+def test_pynn_nest_is_built_or_explains_why_not():
+    from neuromem.backends import probe
+
+    if probe("pynn:nest").available:
+        res = run(_small_net(), 10.0, backend="pynn:nest")
+        assert res.spikes("src")[0].tolist() == [1.0, 3.0, 5.0]
+    else:
+        with pytest.raises(BackendUnavailableError, match="pyNN.nest"):
+            create(_small_net(), "pynn:nest")
