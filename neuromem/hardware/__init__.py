@@ -205,29 +205,48 @@ def check_configured_board(path=None, timeout: float = 5.0) -> dict:
 
 @contextlib.contextmanager
 def using_cfg(cfg: str | os.PathLike | None, workdir: str | os.PathLike | None = None):
-    """Run a block in a working folder where sPyNNaker reads ``cfg`` as ``./spynnaker.cfg``.
+    """Run a block where sPyNNaker reads ``cfg``, in a working folder of its own.
 
-    sPyNNaker writes its report folders into the working directory; this keeps them in
-    ``workdir`` (default: a new temporary folder) and restores the previous directory.
+    sPyNNaker 7 reads exactly one user configuration, ``~/.spynnaker.cfg`` (a second one, e.g.
+    in ``~/.config``, is an error; ``./spynnaker.cfg`` is not read). With ``cfg`` given, HOME
+    points at a temporary folder holding a copy of it as ``.spynnaker.cfg`` for the block.
+    sPyNNaker writes its report folders into the working directory: the block runs in
+    ``workdir`` (default: a new temporary folder). HOME and the directory are restored.
 
     Yields
     ------
     pathlib.Path
         The working folder.
+
+    Raises
+    ------
+    DataNotFoundError
+        ``cfg`` given but absent.
     """
-    wd = Path(workdir or tempfile.mkdtemp(prefix="neuromem_spinnaker_"))
-    wd.mkdir(parents=True, exist_ok=True)
+    src = None
     if cfg is not None:
-        src = Path(cfg)
+        src = Path(cfg).resolve()
         if not src.is_file():
             raise DataNotFoundError(f"--cfg: file not found: {src}")
-        shutil.copy(src, wd / "spynnaker.cfg")
+    wd = Path(workdir or tempfile.mkdtemp(prefix="neuromem_spinnaker_")).resolve()
+    wd.mkdir(parents=True, exist_ok=True)
+    old_home = os.environ.get("HOME")
+    if src is not None:
+        home = wd / "home"
+        home.mkdir(exist_ok=True)
+        shutil.copy(src, home / ".spynnaker.cfg")
+        os.environ["HOME"] = str(home)
     old = os.getcwd()
     os.chdir(wd)
     try:
         yield wd
     finally:
         os.chdir(old)
+        if src is not None:
+            if old_home is None:
+                os.environ.pop("HOME", None)
+            else:
+                os.environ["HOME"] = old_home
 
 
 def ca3_counts(n_cues: int, n_content: int) -> dict:

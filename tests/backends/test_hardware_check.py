@@ -76,9 +76,13 @@ def test_using_cfg_restores_cwd(tmp_path):
     import os
 
     cwd = os.getcwd()
+    home = os.environ.get("HOME")
     with using_cfg(HW / "virtual-board.cfg", tmp_path / "wd") as wd:
-        assert Path.cwd() == wd and (wd / "spynnaker.cfg").is_file()
-    assert os.getcwd() == cwd
+        assert Path.cwd() == wd.resolve()
+        # sPyNNaker 7 reads only ~/.spynnaker.cfg: HOME points at a copy of the given file
+        cfg = Path(os.environ["HOME"]) / ".spynnaker.cfg"
+        assert cfg.read_text() == (HW / "virtual-board.cfg").read_text()
+    assert os.getcwd() == cwd and os.environ.get("HOME") == home
     with pytest.raises(DataNotFoundError):
         with using_cfg(tmp_path / "nope.cfg"):
             pass
@@ -98,13 +102,17 @@ def test_cli_check_silent_board_exit_2_fast(tmp_path, capsys):
 
 
 @pytest.mark.spinnaker
-def test_cli_check_maps_ca3_on_virtual_board(spinnaker_home, capsys):
+def test_cli_check_maps_ca3_on_virtual_board(spinnaker_home, capsys, monkeypatch):
     from neuromem.backends import probe
 
     st = probe("pynn:spiNNaker")
     if not st.available:
         pytest.skip(st.reason)
+    empty = spinnaker_home / "empty_home"
+    empty.mkdir()
+    monkeypatch.setenv("HOME", str(empty))  # only --cfg tells sPyNNaker where to run
     assert main(["hardware", "check", "--cfg", str(HW / "virtual-board.cfg")]) == 0
+    assert not (empty / ".spynnaker.cfg").exists()
     out = capsys.readouterr().out
     assert "target: virtual SpiNN-5 board" in out
     assert "71 neurons" in out and "295 synapses (100 plastic)" in out

@@ -41,7 +41,6 @@ import contextlib
 import importlib
 import math
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,8 +122,8 @@ class PyNNSimulator:
         Convention of the description's ``A_plus``/``A_minus``: False (default, as the Numba
         reference and the board) weight changes in nA; True fractions of ``w_max``.
     workdir : str, optional
-        sPyNNaker only: folder where it writes its reports (default: a new temporary folder;
-        ``./spynnaker.cfg`` is copied there when present).
+        sPyNNaker only: folder where it writes its reports (default: a new temporary
+        folder). sPyNNaker reads its configuration from ``~/.spynnaker.cfg``.
     check_board : bool
         sPyNNaker with a board named by IP address: ask the board for its version first and
         raise :class:`~neuromem.hardware.BoardUnreachableError` when it does not answer.
@@ -179,9 +178,6 @@ class PyNNSimulator:
                 check_configured_board(timeout=board_timeout)
             self.workdir = Path(workdir or tempfile.mkdtemp(prefix="neuromem_spinnaker_"))
             self.workdir.mkdir(parents=True, exist_ok=True)
-            local = Path.cwd() / "spynnaker.cfg"
-            if local.is_file() and local.resolve() != (self.workdir / "spynnaker.cfg").resolve():
-                shutil.copy(local, self.workdir / "spynnaker.cfg")
         else:
             self.workdir = None
         if simulator == "brian2":
