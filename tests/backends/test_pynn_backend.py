@@ -187,3 +187,15 @@ def test_pynn_nest_is_built_or_explains_why_not():
     else:
         with pytest.raises(BackendUnavailableError, match="pyNN.nest"):
             create(_small_net(), "pynn:nest")
+
+
+def test_read_lag_is_validated_and_extends_the_spacing():
+    with pytest.raises(ValueError, match="read_lag"):
+        CA3Memory(2, 3, read_lag=-1)
+    with pytest.raises(TypeError, match="read_lag"):
+        CA3Memory(2, 3, read_lag=1.5)
+    mem = CA3Memory(2, 3, read_lag=2)
+    mem.learn(0, [1, 0, 1])
+    op = mem.recall(cue=0)
+    assert op.t == 7 + 2 and mem.earliest == op.t + 6 + 2
+    assert np.flatnonzero(op.pattern).tolist() == [0, 2]  # numba: same answers with a lag
