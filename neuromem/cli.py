@@ -113,7 +113,7 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     from neuromem import experiments
     from neuromem.datasets import default_data_dir
-    from neuromem.errors import DataNotFoundError
+    from neuromem.errors import BackendUnavailableError, DataNotFoundError
 
     out_root = Path(args.out)
     data = Path(args.data) if args.data else default_data_dir()
@@ -135,8 +135,9 @@ def cmd_demo(args) -> int:
                 progress=not args.no_progress,
                 overrides=exp.demo_overrides,
             )
-        except DataNotFoundError as e:
-            # a data folder without this experiment's data set: skip it, run the others
+        except (DataNotFoundError, BackendUnavailableError) as e:
+            # a data set missing from the data folder, or an optional backend (torch) not
+            # installed: skip this experiment, run the others
             print(f"   skipped: {e}", flush=True)
             skipped.append((exp.name, str(e)))
             continue

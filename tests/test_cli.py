@@ -157,6 +157,8 @@ def test_demo_skips_experiment_whose_data_set_is_missing(tmp_path, capsys, monke
         assert main(["demo", "--out", str(tmp_path / "r"), "--no-progress"]) == 0
     finally:
         _registry._REGISTRY.pop("test-needs-mnist")
+        _registry._REGISTRY.pop("test-needs-torch")
     out = capsys.readouterr().out
     assert "test-needs-mnist" in out and "skipped" in out and "MNIST" in out
+    assert "torch is not installed" in out
     assert (tmp_path / "r" / "sdr-overlap" / "result.json").is_file()
