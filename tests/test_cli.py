@@ -147,11 +147,16 @@ def test_demo_skips_experiment_whose_data_set_is_missing(tmp_path, capsys, monke
         ctx.data_dir("mnist", what="MNIST")
         return {}
 
+    def needs_torch(cfg, ctx):
+        from neuromem.errors import BackendUnavailableError
+
+        raise BackendUnavailableError("torch is not installed")
+
     _registry.register("test-needs-mnist", config=_C, description="d", needs_data=True)(needs_mnist)
+    _registry.register("test-needs-torch", config=_C, description="d")(needs_torch)
+    names = ("test-needs-mnist", "test-needs-torch", "sdr-overlap")
     try:
-        keep = [
-            e for e in experiments.experiments() if e.name in ("test-needs-mnist", "sdr-overlap")
-        ]
+        keep = [e for e in experiments.experiments() if e.name in names]
         monkeypatch.setattr(experiments, "experiments", lambda: keep)
         monkeypatch.setenv("NEUROMEM_DATA", str(tmp_path))
         assert main(["demo", "--out", str(tmp_path / "r"), "--no-progress"]) == 0
