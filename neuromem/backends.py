@@ -90,7 +90,8 @@ def probe_all() -> list[BackendStatus]:
 def spinnaker_config() -> dict:
     """Locate the sPyNNaker configuration file and read what it points at.
 
-    sPyNNaker reads ``~/.spynnaker.cfg`` (and ``spynnaker.cfg`` in the working folder).
+    sPyNNaker 7 reads ``~/.spynnaker.cfg`` or ``~/.config/.spynnaker.cfg`` (not a file in the
+    working folder); the first found is reported.
 
     Returns
     -------
@@ -98,7 +99,7 @@ def spinnaker_config() -> dict:
         ``path`` (str or None), ``target`` (a one-line description: virtual board, board IP
         address, spalloc server, or unknown) and ``version`` (board version, if given).
     """
-    candidates = [Path.cwd() / "spynnaker.cfg", Path.home() / ".spynnaker.cfg"]
+    candidates = [Path.home() / ".spynnaker.cfg", Path.home() / ".config" / ".spynnaker.cfg"]
     for p in candidates:
         if p.is_file():
             parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
