@@ -63,7 +63,8 @@ class Experiment:
     demo : bool
         Part of the main demo job (``neuromem demo``).
     demo_overrides : dict
-        Config overrides used by the demo job (keep it quick).
+        Config overrides used by the demo job; only for experiments whose defaults take
+        minutes (the demo job should finish in a few minutes on 2 cores).
     needs_data : bool
         Needs a data folder (``--data``); the demo job skips it when none is found.
     backends : tuple of str

@@ -277,7 +277,6 @@ def _capacity_point(c, n, patterns, backend, rng, gap):
     "ca3-capacity",
     config=CA3CapacityConfig,
     description="CA3 memory: recall accuracy (cue->content, content->cue) against load",
-    demo_overrides={"n_cues": 8, "n_content": 16, "loads": [1, 4, 8]},
     backends=CA3_BACKENDS,
 )
 def ca3_capacity(cfg: CA3CapacityConfig, ctx: RunContext) -> dict:

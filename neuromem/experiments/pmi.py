@@ -110,7 +110,6 @@ def _cos(a, b):
     "pmi-dynamics",
     config=PMIDynamicsConfig,
     description="PMI core: slot competition, long-term memory growth, recall vs lag (WM vs LTM)",
-    demo_overrides={"n_steps": 12, "n_streams": 2},
 )
 def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
     from neuromem.pmi import (

@@ -85,7 +85,6 @@ def _random_index_batch_chunked(rng, n, size, n_active, chunk=2000):
     "sdr-overlap",
     config=SDROverlapConfig,
     description="overlap of random SDRs and modular codes against the hypergeometric/binomial law",
-    demo_overrides={"n_pairs": 20000},
 )
 def sdr_overlap(cfg: SDROverlapConfig, ctx: RunContext) -> dict:
     rng = ctx.rng

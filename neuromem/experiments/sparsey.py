@@ -139,7 +139,6 @@ class SISCConfig(_CSAFields):
     "sparsey-sisc",
     config=SISCConfig,
     description="Sparsey: similar inputs get similar codes (Spearman of input vs code similarity)",
-    demo_overrides={"n_families": 8},
 )
 def sparsey_sisc(cfg: SISCConfig, ctx: RunContext) -> dict:
     rng = ctx.child_rng()
@@ -263,7 +262,6 @@ class CapacityConfig(_CSAFields):
     "sparsey-capacity",
     config=CapacityConfig,
     description="Sparsey: exact recall and familiarity G of N random items stored in one MAC",
-    demo_overrides={"n_items": [50, 200, 600]},
 )
 def sparsey_capacity(cfg: CapacityConfig, ctx: RunContext) -> dict:
     rng = ctx.child_rng()
@@ -422,7 +420,6 @@ def _store_and_recognise(cfg, ctx, rng, seqs, lambda_h=None) -> tuple[dict, dict
     "sparsey-sequences",
     config=SequencesConfig,
     description="Sparsey: M sequences stored in one presentation each, recognised (clean/noisy)",
-    demo_overrides={"n_sequences": 20},
 )
 def sparsey_sequences(cfg: SequencesConfig, ctx: RunContext) -> dict:
     rng = ctx.child_rng()
@@ -649,7 +646,6 @@ def _mnist_pipeline(cfg: MNISTConfig, seed: int, Xtr, ytr, Xte, timings: dict | 
     config=MNISTConfig,
     description="Sparsey on MNIST (sparsey.com protocol) beside a raw-pixel kNN baseline",
     needs_data=True,
-    demo_overrides={"train_per_class": 30, "test_per_class": 30},
 )
 def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
     from neuromem.datasets.mnist import balanced_split, load_mnist

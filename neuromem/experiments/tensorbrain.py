@@ -395,7 +395,6 @@ def _plot_decoding(tb, world, ep, probs, plan, names=None):
     "tensorbrain-scenes",
     config=TensorBrainScenesConfig,
     description="tensor-brain decoder on synthetic scenes: perception, episodic, semantic memory",
-    demo_overrides={"n_train": 1500, "n_test": 200, "epochs": 8, "rescal_epochs": 30},
 )
 def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
     from neuromem.tensorbrain import FilterIndex, TensorModel, evaluate_ranking
