@@ -19,7 +19,6 @@ import numpy as np
 
 from neuromem.experiments import versions
 from neuromem.sparsey import LevelConfig, Sparsey, SparseyConfig
-from neuromem.sparsey import kernels as K_
 from neuromem.sparsey.reference import csa_numpy
 
 
@@ -34,26 +33,7 @@ def _numba_run(lv, X, learn, rand):
     n = X.shape[0]
     w = np.empty((n, lv.M, lv.Q), dtype=np.int64)
     G = np.empty((n, lv.M))
-    K_.csa_batch(
-        X,
-        lv.u_aff,
-        lv.h_aff,
-        lv.d_aff,
-        lv.WU,
-        lv.WH,
-        lv.WD,
-        lv.Q,
-        lv.K,
-        lv.params,
-        learn,
-        lv.frozen,
-        lv.n_set,
-        lv.n_set_cell,
-        lv.n_valid_u,
-        rand,
-        w,
-        G,
-    )
+    lv.csa_batch(X, learn, rand, w, G)
     return w[:, 0]
 
 

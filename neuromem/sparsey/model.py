@@ -397,6 +397,34 @@ class _Level:
         self.d_aff = _pad(rows)
         self.WD = np.zeros((self.M, self.d_aff.shape[1], self.C), dtype=np.uint8)
 
+    def _kernel_args(self, learn: bool, rand: np.ndarray) -> tuple:
+        """The level's arrays and constants in the argument order of the CSA kernels."""
+        return (
+            self.u_aff,
+            self.h_aff,
+            self.d_aff,
+            self.WU,
+            self.WH,
+            self.WD,
+            self.Q,
+            self.K,
+            self.params,
+            learn,
+            self.frozen,
+            self.n_set,
+            self.n_set_cell,
+            self.n_valid_u,
+            rand,
+        )
+
+    def csa_frame(self, x, xh, xd, use_h, use_d, learn, rand, out_w, out_G) -> None:
+        """:func:`~neuromem.sparsey.kernels.csa_frame` on this level's arrays (updated in place)."""
+        _k.csa_frame(x, xh, xd, use_h, use_d, *self._kernel_args(learn, rand), out_w, out_G)
+
+    def csa_batch(self, X, learn, rand, out_w, out_G) -> None:
+        """:func:`~neuromem.sparsey.kernels.csa_batch` on this level's arrays (updated in place)."""
+        _k.csa_batch(X, *self._kernel_args(learn, rand), out_w, out_G)
+
 
 @dataclass
 class Encoding:
@@ -622,26 +650,7 @@ class Sparsey:
             w = np.empty((n, lv.M, lv.Q), dtype=np.int64)
             G = np.empty((n, lv.M), dtype=np.float64)
             rand = self.rng.random((n, lv.M, lv.Q)) if learn else np.zeros((n, 1, 1))
-            _k.csa_batch(
-                x,
-                lv.u_aff,
-                lv.h_aff,
-                lv.d_aff,
-                lv.WU,
-                lv.WH,
-                lv.WD,
-                lv.Q,
-                lv.K,
-                lv.params,
-                learn,
-                lv.frozen,
-                lv.n_set,
-                lv.n_set_cell,
-                lv.n_valid_u,
-                rand,
-                w,
-                G,
-            )
+            lv.csa_batch(x, learn, rand, w, G)
             winners.append(w)
             Gs.append(G)
         return Encoding(winners, Gs, [lv.K for lv in self.levels])
@@ -732,26 +741,13 @@ class Sparsey:
                     xh = empty
                 use_d = li + 1 < L and has_prev[li + 1] and lv.cfg.use_d
                 rand = self.rng.random((lv.M, lv.Q)) if learn else np.zeros((lv.M, lv.Q))
-                _k.csa_frame(
+                lv.csa_frame(
                     x,
                     xh,
                     prev_cells[li + 1] if use_d else empty,
                     use_h,
                     use_d,
-                    lv.u_aff,
-                    lv.h_aff,
-                    lv.d_aff,
-                    lv.WU,
-                    lv.WH,
-                    lv.WD,
-                    lv.Q,
-                    lv.K,
-                    lv.params,
                     learn,
-                    lv.frozen,
-                    lv.n_set,
-                    lv.n_set_cell,
-                    lv.n_valid_u,
                     rand,
                     winners[li][t],
                     Gs[li][t],

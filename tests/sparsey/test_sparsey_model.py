@@ -15,7 +15,6 @@ from neuromem.sparsey import (
     Sparsey,
     SparseyConfig,
 )
-from neuromem.sparsey import kernels as K_
 from neuromem.sparsey.reference import csa_numpy
 
 
@@ -116,26 +115,13 @@ def test_numba_kernel_matches_numpy_reference():
         rand = rng.random((1, 4))
         w_nb = np.empty((1, 4), np.int64)
         G_nb = np.empty(1)
-        K_.csa_frame(
+        lv.csa_frame(
             X[t].astype(np.uint8),
             np.zeros(1, np.uint8),
             np.zeros(1, np.uint8),
             False,
             False,
-            lv.u_aff,
-            lv.h_aff,
-            lv.d_aff,
-            lv.WU,
-            lv.WH,
-            lv.WD,
-            4,
-            8,
-            lv.params,
             True,
-            lv.frozen,
-            lv.n_set,
-            lv.n_set_cell,
-            lv.n_valid_u,
             rand,
             w_nb,
             G_nb,
