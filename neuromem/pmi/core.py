@@ -533,45 +533,9 @@ def _pmi_step_one(
 
 
 @numba.njit(cache=True)
-def _pmi_step_batch(
-    x,
-    mask,
-    Mw,
-    Ml,
-    W_in,
-    b_in,
-    W_q,
-    b_q,
-    W_k,
-    b_k,
-    W_v,
-    b_v,
-    ln1_g,
-    ln1_b,
-    W_1,
-    b_1,
-    W_2,
-    b_2,
-    ln2_g,
-    ln2_b,
-    ln3_g,
-    ln3_b,
-    gate_w,
-    W_gx,
-    b_gx,
-    W_gm,
-    b_gm,
-    input_bias,
-    forget_bias,
-    n_heads,
-    topk_write,
-    topk_read,
-    alpha,
-    consolidation,
-    use_correction,
-    use_wm,
-    scale,
-):
+def _pmi_step_batch(x, mask, Mw, Ml, n_heads, params):
+    # params: the arguments of _pmi_step_one after Ml, as a tuple (n_heads among them;
+    # given again here to size the attention outputs).
     B, T, _ = x.shape
     N, D = Mw.shape[1], Mw.shape[2]
     U = np.empty((B, T, D))
@@ -581,45 +545,7 @@ def _pmi_step_batch(
     w_read_w = np.empty((B, n_heads, T, N))
     w_read_l = np.empty((B, n_heads, T, N))
     for b in range(B):
-        r = _pmi_step_one(
-            x[b],
-            mask[b],
-            Mw[b],
-            Ml[b],
-            W_in,
-            b_in,
-            W_q,
-            b_q,
-            W_k,
-            b_k,
-            W_v,
-            b_v,
-            ln1_g,
-            ln1_b,
-            W_1,
-            b_1,
-            W_2,
-            b_2,
-            ln2_g,
-            ln2_b,
-            ln3_g,
-            ln3_b,
-            gate_w,
-            W_gx,
-            b_gx,
-            W_gm,
-            b_gm,
-            input_bias,
-            forget_bias,
-            n_heads,
-            topk_write,
-            topk_read,
-            alpha,
-            consolidation,
-            use_correction,
-            use_wm,
-            scale,
-        )
+        r = _pmi_step_one(x[b], mask[b], Mw[b], Ml[b], *params)
         U[b] = r[0]
         Mw_out[b] = r[1]
         Ml_out[b] = r[2]
@@ -842,13 +768,14 @@ def pmi_step(
     m = _check_mask("mask", None if mask is None else (mask if batched else np.asarray(mask)[None]),
                     (B, T))  # fmt: skip
     scale = 1.0 / np.sqrt(cfg.key_dim) if cfg.scaled else 1.0
-    U, Mw2, Ml2, ww, wrw, wrl = _pmi_step_batch(
-        x, m, Mw, Ml, *[w[n] for n in WEIGHT_NAMES[:-2]],
+    params = (
+        *[w[n] for n in WEIGHT_NAMES[:-2]],
         float(w["input_bias"]), float(w["forget_bias"]),
         cfg.n_heads, cfg.topk_write, cfg.topk_read, float(cfg.alpha),
         CONSOLIDATIONS.index(cfg.consolidation), bool(cfg.use_correction),
         bool(cfg.use_wm_inference), scale,
     )  # fmt: skip
+    U, Mw2, Ml2, ww, wrw, wrl = _pmi_step_batch(x, m, Mw, Ml, cfg.n_heads, params)
     out = {
         "U": U,
         "working": Mw2,
