@@ -47,6 +47,26 @@ def _pow(x, lam):
 
 
 @njit(cache=True)
+def _context_sums(aff, m, xs, W, act, s):
+    """Add to ``s[c]`` the weights ``W[m, a, c]`` of the active context afferents of MAC ``m``.
+
+    Afferent ``a`` is active when ``xs[aff[m, a]] != 0``; the active ones are written to
+    ``act[:n]`` and their count ``n`` is returned (H and D sources alike).
+    """
+    n = 0
+    for a in range(aff.shape[1]):
+        idx = aff[m, a]
+        if idx < 0:
+            break
+        if xs[idx] != 0:
+            act[n] = a
+            n += 1
+            for c in range(s.shape[0]):
+                s[c] += W[m, a, c]
+    return n
+
+
+@njit(cache=True)
 def csa_frame(
     x,
     xh,
@@ -159,26 +179,10 @@ def csa_frame(
                 su[c] += WU[m, a, c]
         n_h = 0
         if use_h and lam_h != 0.0:
-            for a in range(A_h):
-                idx = h_aff[m, a]
-                if idx < 0:
-                    break
-                if xh[idx] != 0:
-                    act_h[n_h] = a
-                    n_h += 1
-                    for c in range(C):
-                        sh[c] += WH[m, a, c]
+            n_h = _context_sums(h_aff, m, xh, WH, act_h, sh)
         n_d = 0
         if use_d and lam_d != 0.0:
-            for a in range(A_d):
-                idx = d_aff[m, a]
-                if idx < 0:
-                    break
-                if xd[idx] != 0:
-                    act_d[n_d] = a
-                    n_d += 1
-                    for c in range(C):
-                        sd[c] += WD[m, a, c]
+            n_d = _context_sums(d_aff, m, xd, WD, act_d, sd)
         # 3. V = U^lu H^lh D^ld (absent source -> 1)
         for c in range(C):
             v = _pow(su[c] / n_u, lam_u)
