@@ -74,15 +74,22 @@ def _noisy(rng, x: np.ndarray, noise: float) -> np.ndarray:
     return y
 
 
+def _validated(input_shape: tuple[int, ...], levels: list[LevelConfig]) -> SparseyConfig:
+    """A checked model config; the experiments measure saturation, so it is not warned about."""
+    cfg = SparseyConfig(input_shape=input_shape, levels=levels, on_saturated="ignore")
+    cfg.validate()
+    return cfg
+
+
 @dataclass
 class _CSAFields:
-    """CSA constants shared by the experiment configs (see LevelConfig)."""
+    """CSA constants shared by the experiment configs (defaults as in LevelConfig)."""
 
-    G_min: float = 0.3
-    gamma: float = 1.0
-    chi: float = 100.0
-    sigma1: float = 25.0
-    sigma2: float = 0.75
+    G_min: float = LevelConfig.G_min
+    gamma: float = LevelConfig.gamma
+    chi: float = LevelConfig.chi
+    sigma1: float = LevelConfig.sigma1
+    sigma2: float = LevelConfig.sigma2
 
     def _csa(self) -> dict:
         return dict(
@@ -91,6 +98,15 @@ class _CSAFields:
             chi=self.chi,
             sigma1=self.sigma1,
             sigma2=self.sigma2,
+        )
+
+    def _one_mac(self, **level) -> SparseyConfig:
+        """Model config of one MAC of ``Q x K`` cells over all ``n_inputs`` inputs.
+
+        ``level``: the other :class:`LevelConfig` fields; the CSA constants are this config's.
+        """
+        return _validated(
+            (self.n_inputs,), [LevelConfig(Q=self.Q, K=self.K, **level, **self._csa())]
         )
 
 
@@ -126,13 +142,7 @@ class SISCConfig(_CSAFields):
         self.model_config()
 
     def model_config(self) -> SparseyConfig:
-        cfg = SparseyConfig(
-            input_shape=(self.n_inputs,),
-            levels=[LevelConfig(Q=self.Q, K=self.K, saturation=1.0, **self._csa())],
-            on_saturated="ignore",
-        )
-        cfg.validate()
-        return cfg
+        return self._one_mac(saturation=1.0)
 
 
 @register(
@@ -249,13 +259,7 @@ class CapacityConfig(_CSAFields):
         self.model_config()
 
     def model_config(self) -> SparseyConfig:
-        cfg = SparseyConfig(
-            input_shape=(self.n_inputs,),
-            levels=[LevelConfig(Q=self.Q, K=self.K, saturation=self.saturation, **self._csa())],
-            on_saturated="ignore",
-        )
-        cfg.validate()
-        return cfg
+        return self._one_mac(saturation=self.saturation)
 
 
 @register(
@@ -356,22 +360,11 @@ class SequencesConfig(_CSAFields):
         self.model_config()
 
     def model_config(self, lambda_h: float | None = None) -> SparseyConfig:
-        cfg = SparseyConfig(
-            input_shape=(self.n_inputs,),
-            levels=[
-                LevelConfig(
-                    Q=self.Q,
-                    K=self.K,
-                    h_radius=0,
-                    lambda_h=self.lambda_h if lambda_h is None else lambda_h,
-                    saturation=1.0,
-                    **self._csa(),
-                )
-            ],
-            on_saturated="ignore",
+        return self._one_mac(
+            h_radius=0,
+            lambda_h=self.lambda_h if lambda_h is None else lambda_h,
+            saturation=1.0,
         )
-        cfg.validate()
-        return cfg
 
 
 def _last_code_accuracy(got: np.ndarray, learned_last: np.ndarray) -> float:
@@ -588,10 +581,7 @@ class MNISTConfig(_CSAFields):
                     **self._csa(),
                 )
             )
-        shape = (28, 28, 2) if self.threshold2 > 0 else (28, 28)
-        cfg = SparseyConfig(input_shape=shape, levels=levels, on_saturated="ignore")
-        cfg.validate()
-        return cfg
+        return _validated((28, 28, 2) if self.threshold2 > 0 else (28, 28), levels)
 
     def readout_model(self):
         if self.readout == "class":
