@@ -47,7 +47,14 @@ from neuromem.errors import BackendUnavailableError, ConfigError
 from ..network import Network, Population
 from ..results import SimulationResult
 from . import register_backend
-from .numba_sim import MAX_POST_EVENTS, _steps
+from .numba_sim import (
+    MAX_POST_EVENTS,
+    _add_spike_times,
+    _check_late_source,
+    _duration_steps,
+    _late_indices,
+    _steps,
+)
 
 __all__ = ["Brian2Simulator"]
 
@@ -400,13 +407,7 @@ class Brian2Simulator:
         ConfigError
             A second run on the standalone device.
         """
-        if isinstance(duration, bool) or not isinstance(
-            duration, (int, float, np.integer, np.floating)
-        ):
-            raise TypeError(f"duration must be a number (ms), got {type(duration).__name__}")
-        if not math.isfinite(duration) or duration <= 0:
-            raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
-        n_steps = _steps(float(duration), self.dt, "duration")
+        n_steps = _duration_steps(duration, self.dt)
         if self.device == "cpp_standalone" and self._ran:
             raise ConfigError("device 'cpp_standalone' runs once per simulator (build a new one)")
         t0, t1 = self.t, self.t + n_steps
@@ -451,17 +452,12 @@ class Brian2Simulator:
             The source has a plastic or longer-delay projection, or the standalone device.
         """
         pop = self._pop(label)
-        if not pop.is_source:
-            raise ValueError(f"label: {label!r} is not a spike source")
-        if self.t == 0:
-            raise ValueError("emit_late: nothing has been simulated yet")
+        _check_late_source(pop, label, self.t)
         if self.device != "runtime":
             raise ConfigError("emit_late needs the runtime device")
-        idx = np.unique(np.asarray(indices, dtype=np.int64).ravel())
+        idx = _late_indices(pop, label, indices)
         if len(idx) == 0:
             return
-        if idx.min() < 0 or idx.max() >= pop.size:
-            raise ValueError(f"indices out of range for {label!r} of size {pop.size}")
         outs = [pr for pr in self.network.projections.values() if pr.pre is pop]
         for pr in outs:
             d = _steps(pr.synapse_type.delay, self.dt, "delay")
@@ -471,9 +467,7 @@ class Brian2Simulator:
                     "delay of one step"
                 )
         t = self.t - 1
-        for k in idx:
-            times = pop.celltype.spike_times[k]
-            pop.celltype.spike_times[k] = np.sort(np.append(times, t * self.dt))
+        _add_spike_times(pop, idx, t * self.dt)
         for pr in outs:
             s = self.synapses[pr.label]
             if not len(pr):

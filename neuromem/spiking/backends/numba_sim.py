@@ -266,6 +266,39 @@ def _steps(value: float, dt: float, what: str) -> int:
     return r
 
 
+def _duration_steps(duration, dt: float) -> int:
+    """Steps of a ``run(duration)`` (ms); TypeError, ValueError or ConfigError when invalid."""
+    if isinstance(duration, bool) or not isinstance(
+        duration, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"duration must be a number (ms), got {type(duration).__name__}")
+    if not math.isfinite(duration) or duration <= 0:
+        raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
+    return _steps(float(duration), dt, "duration")
+
+
+def _check_late_source(pop: Population, label: str, t: int) -> None:
+    """``emit_late`` needs a spike source and a simulated step (ValueError otherwise)."""
+    if not pop.is_source:
+        raise ValueError(f"label: {label!r} is not a spike source")
+    if t == 0:
+        raise ValueError("emit_late: nothing has been simulated yet")
+
+
+def _late_indices(pop: Population, label: str, indices) -> np.ndarray:
+    """Sorted unique neuron indices for ``emit_late`` (ValueError when out of range)."""
+    idx = np.unique(np.asarray(indices, dtype=np.int64).ravel())
+    if len(idx) and (idx.min() < 0 or idx.max() >= pop.size):
+        raise ValueError(f"indices out of range for {label!r} of size {pop.size}")
+    return idx
+
+
+def _add_spike_times(pop: Population, idx: np.ndarray, time: float) -> None:
+    """Add a spike at ``time`` (ms) to the sources ``idx`` of ``pop``, keeping times sorted."""
+    for k in idx:
+        pop.celltype.spike_times[k] = np.sort(np.append(pop.celltype.spike_times[k], time))
+
+
 @register_backend("numba")
 class NumbaSimulator:
     """Reference simulator of a :class:`~neuromem.spiking.network.Network` (sPyNNaker rules).
@@ -499,19 +532,12 @@ class NumbaSimulator:
             Nothing simulated yet, ``label`` not a spike source, or indices out of range.
         """
         pop = self._pop(label)
-        if not pop.is_source:
-            raise ValueError(f"label: {label!r} is not a spike source")
-        if self.t == 0:
-            raise ValueError("emit_late: nothing has been simulated yet")
-        idx = np.unique(np.asarray(indices, dtype=np.int64).ravel())
+        _check_late_source(pop, label, self.t)
+        idx = _late_indices(pop, label, indices)
         if len(idx) == 0:
             return
-        if idx.min() < 0 or idx.max() >= pop.size:
-            raise ValueError(f"indices out of range for {label!r} of size {pop.size}")
         t = self.t - 1
-        for k in idx:
-            times = pop.celltype.spike_times[k]
-            pop.celltype.spike_times[k] = np.sort(np.append(times, t * self.dt))
+        _add_spike_times(pop, idx, t * self.dt)
         ptr = np.array([0, len(idx)], np.int64)
         self._step_range(t, t + 1, ptr, idx + self.offsets[label], late=True)
 
@@ -567,13 +593,7 @@ class NumbaSimulator:
         ValueError
             Non-positive or non-finite duration, or not a whole number of steps.
         """
-        if isinstance(duration, bool) or not isinstance(
-            duration, (int, float, np.integer, np.floating)
-        ):
-            raise TypeError(f"duration must be a number (ms), got {type(duration).__name__}")
-        if not math.isfinite(duration) or duration <= 0:
-            raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
-        n_steps = _steps(float(duration), self.dt, "duration")
+        n_steps = _duration_steps(duration, self.dt)
         t0, t1 = self.t, self.t + n_steps
         ptr, ids = self._source_schedule(t0, t1)
         self._step_range(t0, t1, ptr, ids)

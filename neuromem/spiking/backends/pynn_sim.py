@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -52,7 +51,13 @@ from neuromem.errors import BackendUnavailableError, ConfigError
 from ..network import AllToAllConnector, FromListConnector, Network, OneToOneConnector
 from ..results import SimulationResult
 from . import register_backend
-from .numba_sim import _steps
+from .numba_sim import (
+    _add_spike_times,
+    _check_late_source,
+    _duration_steps,
+    _late_indices,
+    _steps,
+)
 
 __all__ = ["PyNNQuirks", "QUIRKS", "PyNNSimulator"]
 
@@ -357,13 +362,7 @@ class PyNNSimulator:
         TypeError, ValueError
             Non-numeric, non-positive or non-finite duration, or not a whole number of steps.
         """
-        if isinstance(duration, bool) or not isinstance(
-            duration, (int, float, np.integer, np.floating)
-        ):
-            raise TypeError(f"duration must be a number (ms), got {type(duration).__name__}")
-        if not math.isfinite(duration) or duration <= 0:
-            raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
-        n_steps = _steps(float(duration), self.dt, "duration")
+        n_steps = _duration_steps(duration, self.dt)
         t1 = self.t + n_steps
         changed = self._sources_changed()
         rebuild = self._ended or self._dirty
@@ -410,20 +409,12 @@ class PyNNSimulator:
         if label not in self.network.populations:
             raise ValueError(f"label: unknown population {label!r}")
         pop = self.network.populations[label]
-        if not pop.is_source:
-            raise ValueError(f"label: {label!r} is not a spike source")
-        if self.t == 0:
-            raise ValueError("emit_late: nothing has been simulated yet")
-        idx = np.unique(np.asarray(indices, dtype=np.int64).ravel())
+        _check_late_source(pop, label, self.t)
+        idx = _late_indices(pop, label, indices)
         if len(idx) == 0:
             return
-        if idx.min() < 0 or idx.max() >= pop.size:
-            raise ValueError(f"indices out of range for {label!r} of size {pop.size}")
         t = self.t - 1
-        for k in idx:
-            pop.celltype.spike_times[k] = np.sort(
-                np.append(pop.celltype.spike_times[k], t * self.dt)
-            )
+        _add_spike_times(pop, idx, t * self.dt)
         self._dirty = True
         if "spikes" in pop.record:
             self._late.setdefault(label, []).extend((t, int(k)) for k in idx)
