@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 
+from neuromem.ca3.network import CA3Params
 from neuromem.spiking import (
     AdditiveWeightDependence,
     IF_curr_exp,
@@ -20,8 +22,8 @@ from neuromem.spiking import (
     run,
 )
 
-CELL = dict(cm=0.27, tau_m=3.0, tau_refrac=1.0, tau_syn_E=0.3, tau_syn_I=0.3,
-            v_rest=-60.0, v_reset=-60.0, v_thresh=-57.0)  # fmt: skip
+#: The CA3 network's slow cell (cm 0.27 nF, tau_m 3 ms, v_rest -60 mV, v_thresh -57 mV, ...).
+CELL = asdict(CA3Params().cell(fast=False))
 
 
 def _one(times, weight, delay=1.0, receptor="excitatory", **cell):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neuromem.ca3.network import CA3Params
 from neuromem.spiking import (
     AdditiveWeightDependence,
     AllToAllConnector,
-    IF_curr_exp,
     Network,
     OneToOneConnector,
     SpikePairRule,
@@ -25,8 +27,7 @@ def _net(seed, tau_refrac):
     net = Network()
     trains = [np.unique(rng.integers(0, 60, rng.integers(0, 12))).astype(float) for _ in range(4)]
     src = net.population(4, SpikeSourceArray(trains), "src")
-    cell = IF_curr_exp(cm=0.27, tau_m=3.0, tau_refrac=tau_refrac, tau_syn_E=0.3, tau_syn_I=0.3,
-                       v_rest=-60.0, v_reset=-60.0, v_thresh=-57.0)  # fmt: skip
+    cell = replace(CA3Params().cell(fast=False), tau_refrac=tau_refrac)  # the CA3 slow cell
     a = net.population(4, cell, "a")
     b = net.population(3, cell, "b")
     net.projection(src, a, OneToOneConnector(), StaticSynapse(float(rng.uniform(3, 9)), 1.0))
