@@ -14,28 +14,8 @@ training
     Training and evaluation loops for bAbI and Sort-of-CLEVR (needs torch).
 """
 
-from .core import (
-    WEIGHT_NAMES,
-    PMIConfig,
-    init_long_term_memory,
-    init_weights,
-    init_working_memory,
-    layer_norm,
-    multihead_attention,
-    pmi_run,
-    pmi_step,
-    weight_shapes,
-)
+# The package re-exports exactly the public names of core.
+from . import core
+from .core import *  # noqa: F403
 
-__all__ = [
-    "PMIConfig",
-    "WEIGHT_NAMES",
-    "init_weights",
-    "init_working_memory",
-    "init_long_term_memory",
-    "layer_norm",
-    "multihead_attention",
-    "pmi_step",
-    "pmi_run",
-    "weight_shapes",
-]
+__all__ = core.__all__

@@ -109,6 +109,7 @@ __all__ = [
     "multihead_attention",
     "pmi_step",
     "pmi_run",
+    "weight_shapes",
 ]
 
 CONSOLIDATIONS = ("code", "outer")
