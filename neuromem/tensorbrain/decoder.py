@@ -56,7 +56,7 @@ import numpy as np
 
 from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import softmax_xent
-from .models import Adam
+from .models import Adam, _load_params, _npz_path
 
 __all__ = [
     "TensorBrain",
@@ -751,7 +751,7 @@ class TensorBrain:
         )
         hyper = np.array([self.alpha, self.beta, self.beta_fb])
         np.savez(p, _meta=meta, _hyper=hyper, A_time=self.A_time, b_time=self.b_time, **self.params)
-        return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+        return _npz_path(p)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TensorBrain:
@@ -775,10 +775,7 @@ class TensorBrain:
                 raise ValueError(f"path: unsupported format version {version} in {p}")
             a, b, bf = (float(x) for x in z["_hyper"])
             tb = cls(ne, npred, nl, ns, dim, alpha=a, beta=b, beta_fb=bf)
-            for k in tb.params:
-                if z[k].shape != tb.params[k].shape:
-                    raise ValueError(f"path: parameter {k} has shape {z[k].shape} in {p}")
-                tb.params[k][...] = z[k]
+            _load_params(tb.params, z, p)
             tb.A_time = np.array(z["A_time"], dtype=np.float64).reshape(-1, dim)
             tb.b_time = np.array(z["b_time"], dtype=np.float64)
         return tb

@@ -116,6 +116,19 @@ def _scatter(dst, idx, src):
     )
 
 
+def _npz_path(p: Path) -> Path:
+    """The file :func:`numpy.savez` writes for ``p`` (it appends ``.npz`` when missing)."""
+    return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+
+
+def _load_params(params: dict, z, p: Path) -> None:
+    """Copy each array of ``params`` from the open ``.npz`` file ``z`` (read from ``p``)."""
+    for k in params:
+        if z[k].shape != params[k].shape:
+            raise ValueError(f"path: parameter {k} has shape {z[k].shape} in {p}")
+        params[k][...] = z[k]
+
+
 def _check_ids(x, n, name):
     a = np.asarray(x)
     if a.ndim == 0:
@@ -481,7 +494,7 @@ class TensorModel:
         p = Path(path)
         meta = np.array([FORMAT_VERSION, self.n_entities, self.n_relations, self.dim, self.rel_dim])
         np.savez(p, _meta=meta, _kind=np.array(self.kind), **self.params)
-        return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+        return _npz_path(p)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TensorModel:
@@ -504,8 +517,5 @@ class TensorModel:
             if version != FORMAT_VERSION:
                 raise ValueError(f"path: unsupported format version {version} in {p}")
             m = cls(str(z["_kind"]), n, r, d, rel_dim=dr)
-            for k in m.params:
-                if z[k].shape != m.params[k].shape:
-                    raise ValueError(f"path: parameter {k} has shape {z[k].shape} in {p}")
-                m.params[k][...] = z[k]
+            _load_params(m.params, z, p)
         return m
