@@ -57,6 +57,7 @@ import numpy as np
 from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import softmax_xent
 from .models import Adam, _load_params, _npz_path
+from .scenes import _pos_int
 
 __all__ = [
     "TensorBrain",
@@ -165,8 +166,7 @@ class TensorBrain:
             ("n_sensory", n_sensory, 0),
             ("dim", dim, 1),
         ):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-                raise ValueError(f"{name}: expected an integer >= {lo}, got {v!r}")
+            _pos_int(name, v, lo)
         for name, v in (("alpha", alpha), ("beta", beta), ("beta_fb", beta_fb)):
             if not np.isfinite(v) or v < 0:
                 raise ValueError(f"{name}: expected a finite number >= 0, got {v!r}")
