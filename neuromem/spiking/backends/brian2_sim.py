@@ -53,6 +53,7 @@ from .numba_sim import (
     _check_late_source,
     _duration_steps,
     _late_indices,
+    _population,
     _steps,
 )
 
@@ -487,9 +488,7 @@ class Brian2Simulator:
         return self.t * self.dt
 
     def _pop(self, label: str) -> Population:
-        if label not in self.network.populations:
-            raise ValueError(f"label: unknown population {label!r}")
-        return self.network.populations[label]
+        return _population(self.network, label)
 
     def spikes(self, label: str) -> tuple[np.ndarray, np.ndarray]:
         """Spike times (ms) and neuron indices of ``label`` so far."""

@@ -266,6 +266,22 @@ def _steps(value: float, dt: float, what: str) -> int:
     return r
 
 
+def _population(network: Network, label: str) -> Population:
+    """The population ``label`` of ``network`` (ValueError when unknown)."""
+    if label not in network.populations:
+        raise ValueError(f"label: unknown population {label!r}")
+    return network.populations[label]
+
+
+def _result(sim) -> SimulationResult:
+    """Spikes of every recorded population and the weights of every projection of ``sim``."""
+    net = sim.network
+    spikes = {lab: sim.spikes(lab) for lab, p in net.populations.items() if "spikes" in p.record}
+    sizes = {lab: p.size for lab, p in net.populations.items()}
+    weights = {lab: sim.weights(lab) for lab in net.projections}
+    return SimulationResult(spikes, sizes, weights, sim.time, sim.name)
+
+
 def _duration_steps(duration, dt: float) -> int:
     """Steps of a ``run(duration)`` (ms); TypeError, ValueError or ConfigError when invalid."""
     if isinstance(duration, bool) or not isinstance(
@@ -631,17 +647,8 @@ class NumbaSimulator:
         return w
 
     def _pop(self, label: str) -> Population:
-        if label not in self.network.populations:
-            raise ValueError(f"label: unknown population {label!r}")
-        return self.network.populations[label]
+        return _population(self.network, label)
 
     def result(self) -> SimulationResult:
         """Spikes of every recorded population and the weights of every projection."""
-        spikes = {
-            lab: self.spikes(lab)
-            for lab, p in self.network.populations.items()
-            if "spikes" in p.record
-        }
-        sizes = {lab: p.size for lab, p in self.network.populations.items()}
-        weights = {lab: self.weights(lab) for lab in self.network.projections}
-        return SimulationResult(spikes, sizes, weights, self.time, self.name)
+        return _result(self)

@@ -56,6 +56,8 @@ from .numba_sim import (
     _check_late_source,
     _duration_steps,
     _late_indices,
+    _population,
+    _result,
     _steps,
 )
 
@@ -406,9 +408,7 @@ class PyNNSimulator:
         ValueError
             Nothing simulated yet, ``label`` not a spike source, or indices out of range.
         """
-        if label not in self.network.populations:
-            raise ValueError(f"label: unknown population {label!r}")
-        pop = self.network.populations[label]
+        pop = _population(self.network, label)
         _check_late_source(pop, label, self.t)
         idx = _late_indices(pop, label, indices)
         if len(idx) == 0:
@@ -466,8 +466,7 @@ class PyNNSimulator:
 
     def spikes(self, label: str) -> tuple[np.ndarray, np.ndarray]:
         """Spike times (ms) and neuron indices of ``label`` so far."""
-        if label not in self.network.populations:
-            raise ValueError(f"label: unknown population {label!r}")
+        _population(self.network, label)
         spk = self._data()[0]
         if label not in spk:
             return np.zeros(0), np.zeros(0, np.int64)
@@ -541,14 +540,7 @@ class PyNNSimulator:
 
     def result(self) -> SimulationResult:
         """Spikes of every recorded population and the weights of every projection."""
-        spikes = {
-            lab: self.spikes(lab)
-            for lab, p in self.network.populations.items()
-            if "spikes" in p.record
-        }
-        sizes = {lab: p.size for lab, p in self.network.populations.items()}
-        weights = {lab: self.weights(lab) for lab in self.network.projections}
-        return SimulationResult(spikes, sizes, weights, self.time, self.name)
+        return _result(self)
 
 
 def _factory(simulator: str):
