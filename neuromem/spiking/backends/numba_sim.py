@@ -88,11 +88,47 @@ def _post_add(n, t, lut, p, cnt_m1, ptimes, ptraces):
         ptraces[n, MAX_POST_EVENTS - 1] = tr
 
 
+@njit(cache=True, inline="always")
+def _neuron_pass(
+    lo, hi, slot, ring, v, i_e, i_i, refr, v_rest, v_reset, v_thresh, r_mem, exp_tc, i_offset,
+    dec_e, init_e, dec_i, init_i, t_refract, spiked,
+):  # fmt: skip
+    """Steps 1-4 of the module docstring for neurons ``lo`` to ``hi - 1`` (unsigned).
+
+    Dense and branch-free, so LLVM vectorises it (unsigned indices spare Numba's
+    negative-index checks); a neuron at rest with no input stays bit-for-bit at rest. The
+    ring-buffer ``slot`` is read and cleared and ``spiked`` is set where a neuron crossed
+    its threshold.
+    """
+    for n in range(lo, hi):
+        ie = i_e[n] + ring[0, slot, n] * init_e[n]
+        ii = i_i[n] + ring[1, slot, n] * init_i[n]
+        ring[0, slot, n] = 0.0
+        ring[1, slot, n] = 0.0
+        r = refr[n]
+        vo = v[n]
+        alpha = (ie - ii + i_offset[n]) * r_mem[n] + v_rest[n]
+        vn = alpha - exp_tc[n] * (alpha - vo)
+        vv = vn if r <= 0 else vo
+        r = r - 1 if r > 0 else r
+        sp = vv >= v_thresh[n]
+        v[n] = v_reset[n] if sp else vv
+        refr[n] = t_refract[n] if sp else r
+        spiked[n] = sp
+        ie *= dec_e[n]
+        ii *= dec_i[n]
+        # flush currents below 1e-30 nA to zero (no denormals; the board's fixed point
+        # reaches zero much sooner)
+        i_e[n] = 0.0 if abs(ie) < 1e-30 else ie
+        i_i[n] = 0.0 if abs(ii) < 1e-30 else ii
+
+
 @njit(cache=True)
 def _simulate(
     t0,
     t1,
-    is_src,
+    nrn_lo,
+    nrn_hi,
     v_rest,
     v_reset,
     v_thresh,
@@ -131,6 +167,9 @@ def _simulate(
     post_cnt_m1,
     post_times,
     post_traces,
+    dep_key,
+    dep_prev,
+    dep_val,
     clip_each,
     dep_delayed,
     dep_coincident,
@@ -145,51 +184,28 @@ def _simulate(
     ``ring`` has shape ``(2, R, N)`` (receptor, slot, neuron). Spikes are appended to
     ``spk_t``/``spk_id`` from ``n_spk``; returns ``-1 - needed`` when they are too short.
     """
-    n_neu = v.shape[0]
     n_slots = ring.shape[1]
-    fired = np.empty(n_neu, dtype=np.int64)
+    n_proj = proj_plastic.shape[0]
+    fired = np.empty(v.shape[0] + 1, dtype=np.int64)
+    spiked = np.zeros(v.shape[0], dtype=np.bool_)
     for t in range(t0, t1):
         slot = t % n_slots
         n_fired = 0
-        for n in range(n_neu):
-            if is_src[n] or sources_only:
-                continue
-            in_e = ring[0, slot, n]
-            in_i = ring[1, slot, n]
-            if (
-                in_e == 0.0
-                and in_i == 0.0
-                and i_e[n] == 0.0
-                and i_i[n] == 0.0
-                and refr[n] <= 0
-                and v[n] == v_rest[n]
-                and i_offset[n] == 0.0
-            ):
-                continue  # at rest with no input: nothing changes
-            i_e[n] += in_e * init_e[n]
-            i_i[n] += in_i * init_i[n]
-            ring[0, slot, n] = 0.0
-            ring[1, slot, n] = 0.0
-            if refr[n] <= 0:
-                alpha = (i_e[n] - i_i[n] + i_offset[n]) * r_mem[n] + v_rest[n]
-                v[n] = alpha - exp_tc[n] * (alpha - v[n])
-            else:
-                refr[n] -= 1
-            if v[n] >= v_thresh[n]:
-                v[n] = v_reset[n]
-                refr[n] = t_refract[n]
-                fired[n_fired] = n
-                n_fired += 1
-                if post_proj[n] >= 0:
-                    _post_add(n, t, lut_minus, post_proj[n], post_cnt_m1, post_times, post_traces)
-            i_e[n] *= dec_e[n]
-            i_i[n] *= dec_i[n]
-            # flush currents below 1e-30 nA to zero (no denormals; the board's fixed point
-            # reaches zero much sooner)
-            if abs(i_e[n]) < 1e-30:
-                i_e[n] = 0.0
-            if abs(i_i[n]) < 1e-30:
-                i_i[n] = 0.0
+        if not sources_only:
+            for g in range(nrn_lo.shape[0]):
+                lo, hi = np.uint64(nrn_lo[g]), np.uint64(nrn_hi[g])
+                _neuron_pass(
+                    lo, hi, slot, ring, v, i_e, i_i, refr, v_rest, v_reset, v_thresh, r_mem,
+                    exp_tc, i_offset, dec_e, init_e, dec_i, init_i, t_refract, spiked,
+                )  # fmt: skip
+                for n in range(lo, hi):
+                    if spiked[n]:
+                        fired[n_fired] = n
+                        n_fired += 1
+                        if post_proj[n] >= 0:
+                            _post_add(
+                                n, t, lut_minus, post_proj[n], post_cnt_m1, post_times, post_traces
+                            )
         k = t - t0
         for j in range(src_ptr[k], src_ptr[k + 1]):
             fired[n_fired] = src_ids[j]
@@ -211,50 +227,71 @@ def _simulate(
                 s0 = row_syn_ptr[r]
                 # a row is one projection: one delay and one receptor for all its synapses
                 d = syn_delay[s0]
-                dst = ring[syn_rec[s0], (t + d) % n_slots]
+                rec = syn_rec[s0]
+                dslot = (t + d) % n_slots
+                # unsigned synapse indices: no negative-index checks in the synapse loops
+                s_lo, s_hi = np.uint64(s0), np.uint64(row_syn_ptr[r + 1])
                 if not proj_plastic[p]:
-                    for s in range(s0, row_syn_ptr[r + 1]):
-                        dst[syn_post[s]] += syn_w[s]
+                    for s in range(s_lo, s_hi):
+                        ring[rec, dslot, syn_post[s]] += syn_w[s]
                     continue
                 last_t = row_prev_t[r]
                 last_tr = row_prev_tr[r]
                 row_prev_tr[r] = last_tr * _decay(lut_plus, p, t - last_t) + 1.0
                 row_prev_t[r] = t
-                for s in range(s0, row_syn_ptr[r + 1]):
+                begin = last_t - d if last_t >= d else 0
+                end = t - d if t >= d else 0
+                amp_p = a_plus[p] * last_tr
+                lp = lut_plus[p]
+                lm = lut_minus[p]
+                wmin, wmax = w_min[p], w_max[p]
+                key = t * n_proj + p
+                for s in range(s_lo, s_hi):
                     post = syn_post[s]
-                    begin = last_t - d if last_t >= d else 0
-                    end = t - d if t >= d else 0
-                    cnt = post_cnt_m1[post] + 1
-                    # first event after `begin` (entry 0 is the placeholder)
-                    nxt = cnt
-                    while nxt - 1 > 0 and post_times[post, nxt - 1] > begin:
-                        nxt -= 1
-                    prev = nxt - 1
-                    stop = nxt
-                    while stop < cnt and post_times[post, stop] <= end:
-                        stop += 1
+                    # history entries 1..cnt-1 are sorted in time (entry 0 is a placeholder):
+                    # `prev` is the last one at or before `end`. It and the depression depend
+                    # on (post, t, projection) only, so they are computed once per step for
+                    # all the rows of a projection that fire together
+                    if dep_key[post] == key:
+                        prev = dep_prev[post]
+                        dep = dep_val[post]
+                    else:
+                        prev = post_cnt_m1[post]
+                        while prev > 0 and post_times[post, prev] > end:
+                            prev -= 1
+                        dep = 0.0
+                        if prev > 0:
+                            dtm = t - post_times[post, prev] - (d if dep_delayed else 0)
+                            if dtm > 0 or (dtm == 0 and dep_coincident):
+                                dep = (
+                                    a_minus[p]
+                                    * post_traces[post, prev]
+                                    * (lm[dtm] if dtm < lm.shape[0] else 0.0)
+                                )
+                        dep_key[post] = key
+                        dep_prev[post] = prev
+                        dep_val[post] = dep
                     w = syn_w[s]
                     pot = 0.0
-                    for e in range(nxt, stop):
-                        dtp = post_times[post, e] + d - last_t
-                        if dtp > 0:
-                            dw = a_plus[p] * last_tr * _decay(lut_plus, p, dtp)
-                            if clip_each:
-                                w = min(w + dw, w_max[p])
-                            else:
-                                pot += dw
-                        prev = e
-                    dep = 0.0
-                    if prev > 0:
-                        dtm = t - post_times[post, prev] - (d if dep_delayed else 0)
-                        if dtm > 0 or (dtm == 0 and dep_coincident):
-                            dep = a_minus[p] * post_traces[post, prev] * _decay(lut_minus, p, dtm)
+                    if prev > 0 and post_times[post, prev] > begin:
+                        # potentiation by the post spikes after `begin`, oldest first
+                        first = prev
+                        while first > 1 and post_times[post, first - 1] > begin:
+                            first -= 1
+                        for e in range(first, prev + 1):
+                            dtp = post_times[post, e] + d - last_t
+                            if dtp > 0:
+                                dw = amp_p * (lp[dtp] if dtp < lp.shape[0] else 0.0)
+                                if clip_each:
+                                    w = min(w + dw, wmax)
+                                else:
+                                    pot += dw
                     if clip_each:
-                        w = max(w - dep, w_min[p])
+                        w = max(w - dep, wmin)
                     else:
-                        w = min(max(w + pot - dep, w_min[p]), w_max[p])
+                        w = min(max(w + pot - dep, wmin), wmax)
                     syn_w[s] = w
-                    dst[post] += w
+                    ring[rec, dslot, post] += w
     return n_spk
 
 
@@ -414,6 +451,10 @@ class NumbaSimulator:
             self.t_refract[sl] = int(math.ceil(c.tau_refrac / dt - 1e-9))
             self.v[sl] = c.initial_v
         self.i_e, self.i_i = z(n), z(n)
+        # contiguous ranges of neurons (not spike sources), for the dense neuron update
+        edges = np.flatnonzero(np.diff(np.concatenate([[1], self.is_src.view(np.int8), [1]])))
+        self.nrn_lo = edges[0::2].astype(np.int64)
+        self.nrn_hi = edges[1::2].astype(np.int64)
         self.refr = z(n, np.int64)
 
         projs = list(net.projections.values())
@@ -510,27 +551,41 @@ class NumbaSimulator:
         self.post_cnt_m1 = np.zeros(n, np.int64)
         self.post_times = np.zeros((n, MAX_POST_EVENTS), np.int64)
         self.post_traces = np.zeros((n, MAX_POST_EVENTS))
+        # per post neuron: the step and projection (t * n_projections + p) whose last post
+        # spike index and depression are cached, for the rows that fire in the same step
+        self.dep_key = np.full(n, -1, np.int64)
+        self.dep_prev = np.zeros(n, np.int64)
+        self.dep_val = np.zeros(n)
 
     # ------------------------------------------------------------------ run
     def _source_schedule(self, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Spike-source spikes of steps ``t0`` to ``t1 - 1``: CSR pointers by step, and ids.
+
+        Times are rounded to the nearest step; several spikes of one source in one step
+        count once. Within a step, ids are in ascending order.
+        """
         steps, ids = [], []
         for p in self.network.populations.values():
             if not p.is_source:
                 continue
-            off = self.offsets[p.label]
-            for k, times in enumerate(p.celltype.spike_times):
-                s = np.rint(np.asarray(times) / self.dt).astype(np.int64)
-                s = np.unique(s[(s >= t0) & (s < t1)])
-                steps.append(s)
-                ids.append(np.full(len(s), off + k, np.int64))
+            trains = p.celltype.spike_times
+            lens = np.fromiter((len(x) for x in trains), np.int64, len(trains))
+            if lens.sum() == 0:
+                continue
+            s = np.rint(np.concatenate(trains) / self.dt).astype(np.int64)
+            gi = np.repeat(np.arange(self.offsets[p.label], self.offsets[p.label] + p.size), lens)
+            keep = (s >= t0) & (s < t1)
+            steps.append(s[keep])
+            ids.append(gi[keep])
         if steps:
             st = np.concatenate(steps)
             gi = np.concatenate(ids)
+            # one spike per (step, source)
+            key = np.unique((st - t0) * self.n_neurons + gi)
+            st, gi = key // self.n_neurons + t0, key % self.n_neurons
         else:
             st = np.zeros(0, np.int64)
             gi = np.zeros(0, np.int64)
-        order = np.lexsort((gi, st))
-        st, gi = st[order], gi[order]
         ptr = np.searchsorted(st, np.arange(t0, t1 + 1)).astype(np.int64)
         return ptr, gi
 
@@ -569,20 +624,22 @@ class NumbaSimulator:
                     for a in (
                         self.v, self.i_e, self.i_i, self.refr, self.ring, self.syn_w,
                         self.row_prev_t, self.row_prev_tr, self.post_cnt_m1,
-                        self.post_times, self.post_traces,
+                        self.post_times, self.post_traces, self.dep_key,
                     )
                 ]  # fmt: skip
             spk_t = np.empty(cap, np.int64)
             spk_id = np.empty(cap, np.int64)
             got = _simulate(
-                t0, t1, self.is_src, self.v_rest, self.v_reset, self.v_thresh, self.r_mem,
-                self.exp_tc, self.i_offset, self.dec_e, self.init_e, self.dec_i, self.init_i,
+                t0, t1, self.nrn_lo, self.nrn_hi, self.v_rest, self.v_reset, self.v_thresh,
+                self.r_mem, self.exp_tc, self.i_offset, self.dec_e, self.init_e, self.dec_i,
+                self.init_i,
                 self.t_refract, self.v, self.i_e, self.i_i, self.refr, self.ring, ptr, ids,
                 self.pre_row_ptr, self.row_proj, self.row_syn_ptr, self.syn_post, self.syn_w,
                 self.syn_delay, self.syn_rec, self.row_prev_t, self.row_prev_tr,
                 self.proj_plastic, self.lut_plus, self.lut_minus, self.a_plus, self.a_minus,
                 self.w_min, self.w_max, self.post_proj, self.post_cnt_m1, self.post_times,
-                self.post_traces, self.clip_each, self.dep_delayed, self.dep_coincident,
+                self.post_traces, self.dep_key, self.dep_prev, self.dep_val, self.clip_each,
+                self.dep_delayed, self.dep_coincident,
                 self.rec_mask, late,
                 spk_t, spk_id, 0,
             )  # fmt: skip
@@ -592,7 +649,7 @@ class NumbaSimulator:
                 (
                     self.v, self.i_e, self.i_i, self.refr, self.ring, self.syn_w,
                     self.row_prev_t, self.row_prev_tr, self.post_cnt_m1,
-                    self.post_times, self.post_traces,
+                    self.post_times, self.post_traces, self.dep_key,
                 ),
                 backup,
             ):  # fmt: skip
