@@ -243,6 +243,7 @@ class _ModelFields:
     dim: int = 64
     n_layers: int = 3
     ffn_dim: int = 128
+    baseline_ffn_dim: int = 0
     n_heads: int = 4
     key_dim: int = 16
     n_slots: int = 8
@@ -271,6 +272,11 @@ class _ModelFields:
         for f in ("n_layers", "ffn_dim", "steps", "batch_size", "threads"):
             if getattr(self, f) < 1:
                 raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
+        if self.baseline_ffn_dim < 0:
+            raise ValueError(
+                f"baseline_ffn_dim must be >= 0 (0: matched to PMI's size), got "
+                f"{self.baseline_ffn_dim}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
         if not self.lr > 0:
@@ -300,6 +306,17 @@ class PMIBabiConfig(_ModelFields):
         Most recent story sentences kept.
     models : tuple of str
         Which of "pmi", "baseline", "pmi-soft" to train.
+    dim, n_layers, ffn_dim, n_heads, key_dim, n_slots, n_segments, topk, consolidation
+        Model shape: width, shared layers, feed-forward width of the PMI models, heads, key
+        width per head, working-memory slots, long-term segments, top-k of the write and the
+        long-term read, consolidation rule (see :class:`neuromem.pmi.PMIConfig`).
+    baseline_ffn_dim : int
+        Feed-forward width of the baseline; 0 (default) picks the width at which the
+        baseline has as many trainable parameters as the PMI model (same width, depth and
+        heads: the parameters PMI spends on its memory the baseline spends on a wider
+        feed-forward sub-layer; see :func:`neuromem.pmi.training.baseline_ffn_dim`).
+    steps, batch_size, lr, dropout, threads
+        Training budget (Adam, the same for every model), dropout, torch threads.
     """
 
     tasks: tuple[int, ...] = (1, 2, 3, 6, 15)
@@ -435,11 +452,15 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
             metrics[f"{key}_accuracy_task{t}"] = acc
         metrics[f"{key}_train_seconds"] = hist["train_seconds"]
         metrics[f"{key}_parameters"] = count_parameters(model)
+        metrics[f"{key}_ffn_dim"] = model.encoder.ff[0].out_features
         metrics[f"{key}_final_loss"] = hist["loss_curve"][-1]
         curves[key] = hist["loss_curve"]
     if "pmi" in cfg.models and "baseline" in cfg.models:
         metrics["pmi_minus_baseline_mean"] = (
             metrics["pmi_accuracy_mean"] - metrics["baseline_accuracy_mean"]
+        )
+        metrics["baseline_to_pmi_parameter_ratio"] = (
+            metrics["baseline_parameters"] / metrics["pmi_parameters"]
         )
     _plot_curves(ctx, curves, "bAbI training loss", "babi_loss")
     return metrics
@@ -483,6 +504,11 @@ class PMIClevrConfig(_ModelFields):
         Image side, object half-size, patch side (tokens = (image_size/patch)^2 + 2).
     models : tuple of str
         Which of "pmi", "baseline", "pmi-soft" (top-k replaced by soft attention) to train.
+    dim, n_layers, ffn_dim, baseline_ffn_dim, n_heads, key_dim, n_slots, n_segments, topk
+        Model shape as in :class:`PMIBabiConfig` (the baseline is matched to PMI's size
+        unless ``baseline_ffn_dim`` is set).
+    steps, batch_size, lr, dropout, consolidation, threads
+        As in :class:`PMIBabiConfig`.
     """
 
     n_train_images: int = 4000
@@ -582,6 +608,7 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
         metrics[f"{key}_accuracy"] = float(ok.mean())
         metrics[f"{key}_train_seconds"] = hist["train_seconds"]
         metrics[f"{key}_parameters"] = count_parameters(model)
+        metrics[f"{key}_ffn_dim"] = model.encoder.ff[0].out_features
         curves[key] = hist["loss_curve"]
     _plot_curves(ctx, curves, "Sort-of-CLEVR training loss", "clevr_loss")
     return metrics

@@ -11,7 +11,15 @@ import time
 
 import numpy as np
 
-__all__ = ["require_torch", "fit", "predict", "babi_model", "clevr_model"]
+__all__ = [
+    "require_torch",
+    "fit",
+    "predict",
+    "babi_model",
+    "clevr_model",
+    "matched_ffn_dim",
+    "baseline_ffn_dim",
+]
 
 
 def require_torch(threads: int | None = 1):
@@ -132,29 +140,88 @@ def _pmi_cfg(dim, n_heads, key_dim, n_slots, n_segments, topk_write, topk_read, 
     ).validate()
 
 
+def matched_ffn_dim(build, target: int) -> int:
+    r"""Feed-forward width that gives a model ``target`` trainable parameters (or the nearest).
+
+    The parameter count of a Transformer is affine in its feed-forward width ``f``:
+    :math:`P(f) = P(1) + (f - 1)\,(P(2) - P(1))` (each hidden unit adds one row of
+    :math:`W_{f1}`, one column of :math:`W_{f2}` and one bias), so two probes give the width
+    with :math:`|P(f) - \mathrm{target}| \le (P(2) - P(1)) / 2`.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(ffn_dim) -> torch.nn.Module``.
+    target : int
+        Wanted number of trainable parameters.
+
+    Returns
+    -------
+    int
+        The width, at least 1.
+    """
+    from .torch_model import count_parameters
+
+    p1 = count_parameters(build(1))
+    slope = count_parameters(build(2)) - p1
+    if slope <= 0:
+        raise ValueError("build: the parameter count does not grow with ffn_dim")
+    return max(1, int(round((target - p1) / slope)) + 1)
+
+
+def baseline_ffn_dim(cfg, build) -> int:
+    """The baseline's feed-forward width: ``cfg.baseline_ffn_dim``, or matched to PMI if 0.
+
+    Parameters
+    ----------
+    cfg : dataclass
+        Model fields (``baseline_ffn_dim``, ``ffn_dim``, ...).
+    build : callable
+        ``build(kind, ffn_dim) -> torch.nn.Module`` for ``kind`` "pmi" or "baseline".
+
+    Returns
+    -------
+    int
+        ``cfg.baseline_ffn_dim`` when positive, else the width at which the baseline has as
+        many trainable parameters as the PMI model (see :func:`matched_ffn_dim`).
+    """
+    from .torch_model import count_parameters
+
+    fixed = int(getattr(cfg, "baseline_ffn_dim", 0))
+    if fixed > 0:
+        return fixed
+    target = count_parameters(build("pmi", cfg.ffn_dim))
+    return matched_ffn_dim(lambda f: build("baseline", f), target)
+
+
 def babi_model(kind: str, vocab_size: int, n_answers: int, max_words: int, cfg, seed: int):
     """A :class:`~neuromem.pmi.torch_model.BabiModel` of ``kind`` "pmi", "pmi-soft" or "baseline".
 
     ``cfg`` provides ``dim, n_layers, ffn_dim, n_heads, key_dim, n_slots, n_segments, topk,
-    dropout`` (and optionally ``consolidation``).
+    dropout`` (and optionally ``consolidation`` and ``baseline_ffn_dim``). The baseline's
+    feed-forward width is :func:`baseline_ffn_dim` (by default matched so that it has as many
+    parameters as the PMI model); the PMI models use ``ffn_dim``.
     """
     torch = require_torch(threads=None)
     from .torch_model import BabiModel
 
+    def build(k, ffn):
+        return BabiModel(
+            vocab_size,
+            n_answers,
+            max_words,
+            dim=cfg.dim,
+            n_layers=cfg.n_layers,
+            ffn_dim=ffn,
+            attention="mha" if k == "baseline" else "pmi",
+            pmi=_pmi_for(k, cfg),
+            dropout=cfg.dropout,
+            seed=seed,
+        )
+
+    ffn = baseline_ffn_dim(cfg, build) if kind == "baseline" else cfg.ffn_dim
     torch.manual_seed(seed)
-    pmi = _pmi_for(kind, cfg)
-    return BabiModel(
-        vocab_size,
-        n_answers,
-        max_words,
-        dim=cfg.dim,
-        n_layers=cfg.n_layers,
-        ffn_dim=cfg.ffn_dim,
-        attention="mha" if kind == "baseline" else "pmi",
-        pmi=pmi,
-        dropout=cfg.dropout,
-        seed=seed,
-    )
+    return build(kind, ffn)
 
 
 def _pmi_for(kind, cfg):
@@ -180,17 +247,21 @@ def clevr_model(kind: str, image_size: int, patch: int, cfg, seed: int):
 
     from .torch_model import ClevrModel
 
+    def build(k, ffn):
+        return ClevrModel(
+            image_size,
+            patch,
+            QUESTION_DIM,
+            len(ANSWERS),
+            dim=cfg.dim,
+            n_layers=cfg.n_layers,
+            ffn_dim=ffn,
+            attention="mha" if k == "baseline" else "pmi",
+            pmi=_pmi_for(k, cfg),
+            dropout=cfg.dropout,
+            seed=seed,
+        )
+
+    ffn = baseline_ffn_dim(cfg, build) if kind == "baseline" else cfg.ffn_dim
     torch.manual_seed(seed)
-    return ClevrModel(
-        image_size,
-        patch,
-        QUESTION_DIM,
-        len(ANSWERS),
-        dim=cfg.dim,
-        n_layers=cfg.n_layers,
-        ffn_dim=cfg.ffn_dim,
-        attention="mha" if kind == "baseline" else "pmi",
-        pmi=_pmi_for(kind, cfg),
-        dropout=cfg.dropout,
-        seed=seed,
-    )
+    return build(kind, ffn)

@@ -1,0 +1,66 @@
+"""The baseline Transformer is the same size as the PMI Transformer (parameter counts)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from neuromem import experiments  # noqa: E402
+from neuromem.errors import ConfigError  # noqa: E402
+from neuromem.experiments.pmi import PMIBabiConfig, PMIClevrConfig  # noqa: E402
+from neuromem.pmi.torch_model import count_parameters  # noqa: E402
+from neuromem.pmi.training import babi_model, clevr_model, matched_ffn_dim  # noqa: E402
+
+# stated tolerance: the counts agree within 1% (the matching step is 2*dim+1 parameters,
+# 0.1% of the default models)
+SIZE_TOLERANCE = 0.01
+
+
+@pytest.mark.parametrize("vocab, answers, words", [(40, 12, 9), (160, 40, 13)])
+def test_default_babi_baseline_matches_pmi_size(vocab, answers, words):
+    cfg = PMIBabiConfig()
+    pmi = babi_model("pmi", vocab, answers, words, cfg, seed=0)
+    base = babi_model("baseline", vocab, answers, words, cfg, seed=0)
+    n_pmi, n_base = count_parameters(pmi), count_parameters(base)
+    assert abs(n_base - n_pmi) / n_pmi < SIZE_TOLERANCE
+    # matched by widening the feed-forward sub-layer only: same width, depth and heads
+    assert base.encoder.ff[0].out_features > cfg.ffn_dim == pmi.encoder.ff[0].out_features
+    assert base.encoder.n_layers == pmi.encoder.n_layers
+    assert base.embed.embedding_dim == pmi.embed.embedding_dim == cfg.dim
+    # the unmatched baseline (same FFN width as PMI) would be far smaller
+    cfg_small = PMIBabiConfig(baseline_ffn_dim=cfg.ffn_dim)
+    small = babi_model("baseline", vocab, answers, words, cfg_small, seed=0)
+    assert count_parameters(small) < 0.5 * n_pmi
+
+
+def test_default_clevr_baseline_matches_pmi_size():
+    cfg = PMIClevrConfig()
+    pmi = clevr_model("pmi", cfg.image_size, cfg.patch, cfg, seed=0)
+    base = clevr_model("baseline", cfg.image_size, cfg.patch, cfg, seed=0)
+    n_pmi, n_base = count_parameters(pmi), count_parameters(base)
+    assert abs(n_base - n_pmi) / n_pmi < SIZE_TOLERANCE
+
+
+def test_matched_ffn_dim_solves_the_affine_count():
+    class Fake(torch.nn.Module):
+        def __init__(self, f):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1000 + 37 * f))
+
+    for target in (1000 + 37 * 50, 1000 + 37 * 50 + 18, 1000 + 37 * 50 - 18):
+        assert matched_ffn_dim(Fake, target) == 50
+    assert matched_ffn_dim(Fake, 10) == 1  # never below 1
+    with pytest.raises(ValueError, match="ffn_dim"):
+        matched_ffn_dim(lambda f: torch.nn.Linear(3, 3), 100)
+
+
+def test_fixed_baseline_ffn_dim_is_used():
+    cfg = PMIBabiConfig(baseline_ffn_dim=77)
+    base = babi_model("baseline", 30, 10, 8, cfg, seed=0)
+    assert base.encoder.ff[0].out_features == 77
+
+
+def test_negative_baseline_ffn_dim_is_rejected():
+    with pytest.raises(ConfigError, match="baseline_ffn_dim"):
+        experiments.run("pmi-sort-of-clevr", baseline_ffn_dim=-1)
