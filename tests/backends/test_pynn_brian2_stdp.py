@@ -322,9 +322,9 @@ def test_same_learn_on_numba_potentiates_at_the_recall_up_to_w_max():
 def test_functional_scenario_weights_on_pynn_brian2_are_pyNN_s_rule(pynn_brian2):
     """The 9 operations (13 ms apart, read_lag 3): both plastic projections end exactly at the
     hand replay of pyNN.brian2's rule; no cue -> content weight reaches the recall threshold
-    (what remains is the previous cue's decaying trace paired with the next learn's content
-    spikes); the recalls by content do bring the cues, 12 steps after the operation, past the
-    read window (t + 9)."""
+    (the learned bits end at 0; what remains is earlier cue spikes' decaying traces paired with
+    later content spikes, e.g. the next learn's); the first two recalls by content do bring the
+    right cues, 12 steps after the operation, past the read window (t + 9)."""
     mem = CA3Memory(C, N, backend=pynn_brian2, read_lag=3)
     ops = []
     for k, (kind, cue, bits) in enumerate(FUNCTIONAL_SCENARIO):
