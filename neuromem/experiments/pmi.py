@@ -325,9 +325,12 @@ class PMIBabiConfig(_ModelFields):
     max_sentences: int = 50
     models: tuple[str, ...] = ("pmi", "baseline")
     steps: int = 4000
+    readout: str = "cls"
 
     def validate(self):
         self._validate_model()
+        if self.readout not in ("cls", "question"):
+            raise ValueError(f"readout must be 'cls' or 'question', got {self.readout!r}")
         if not self.tasks:
             raise ValueError("tasks must name at least one task")
         for t in self.tasks:

@@ -56,23 +56,40 @@ Write (competitive, slots attend over tokens, top-k over tokens per slot):
 
     M_w^t = I \odot \tanh(\bar M) + F \odot M_w^{t-1}
 
-Consolidation (``consolidation="code"``, the authors' code, which produced the published
-results): the candidate :math:`\bar M` (before gating) is associated with each long-term
-segment,
+Consolidation, two rules (``consolidation=``). ``"code"`` is what the authors' code computes
+(``zengxyyu/PMI-TR``, ``SW_LTM.forward_step`` in
+``sort_of_clevr_and_babi/transformer_utilities/sw_ltm.py``, the module their attention layer
+builds when ``use_long_men=True``, which every PMI-TR command of their README sets), so it is the
+rule behind the published results: the candidate :math:`\bar M` (before gating) is associated
+with each long-term segment,
 
 .. math::
 
     M_l^t = \mathrm{LN}_3\big(M_l^{t-1} + \Delta\big),\qquad
     \Delta_{c,n,f} = \sum_d M^{t-1}_{l,c,n,d}\,\bar M_{n,f}
 
-i.e. the per-slot outer product :math:`M_{l,c,n} \otimes \bar M_n` contracted over the
-long-term feature axis (``einsum('cnd,nf->cnf')``). The paper describes consolidation as an
-outer-product association of the working memory into the long-term memory followed by layer
-normalisation, :math:`M_l^t = \mathrm{LN}(M_l^{t-1} + M_l^{t-1} \otimes M_w^t)`;
-``consolidation="outer"`` is our reading of it as a Hebbian association: the updated working
-memory forms the association matrix
+(``einsum('bmnd,bnf->bmnf', M_l, M_bar)`` in their code): the per-slot outer product
+:math:`M_{l,c,n} \otimes \bar M_n` contracted over the long-term feature axis, i.e.
+:math:`\bar M_n` scaled by the row sum of :math:`M_{l,c,n}`. The paper describes consolidation
+only as an outer-product (tensor-product) association of the working memory into the long-term
+memory followed by layer normalisation, schematically
+:math:`M_l^t = \mathrm{LN}(M_l^{t-1} + M_l^{t-1} \otimes M_w^t)`; how the product keeps the
+``C x N x D`` shape is what the code above fixes (the typeset equation itself could not be
+re-read for this release: only the abstract, the reviews and the authors' code were at hand).
+``consolidation="outer"`` is *our* reading of that sentence as a Hebbian association: the
+updated working memory forms
 :math:`A = \tfrac1N \sum_n M^t_{w,n} \otimes M^t_{w,n} \in \mathbb{R}^{D \times D}` and every
-long-term slot is passed through it, :math:`\Delta_{c,n} = M^{t-1}_{l,c,n} A`.
+long-term slot is passed through it,
+
+.. math::
+
+    M_l^t = \mathrm{LN}_3\big(M_l^{t-1} + M_l^{t-1} A\big),\qquad
+    \Delta_{c,n} = M^{t-1}_{l,c,n} A.
+
+The two differ in what is associated (gated :math:`M_w^t` against ungated :math:`\bar M`) and
+in the contraction; with an untrained :math:`\mathrm{LN}_3` (unit gain, zero bias) every row of
+:math:`M_l` sums to zero after the first step, so ``"code"`` freezes the long-term memory until
+the layer-norm parameters are trained, while ``"outer"`` keeps moving.
 
 Inference:
 

@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 
+READOUTS = ("cls", "question")
+
+
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable scalars of ``module``."""
     return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
@@ -277,7 +280,9 @@ class BabiModel(nn.Module):
 
     A sentence token is the position-weighted sum of its word embeddings,
     :math:`s = \sum_j p_j \odot E[w_j]` (learned :math:`p_j`, initialised to ``1/L``), the
-    sequence gets sinusoidal position codes, and the answer is read from the class token.
+    sequence ``[cls, s_1, ..., s_S, q]`` gets sinusoidal position codes, and the answer is
+    read from the class token (``readout="cls"``, as the authors' code) or from the question
+    token (``readout="question"``).
 
     Parameters
     ----------
@@ -287,11 +292,21 @@ class BabiModel(nn.Module):
         Words per sentence after padding.
     dim, n_layers, ffn_dim, attention, pmi, dropout, seed
         As :class:`Encoder`.
+    readout : {"cls", "question"}
+        Which token's final state the answer head reads.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``readout``.
     """
 
     def __init__(self, vocab_size, n_answers, max_words, dim=64, n_layers=3, ffn_dim=128,
-                 attention="pmi", pmi=None, dropout=0.1, seed=0):  # fmt: skip
+                 attention="pmi", pmi=None, dropout=0.1, seed=0, readout="cls"):  # fmt: skip
         super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        self.readout = readout
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
         self.pos_w = nn.Parameter(torch.full((max_words, dim), 1.0 / max_words))
         self.cls = nn.Parameter(torch.randn(dim) * 0.1)
@@ -309,7 +324,8 @@ class BabiModel(nn.Module):
         x = x + self.pe[: S + 2]
         ones = torch.ones(B, 1, dtype=torch.bool, device=story.device)
         mask = torch.cat([ones, story_mask, ones], dim=1)
-        return self.head(self.encoder(x, mask)[:, 0])
+        h = self.encoder(x, mask)
+        return self.head(h[:, 0] if self.readout == "cls" else h[:, S + 1])
 
 
 class ClevrModel(nn.Module):

@@ -217,6 +217,7 @@ def babi_model(kind: str, vocab_size: int, n_answers: int, max_words: int, cfg, 
             pmi=_pmi_for(k, cfg),
             dropout=cfg.dropout,
             seed=seed,
+            readout=getattr(cfg, "readout", "cls"),
         )
 
     ffn = baseline_ffn_dim(cfg, build) if kind == "baseline" else cfg.ffn_dim

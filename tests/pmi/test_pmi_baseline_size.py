@@ -64,3 +64,32 @@ def test_fixed_baseline_ffn_dim_is_used():
 def test_negative_baseline_ffn_dim_is_rejected():
     with pytest.raises(ConfigError, match="baseline_ffn_dim"):
         experiments.run("pmi-sort-of-clevr", baseline_ffn_dim=-1)
+
+
+@pytest.mark.parametrize("readout, index", [("cls", 0), ("question", -1)])
+def test_babi_readout_token(readout, index):
+    from neuromem.pmi.torch_model import BabiModel
+
+    torch.manual_seed(0)
+    model = BabiModel(20, 5, 4, dim=16, n_layers=2, ffn_dim=8, attention="mha", dropout=0.0,
+                      readout=readout).eval()  # fmt: skip
+    seen = {}
+    model.encoder.register_forward_hook(lambda m, i, o: seen.__setitem__("enc", o))
+    model.head.register_forward_hook(lambda m, i, o: seen.__setitem__("head", i[0]))
+    g = torch.Generator().manual_seed(1)
+    story = torch.randint(1, 20, (3, 6, 4), generator=g)
+    mask = torch.ones(3, 6, dtype=torch.bool)
+    mask[0, 4:] = False
+    model(story, mask, torch.randint(1, 20, (3, 4), generator=g))
+    # the sequence is [cls, 6 sentence slots, question]: the question token is the last one
+    assert seen["enc"].shape[1] == 8
+    assert torch.equal(seen["head"], seen["enc"][:, index])
+
+
+def test_unknown_readout_is_rejected():
+    from neuromem.pmi.torch_model import BabiModel
+
+    with pytest.raises(ValueError, match="readout"):
+        BabiModel(20, 5, 4, dim=16, n_layers=1, ffn_dim=8, attention="mha", readout="mean")
+    with pytest.raises(ValueError, match="readout"):
+        PMIBabiConfig(readout="mean").validate()
