@@ -9,15 +9,23 @@ Per backend variant: wall seconds of the simulation, compilation (or code genera
 and simulated ms per wall second. Compilation is what the first 1 ms run costs (Numba JIT
 loading, Brian2 code generation and Cython compilation, pyNN.brian2 set-up); the timed part
 is the remaining ``ms - 1`` ms of a simulator that has already run once. Brian2's standalone
-device compiles a C++ program and runs it once: its wall time is the program's run time as
-Brian2 measures it, and its compilation the rest of the build. Spike counts are checked:
+device compiles a C++ program and runs it once: its wall time is the simulation loop's time as
+Brian2 measures it inside the program (the strict measure, used for the target);
+``binary_run_s`` is the whole program's run (start-up, reading its arrays, the loop, writing the
+results), the closer match to what Numba's timed ``run()`` call includes; compilation is the
+rest of the build. Spike counts are checked:
 brian2 variants must give the Numba reference's spikes exactly; pynn:brian2 differs (see
 ``docs/models/backends.md``) and is timed only.
 
 Baseline (same run): the Numba reference. Target: Numba >= 10x faster than the fastest
 Brian2 variant for c = n = 100.
 
+Each variant runs ``--repeat`` times (default 3) from a fresh simulator, and the fastest run
+counts (the one least disturbed by other load on the machine); the standalone device rebuilds
+in the same folder, so only its first build compiles.
+
     python benchmarks/bench_backends.py [--out benchmarks/results/backends.json] [--quick]
+        [--repeat N]
         [--variants numba brian2-numpy brian2-cython brian2-standalone pynn-brian2]
 """
 
@@ -55,8 +63,12 @@ def _spikes(sim, labels):
     return out
 
 
-def measure(variant: str, c: int, n: int, ms: int, seed: int = 0) -> dict:
-    """Build, warm up (1 ms), then time the rest of the schedule on one variant."""
+def measure(variant: str, c: int, n: int, ms: int, seed: int = 0, build_dir=None) -> dict:
+    """Build, warm up (1 ms), then time the rest of the schedule on one variant.
+
+    ``build_dir`` (standalone only): the C++ project folder; a second build there with the
+    same code only relinks, so repeats cost seconds, not a compilation.
+    """
     cue_t, con_t, n_ops = _workload()(c, n, ms, seed)
     net = build_network(
         c, n, [np.asarray(x, float) for x in cue_t], [np.asarray(x, float) for x in con_t]
@@ -64,15 +76,17 @@ def measure(variant: str, c: int, n: int, ms: int, seed: int = 0) -> dict:
     labels = list(net.populations)
     if variant == "brian2-standalone":
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="neuromem_b2sa_") as d:
-            sim = create(net, "brian2", device="cpp_standalone", build_dir=d)
+        with tempfile.TemporaryDirectory(prefix="neuromem_b2sa_") as tmp:
+            sim = create(net, "brian2", device="cpp_standalone", build_dir=build_dir or tmp)
             sim.run(float(ms))
             total = time.perf_counter() - t0
             run_s = float(sim.standalone_run_seconds)
+            binary_s = float(sim.standalone_binary_seconds)
         spikes = _spikes(sim, labels)
         return {
             "wall_s": run_s,
-            "compile_s": total - run_s,
+            "binary_run_s": binary_s,
+            "compile_s": total - binary_s,
             "simulated_ms": float(ms),
             "spikes": spikes,
             "n_ops": n_ops,
@@ -107,17 +121,27 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "results" / "backends.json")
     ap.add_argument("--cues", type=int, default=100)
     ap.add_argument("--content", type=int, default=100)
-    ap.add_argument("--ms", type=int, default=1000, help="simulated ms (default 1000)")
+    ap.add_argument("--ms", type=int, default=10000, help="simulated ms (default 10000)")
     ap.add_argument("--quick", action="store_true", help="c = n = 20, 200 ms")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="fresh runs per variant; the fastest counts"
+    )
     ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error(f"--repeat must be >= 1, got {args.repeat}")
     c, n, ms = (20, 20, 200) if args.quick else (args.cues, args.content, args.ms)
     if "numba" not in args.variants:
         args.variants.insert(0, "numba")
     results = {}
     ref = None
     for v in args.variants:
-        r = measure(v, c, n, ms)
+        with tempfile.TemporaryDirectory(prefix="neuromem_b2sa_") as build_dir:
+            runs = [measure(v, c, n, ms, build_dir=build_dir) for _ in range(args.repeat)]
+        # the fastest repeat (the least disturbed by other load); the first one's compilation
+        r = min(runs, key=lambda x: x["wall_s"])
+        r["compile_s"] = runs[0]["compile_s"]
+        r["wall_s_all"] = [x["wall_s"] for x in runs]
         spikes = r.pop("spikes")
         if v == "numba":
             ref = spikes
@@ -142,10 +166,21 @@ def main(argv=None) -> int:
             "target_speedup": 10.0,
             "target_met": bool(ratio >= 10.0),
         }
+        if "brian2-standalone" in results:
+            sa = results["brian2-standalone"]
+            summary["numba_speedup_over_standalone_program"] = (
+                results["numba"]["sim_ms_per_wall_s"] * sa["binary_run_s"] / sa["simulated_ms"]
+            )
         print(f"numba is {ratio:.1f}x faster than {fastest} (target >= 10x)")
+        if "numba_speedup_over_standalone_program" in summary:
+            print(
+                f"numba is {summary['numba_speedup_over_standalone_program']:.1f}x faster than "
+                "the whole standalone program run (start-up and I/O included)"
+            )
     out = {
         "benchmark": "backends",
         "workload": {"n_cues": c, "n_content": n, "ms": ms, "n_ops": results["numba"]["n_ops"]},
+        "repeat": args.repeat,
         "baseline": "numba",
         "results": results,
         "summary": summary,

@@ -38,6 +38,7 @@ calls, changed spike-source times between runs and :meth:`Brian2Simulator.emit_l
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 
 import numpy as np
@@ -223,6 +224,9 @@ class Brian2Simulator:
         self._ran = False
         self._late: dict[str, list[tuple[int, int]]] = {}
         if device == "cpp_standalone":
+            # Brian2's default `make -j` starts every compile job at once (a load of 100+ on
+            # a small machine); one job per core is as fast and leaves the machine usable
+            self.b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
             self.b2.set_device(
                 "cpp_standalone",
                 directory=build_dir or tempfile.mkdtemp(prefix="neuromem_b2_"),
@@ -420,6 +424,9 @@ class Brian2Simulator:
                 b2.device.build(directory=b2.device.project_dir, compile=True, run=True)
                 #: seconds the compiled program ran (Brian2's measure; compilation apart)
                 self.standalone_run_seconds = getattr(b2.device, "_last_run_time", None)
+                #: seconds of the whole program (start, reading its arrays, the run, writing
+                #: the results), compilation apart
+                self.standalone_binary_seconds = b2.device.timers.get("run_binary")
                 self._cache_results()
             finally:
                 self._restore_runtime()

@@ -98,8 +98,9 @@ def _neuron_pass(
     Dense and branch-free, so LLVM vectorises it (unsigned indices spare Numba's
     negative-index checks); a neuron at rest with no input stays bit-for-bit at rest. The
     ring-buffer ``slot`` is read and cleared and ``spiked`` is set where a neuron crossed
-    its threshold.
+    its threshold. Returns the number of spikes.
     """
+    n_sp = 0
     for n in range(lo, hi):
         ie = i_e[n] + ring[0, slot, n] * init_e[n]
         ii = i_i[n] + ring[1, slot, n] * init_i[n]
@@ -115,12 +116,14 @@ def _neuron_pass(
         v[n] = v_reset[n] if sp else vv
         refr[n] = t_refract[n] if sp else r
         spiked[n] = sp
+        n_sp += sp
         ie *= dec_e[n]
         ii *= dec_i[n]
         # flush currents below 1e-30 nA to zero (no denormals; the board's fixed point
         # reaches zero much sooner)
         i_e[n] = 0.0 if abs(ie) < 1e-30 else ie
         i_i[n] = 0.0 if abs(ii) < 1e-30 else ii
+    return n_sp
 
 
 @njit(cache=True)
@@ -194,10 +197,12 @@ def _simulate(
         if not sources_only:
             for g in range(nrn_lo.shape[0]):
                 lo, hi = np.uint64(nrn_lo[g]), np.uint64(nrn_hi[g])
-                _neuron_pass(
+                n_sp = _neuron_pass(
                     lo, hi, slot, ring, v, i_e, i_i, refr, v_rest, v_reset, v_thresh, r_mem,
                     exp_tc, i_offset, dec_e, init_e, dec_i, init_i, t_refract, spiked,
                 )  # fmt: skip
+                if n_sp == 0:
+                    continue
                 for n in range(lo, hi):
                     if spiked[n]:
                         fired[n_fired] = n
@@ -655,8 +660,11 @@ class NumbaSimulator:
             ):  # fmt: skip
                 dst[...] = src
             cap *= 4
-        self._spk_t.append(spk_t[:got])
-        self._spk_id.append(spk_id[:got])
+        spk_t, spk_id = spk_t[:got], spk_id[:got]
+        if got < cap // 2:  # a view would keep the mostly unused buffer alive
+            spk_t, spk_id = spk_t.copy(), spk_id.copy()
+        self._spk_t.append(spk_t)
+        self._spk_id.append(spk_id)
 
     def run(self, duration: float) -> None:
         """Advance the simulation by ``duration`` ms (a whole number of steps, > 0).
