@@ -89,36 +89,37 @@ def _post_add(n, t, lut, p, cnt_m1, ptimes, ptraces):
 
 
 @njit(cache=True, inline="always")
-def _neuron_pass(
-    lo, hi, slot, ring, v, i_e, i_i, refr, v_rest, v_reset, v_thresh, r_mem, exp_tc, i_offset,
-    dec_e, init_e, dec_i, init_i, t_refract, spiked,
-):  # fmt: skip
+def _neuron_pass(lo, hi, slot, ring, v, i_e, i_i, refr, spiked, par, t_refract):
     """Steps 1-4 of the module docstring for neurons ``lo`` to ``hi - 1`` (unsigned).
 
-    Dense and branch-free, so LLVM vectorises it (unsigned indices spare Numba's
-    negative-index checks); a neuron at rest with no input stays bit-for-bit at rest. The
-    ring-buffer ``slot`` is read and cleared and ``spiked`` is set where a neuron crossed
+    The neurons share their parameters ``par`` (``v_rest, v_reset, v_thresh, r_mem, exp_tc,
+    i_offset, dec_e, init_e, dec_i, init_i``) and ``t_refract``, so only the state streams
+    through memory. Dense and branch-free, so LLVM vectorises it (unsigned indices spare
+    Numba's negative-index checks); a neuron at rest with no input stays bit-for-bit at rest.
+    The ring-buffer ``slot`` is read and cleared and ``spiked`` is set where a neuron crossed
     its threshold. Returns the number of spikes.
     """
+    v_rest, v_reset, v_thresh, r_mem, exp_tc = par[0], par[1], par[2], par[3], par[4]
+    i_offset, dec_e, init_e, dec_i, init_i = par[5], par[6], par[7], par[8], par[9]
     n_sp = 0
     for n in range(lo, hi):
-        ie = i_e[n] + ring[0, slot, n] * init_e[n]
-        ii = i_i[n] + ring[1, slot, n] * init_i[n]
+        ie = i_e[n] + ring[0, slot, n] * init_e
+        ii = i_i[n] + ring[1, slot, n] * init_i
         ring[0, slot, n] = 0.0
         ring[1, slot, n] = 0.0
         r = refr[n]
         vo = v[n]
-        alpha = (ie - ii + i_offset[n]) * r_mem[n] + v_rest[n]
-        vn = alpha - exp_tc[n] * (alpha - vo)
+        alpha = (ie - ii + i_offset) * r_mem + v_rest
+        vn = alpha - exp_tc * (alpha - vo)
         vv = vn if r <= 0 else vo
         r = r - 1 if r > 0 else r
-        sp = vv >= v_thresh[n]
-        v[n] = v_reset[n] if sp else vv
-        refr[n] = t_refract[n] if sp else r
+        sp = vv >= v_thresh
+        v[n] = v_reset if sp else vv
+        refr[n] = t_refract if sp else r
         spiked[n] = sp
         n_sp += sp
-        ie *= dec_e[n]
-        ii *= dec_i[n]
+        ie *= dec_e
+        ii *= dec_i
         # flush currents below 1e-30 nA to zero (no denormals; the board's fixed point
         # reaches zero much sooner)
         i_e[n] = 0.0 if abs(ie) < 1e-30 else ie
@@ -132,17 +133,8 @@ def _simulate(
     t1,
     nrn_lo,
     nrn_hi,
-    v_rest,
-    v_reset,
-    v_thresh,
-    r_mem,
-    exp_tc,
-    i_offset,
-    dec_e,
-    init_e,
-    dec_i,
-    init_i,
-    t_refract,
+    grp_par,
+    grp_tref,
     v,
     i_e,
     i_i,
@@ -170,8 +162,13 @@ def _simulate(
     post_cnt_m1,
     post_times,
     post_traces,
-    dep_key,
+    row_post0,
+    proj_post_lo,
+    proj_post_n,
+    proj_dep_base,
+    proj_dep_t,
     dep_prev,
+    dep_tlast,
     dep_val,
     clip_each,
     dep_delayed,
@@ -188,7 +185,6 @@ def _simulate(
     ``spk_t``/``spk_id`` from ``n_spk``; returns ``-1 - needed`` when they are too short.
     """
     n_slots = ring.shape[1]
-    n_proj = proj_plastic.shape[0]
     fired = np.empty(v.shape[0] + 1, dtype=np.int64)
     spiked = np.zeros(v.shape[0], dtype=np.bool_)
     for t in range(t0, t1):
@@ -198,9 +194,8 @@ def _simulate(
             for g in range(nrn_lo.shape[0]):
                 lo, hi = np.uint64(nrn_lo[g]), np.uint64(nrn_hi[g])
                 n_sp = _neuron_pass(
-                    lo, hi, slot, ring, v, i_e, i_i, refr, v_rest, v_reset, v_thresh, r_mem,
-                    exp_tc, i_offset, dec_e, init_e, dec_i, init_i, t_refract, spiked,
-                )  # fmt: skip
+                    lo, hi, slot, ring, v, i_e, i_i, refr, spiked, grp_par[g], grp_tref[g]
+                )
                 if n_sp == 0:
                     continue
                 for n in range(lo, hi):
@@ -236,9 +231,17 @@ def _simulate(
                 dslot = (t + d) % n_slots
                 # unsigned synapse indices: no negative-index checks in the synapse loops
                 s_lo, s_hi = np.uint64(s0), np.uint64(row_syn_ptr[r + 1])
+                m = s_hi - s_lo
+                # a row onto consecutive post neurons (all-to-all): post = post0 + k
+                post0 = row_post0[r]
+                u0 = np.uint64(post0 if post0 >= 0 else 0)
                 if not proj_plastic[p]:
-                    for s in range(s_lo, s_hi):
-                        ring[rec, dslot, syn_post[s]] += syn_w[s]
+                    if post0 >= 0:
+                        for k in range(m):
+                            ring[rec, dslot, u0 + k] += syn_w[s_lo + k]
+                    else:
+                        for s in range(s_lo, s_hi):
+                            ring[rec, dslot, syn_post[s]] += syn_w[s]
                     continue
                 last_t = row_prev_t[r]
                 last_tr = row_prev_tr[r]
@@ -246,21 +249,18 @@ def _simulate(
                 row_prev_t[r] = t
                 begin = last_t - d if last_t >= d else 0
                 end = t - d if t >= d else 0
-                amp_p = a_plus[p] * last_tr
-                lp = lut_plus[p]
-                lm = lut_minus[p]
                 wmin, wmax = w_min[p], w_max[p]
-                key = t * n_proj + p
-                for s in range(s_lo, s_hi):
-                    post = syn_post[s]
-                    # history entries 1..cnt-1 are sorted in time (entry 0 is a placeholder):
-                    # `prev` is the last one at or before `end`. It and the depression depend
-                    # on (post, t, projection) only, so they are computed once per step for
-                    # all the rows of a projection that fire together
-                    if dep_key[post] == key:
-                        prev = dep_prev[post]
-                        dep = dep_val[post]
-                    else:
+                lo_p = proj_post_lo[p]
+                base = np.uint64(proj_dep_base[p])
+                if proj_dep_t[p] != t:
+                    # once per step and projection, for every post neuron: `prev`, the last
+                    # post spike at or before `end` (history entries 1..cnt-1 are sorted in
+                    # time, entry 0 is a placeholder), its time (-1: none) and the depression
+                    # it causes; the same for every row of the projection firing at t
+                    proj_dep_t[p] = t
+                    lm = lut_minus[p]
+                    for j in range(proj_post_n[p]):
+                        post = lo_p + j
                         prev = post_cnt_m1[post]
                         while prev > 0 and post_times[post, prev] > end:
                             prev -= 1
@@ -273,24 +273,57 @@ def _simulate(
                                     * post_traces[post, prev]
                                     * (lm[dtm] if dtm < lm.shape[0] else 0.0)
                                 )
-                        dep_key[post] = key
-                        dep_prev[post] = prev
-                        dep_val[post] = dep
+                        dep_prev[base + j] = prev
+                        dep_tlast[base + j] = post_times[post, prev] if prev > 0 else -1
+                        dep_val[base + j] = dep
+                # potentiation needs a post spike after `begin`; usually there is none
+                potentiate = False
+                for s in range(s_lo, s_hi):
+                    if dep_tlast[base + np.uint64(syn_post[s] - lo_p)] > begin:
+                        potentiate = True
+                        break
+                if not potentiate and post0 >= 0:
+                    # depression only, consecutive posts: vectorised
+                    b0 = base + np.uint64(post0 - lo_p)
+                    for k in range(m):
+                        if clip_each:
+                            w = max(syn_w[s_lo + k] - dep_val[b0 + k], wmin)
+                        else:
+                            w = min(max(syn_w[s_lo + k] + 0.0 - dep_val[b0 + k], wmin), wmax)
+                        syn_w[s_lo + k] = w
+                        ring[rec, dslot, u0 + k] += w
+                    continue
+                amp_p = a_plus[p] * last_tr
+                lp = lut_plus[p]
+                n_lp = lp.shape[0]
+                for s in range(s_lo, s_hi):
+                    post = syn_post[s]
+                    jb = base + np.uint64(post - lo_p)
+                    prev = dep_prev[jb]
+                    dep = dep_val[jb]
                     w = syn_w[s]
                     pot = 0.0
-                    if prev > 0 and post_times[post, prev] > begin:
-                        # potentiation by the post spikes after `begin`, oldest first
-                        first = prev
-                        while first > 1 and post_times[post, first - 1] > begin:
-                            first -= 1
+                    if dep_tlast[jb] > begin:
+                        # potentiation by the post spikes after `begin`, oldest first: binary
+                        # search for the first one (entries 1..prev are sorted in time)
+                        first, hi_e = 1, prev
+                        while first < hi_e:
+                            mid = (first + hi_e) // 2
+                            if post_times[post, mid] > begin:
+                                hi_e = mid
+                            else:
+                                first = mid + 1
+                        if clip_each:
+                            w = min(w, wmax)  # what a term of 0 does; later ones change nothing
                         for e in range(first, prev + 1):
-                            dtp = post_times[post, e] + d - last_t
-                            if dtp > 0:
-                                dw = amp_p * (lp[dtp] if dtp < lp.shape[0] else 0.0)
-                                if clip_each:
-                                    w = min(w + dw, wmax)
-                                else:
-                                    pot += dw
+                            dtp = post_times[post, e] + d - last_t  # > 0 as time > begin
+                            if dtp >= n_lp:
+                                break  # this and every later term is 0
+                            dw = amp_p * lp[dtp]
+                            if clip_each:
+                                w = min(w + dw, wmax)
+                            else:
+                                pot += dw
                     if clip_each:
                         w = max(w - dep, wmin)
                     else:
@@ -457,9 +490,24 @@ class NumbaSimulator:
             self.v[sl] = c.initial_v
         self.i_e, self.i_i = z(n), z(n)
         # contiguous ranges of neurons (not spike sources), for the dense neuron update
-        edges = np.flatnonzero(np.diff(np.concatenate([[1], self.is_src.view(np.int8), [1]])))
-        self.nrn_lo = edges[0::2].astype(np.int64)
-        self.nrn_hi = edges[1::2].astype(np.int64)
+        # runs of neurons (not spike sources) with identical parameters, each updated with
+        # its parameters as scalars (a population is one run)
+        par = np.stack(
+            [
+                self.v_rest, self.v_reset, self.v_thresh, self.r_mem, self.exp_tc,
+                self.i_offset, self.dec_e, self.init_e, self.dec_i, self.init_i,
+                self.t_refract.astype(float),
+            ],
+            axis=1,
+        )  # fmt: skip
+        change = np.ones(n + 1, np.bool_)
+        change[1:n] = np.any(par[1:] != par[:-1], axis=1) | (self.is_src[1:] != self.is_src[:-1])
+        bounds = np.flatnonzero(change)
+        lo, hi = bounds[:-1], bounds[1:]
+        keep = ~self.is_src[lo]
+        self.nrn_lo, self.nrn_hi = lo[keep].astype(np.int64), hi[keep].astype(np.int64)
+        self.grp_par = np.ascontiguousarray(par[self.nrn_lo, :10])
+        self.grp_tref = self.t_refract[self.nrn_lo].copy()
         self.refr = z(n, np.int64)
 
         projs = list(net.projections.values())
@@ -556,11 +604,30 @@ class NumbaSimulator:
         self.post_cnt_m1 = np.zeros(n, np.int64)
         self.post_times = np.zeros((n, MAX_POST_EVENTS), np.int64)
         self.post_traces = np.zeros((n, MAX_POST_EVENTS))
-        # per post neuron: the step and projection (t * n_projections + p) whose last post
-        # spike index and depression are cached, for the rows that fire in the same step
-        self.dep_key = np.full(n, -1, np.int64)
-        self.dep_prev = np.zeros(n, np.int64)
-        self.dep_val = np.zeros(n)
+        # rows onto consecutive post neurons (all-to-all): their first post neuron, else -1
+        self.row_post0 = np.full(nr, -1, np.int64)
+        for r in range(nr):
+            a, b = self.row_syn_ptr[r], self.row_syn_ptr[r + 1]
+            if b > a and np.array_equal(
+                self.syn_post[a:b], np.arange(self.syn_post[a], self.syn_post[a] + b - a)
+            ):
+                self.row_post0[r] = self.syn_post[a]
+        # per plastic projection and post neuron, recomputed once per step (proj_dep_t):
+        # the last post spike's history index and time, and the depression it causes
+        self.proj_post_lo = np.zeros(np_, np.int64)
+        self.proj_post_n = np.zeros(np_, np.int64)
+        self.proj_dep_base = np.zeros(np_, np.int64)
+        total = 0
+        for k, pr in enumerate(projs):
+            if pr.plastic:
+                self.proj_post_lo[k] = self.offsets[pr.post.label]
+                self.proj_post_n[k] = pr.post.size
+                self.proj_dep_base[k] = total
+                total += pr.post.size
+        self.proj_dep_t = np.full(np_, -1, np.int64)
+        self.dep_prev = np.zeros(total, np.int64)
+        self.dep_tlast = np.zeros(total, np.int64)
+        self.dep_val = np.zeros(total)
 
     # ------------------------------------------------------------------ run
     def _source_schedule(self, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -629,21 +696,21 @@ class NumbaSimulator:
                     for a in (
                         self.v, self.i_e, self.i_i, self.refr, self.ring, self.syn_w,
                         self.row_prev_t, self.row_prev_tr, self.post_cnt_m1,
-                        self.post_times, self.post_traces, self.dep_key,
+                        self.post_times, self.post_traces, self.proj_dep_t,
                     )
                 ]  # fmt: skip
             spk_t = np.empty(cap, np.int64)
             spk_id = np.empty(cap, np.int64)
             got = _simulate(
-                t0, t1, self.nrn_lo, self.nrn_hi, self.v_rest, self.v_reset, self.v_thresh,
-                self.r_mem, self.exp_tc, self.i_offset, self.dec_e, self.init_e, self.dec_i,
-                self.init_i,
-                self.t_refract, self.v, self.i_e, self.i_i, self.refr, self.ring, ptr, ids,
+                t0, t1, self.nrn_lo, self.nrn_hi, self.grp_par, self.grp_tref, self.v, self.i_e,
+                self.i_i, self.refr, self.ring, ptr, ids,
                 self.pre_row_ptr, self.row_proj, self.row_syn_ptr, self.syn_post, self.syn_w,
                 self.syn_delay, self.syn_rec, self.row_prev_t, self.row_prev_tr,
                 self.proj_plastic, self.lut_plus, self.lut_minus, self.a_plus, self.a_minus,
                 self.w_min, self.w_max, self.post_proj, self.post_cnt_m1, self.post_times,
-                self.post_traces, self.dep_key, self.dep_prev, self.dep_val, self.clip_each,
+                self.post_traces, self.row_post0, self.proj_post_lo, self.proj_post_n,
+                self.proj_dep_base, self.proj_dep_t, self.dep_prev, self.dep_tlast, self.dep_val,
+                self.clip_each,
                 self.dep_delayed, self.dep_coincident,
                 self.rec_mask, late,
                 spk_t, spk_id, 0,
@@ -654,7 +721,7 @@ class NumbaSimulator:
                 (
                     self.v, self.i_e, self.i_i, self.refr, self.ring, self.syn_w,
                     self.row_prev_t, self.row_prev_tr, self.post_cnt_m1,
-                    self.post_times, self.post_traces, self.dep_key,
+                    self.post_times, self.post_traces, self.proj_dep_t,
                 ),
                 backup,
             ):  # fmt: skip
