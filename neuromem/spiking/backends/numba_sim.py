@@ -127,6 +127,37 @@ def _neuron_pass(lo, hi, slot, ring, v, i_e, i_i, refr, spiked, par, t_refract):
     return n_sp
 
 
+@njit(cache=True, inline="always")
+def _potentiate(w, post, prev, begin, d, last_t, amp_p, lp, wmax, clip_each, post_times):
+    """Potentiation of one synapse by the post spikes after ``begin`` up to entry ``prev``.
+
+    The terms, oldest first, are ``amp_p * lp[t_post + d - last_t]`` (0 beyond the table).
+    Returns the weight (clipped at ``wmax`` after every term when ``clip_each``, else
+    unchanged) and the sum of the terms.
+    """
+    # binary search for the first entry after `begin` (entries 1..prev are sorted in time)
+    first, hi_e = 1, prev
+    while first < hi_e:
+        mid = (first + hi_e) // 2
+        if post_times[post, mid] > begin:
+            hi_e = mid
+        else:
+            first = mid + 1
+    pot = 0.0
+    if clip_each:
+        w = min(w, wmax)  # what a term of 0 does; later zero terms change nothing
+    for e in range(first, prev + 1):
+        dtp = post_times[post, e] + d - last_t  # > 0 as t_post > begin
+        if dtp >= lp.shape[0]:
+            break  # this and every later term is 0
+        dw = amp_p * lp[dtp]
+        if clip_each:
+            w = min(w + dw, wmax)
+        else:
+            pot += dw
+    return w, pot
+
+
 @njit(cache=True)
 def _simulate(
     t0,
@@ -170,6 +201,7 @@ def _simulate(
     dep_prev,
     dep_tlast,
     dep_val,
+    pot_buf,
     clip_each,
     dep_delayed,
     dep_coincident,
@@ -276,54 +308,41 @@ def _simulate(
                         dep_prev[base + j] = prev
                         dep_tlast[base + j] = post_times[post, prev] if prev > 0 else -1
                         dep_val[base + j] = dep
-                # potentiation needs a post spike after `begin`; usually there is none
-                potentiate = False
-                for s in range(s_lo, s_hi):
-                    if dep_tlast[base + np.uint64(syn_post[s] - lo_p)] > begin:
-                        potentiate = True
-                        break
-                if not potentiate and post0 >= 0:
-                    # depression only, consecutive posts: vectorised
+                amp_p = a_plus[p] * last_tr
+                lp = lut_plus[p]
+                if post0 >= 0:
+                    # consecutive posts: potentiation synapse by synapse where a post spike
+                    # came after `begin` (rare), then depression and delivery, vectorised
                     b0 = base + np.uint64(post0 - lo_p)
+                    for k in range(m):
+                        pot = 0.0
+                        if dep_tlast[b0 + k] > begin:
+                            w, pot = _potentiate(
+                                syn_w[s_lo + k], post0 + np.int64(k), dep_prev[b0 + k], begin,
+                                d, last_t, amp_p, lp, wmax, clip_each, post_times,
+                            )  # fmt: skip
+                            syn_w[s_lo + k] = w
+                        pot_buf[k] = pot
                     for k in range(m):
                         if clip_each:
                             w = max(syn_w[s_lo + k] - dep_val[b0 + k], wmin)
                         else:
-                            w = min(max(syn_w[s_lo + k] + 0.0 - dep_val[b0 + k], wmin), wmax)
+                            w = syn_w[s_lo + k] + pot_buf[k] - dep_val[b0 + k]
+                            w = min(max(w, wmin), wmax)
                         syn_w[s_lo + k] = w
                         ring[rec, dslot, u0 + k] += w
                     continue
-                amp_p = a_plus[p] * last_tr
-                lp = lut_plus[p]
-                n_lp = lp.shape[0]
                 for s in range(s_lo, s_hi):
                     post = syn_post[s]
                     jb = base + np.uint64(post - lo_p)
-                    prev = dep_prev[jb]
-                    dep = dep_val[jb]
                     w = syn_w[s]
                     pot = 0.0
                     if dep_tlast[jb] > begin:
-                        # potentiation by the post spikes after `begin`, oldest first: binary
-                        # search for the first one (entries 1..prev are sorted in time)
-                        first, hi_e = 1, prev
-                        while first < hi_e:
-                            mid = (first + hi_e) // 2
-                            if post_times[post, mid] > begin:
-                                hi_e = mid
-                            else:
-                                first = mid + 1
-                        if clip_each:
-                            w = min(w, wmax)  # what a term of 0 does; later ones change nothing
-                        for e in range(first, prev + 1):
-                            dtp = post_times[post, e] + d - last_t  # > 0 as time > begin
-                            if dtp >= n_lp:
-                                break  # this and every later term is 0
-                            dw = amp_p * lp[dtp]
-                            if clip_each:
-                                w = min(w + dw, wmax)
-                            else:
-                                pot += dw
+                        w, pot = _potentiate(
+                            w, post, dep_prev[jb], begin, d, last_t, amp_p, lp, wmax,
+                            clip_each, post_times,
+                        )  # fmt: skip
+                    dep = dep_val[jb]
                     if clip_each:
                         w = max(w - dep, wmin)
                     else:
@@ -628,6 +647,8 @@ class NumbaSimulator:
         self.dep_prev = np.zeros(total, np.int64)
         self.dep_tlast = np.zeros(total, np.int64)
         self.dep_val = np.zeros(total)
+        # scratch: the potentiation of each synapse of a row
+        self.pot_buf = np.zeros(int(np.diff(self.row_syn_ptr).max()) if nr else 1)
 
     # ------------------------------------------------------------------ run
     def _source_schedule(self, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -710,7 +731,7 @@ class NumbaSimulator:
                 self.w_min, self.w_max, self.post_proj, self.post_cnt_m1, self.post_times,
                 self.post_traces, self.row_post0, self.proj_post_lo, self.proj_post_n,
                 self.proj_dep_base, self.proj_dep_t, self.dep_prev, self.dep_tlast, self.dep_val,
-                self.clip_each,
+                self.pot_buf, self.clip_each,
                 self.dep_delayed, self.dep_coincident,
                 self.rec_mask, late,
                 spk_t, spk_id, 0,
