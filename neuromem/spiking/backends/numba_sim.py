@@ -310,16 +310,21 @@ def _simulate(
                         dep_val[base + j] = dep
                 amp_p = a_plus[p] * last_tr
                 lp = lut_plus[p]
+                # a post spike at or after `t_far` gives a potentiation term of 0 (beyond the
+                # table); weights stay inside [w_min, w_max], so such terms change nothing
+                t_far = last_t - d + lp.shape[0]
                 if post0 >= 0:
                     # consecutive posts: potentiation synapse by synapse where a post spike
                     # came after `begin` (rare), then depression and delivery, vectorised
                     b0 = base + np.uint64(post0 - lo_p)
                     for k in range(m):
                         pot = 0.0
-                        if dep_tlast[b0 + k] > begin:
+                        # a post spike after `begin`, and the oldest one kept not too late
+                        post = post0 + np.int64(k)
+                        if dep_tlast[b0 + k] > begin and post_times[post, 1] < t_far:
                             w, pot = _potentiate(
-                                syn_w[s_lo + k], post0 + np.int64(k), dep_prev[b0 + k], begin,
-                                d, last_t, amp_p, lp, wmax, clip_each, post_times,
+                                syn_w[s_lo + k], post, dep_prev[b0 + k], begin, d, last_t,
+                                amp_p, lp, wmax, clip_each, post_times,
                             )  # fmt: skip
                             syn_w[s_lo + k] = w
                         pot_buf[k] = pot
@@ -337,7 +342,7 @@ def _simulate(
                     jb = base + np.uint64(post - lo_p)
                     w = syn_w[s]
                     pot = 0.0
-                    if dep_tlast[jb] > begin:
+                    if dep_tlast[jb] > begin and post_times[post, 1] < t_far:
                         w, pot = _potentiate(
                             w, post, dep_prev[jb], begin, d, last_t, amp_p, lp, wmax,
                             clip_each, post_times,
