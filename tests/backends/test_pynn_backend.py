@@ -28,20 +28,6 @@ from neuromem.spiking import (
 )
 
 
-def _needs(name):
-    from neuromem.backends import probe
-
-    st = probe(name)
-    if not st.available:
-        pytest.skip(f"{name} not usable here: {st.reason}")
-
-
-@pytest.fixture
-def pynn_brian2():
-    _needs("pynn:brian2")
-    yield "pynn:brian2"
-
-
 def _small_net():
     net = Network(dt=1.0)
     src = net.population(2, SpikeSourceArray([[1.0, 5.0], [3.0]]), "src")
@@ -141,8 +127,8 @@ def test_unknown_simulator_and_missing_spinnaker_cfg(tmp_path, monkeypatch):
 
 
 @pytest.mark.spinnaker
-def test_spinnaker_maps_ca3_on_a_virtual_board(spinnaker_home):
-    _needs("pynn:spiNNaker")
+def test_spinnaker_maps_ca3_on_a_virtual_board(pynn_spinnaker):
+    spinnaker_home = pynn_spinnaker
     net = build_network(5, 10, [[1.0]] + [[]] * 4, [[1.0]] * 10)
     sim = create(net, "pynn:spiNNaker", workdir=str(spinnaker_home / "work"))
     sim.run(10.0)
@@ -161,8 +147,8 @@ def test_spinnaker_maps_ca3_on_a_virtual_board(spinnaker_home):
 
 
 @pytest.mark.spinnaker
-def test_spinnaker_silent_board_fails_fast_and_cleanly(spinnaker_home):
-    _needs("pynn:spiNNaker")
+def test_spinnaker_silent_board_fails_fast_and_cleanly(pynn_spinnaker):
+    spinnaker_home = pynn_spinnaker
     (spinnaker_home / ".spynnaker.cfg").write_text(
         "[Machine]\nmachine_name = 127.0.0.1\nversion = 5\n"
     )

@@ -57,18 +57,18 @@ RECALL_AT = 13.0  # a recall by cue 13 ms after the learn (spacing 10 + read_lag
 TOL = 1e-6  # nA
 
 
-def _needs(name):
-    from neuromem.backends import probe
-
-    st = probe(name)
-    if not st.available:
-        pytest.skip(f"{name} not usable here: {st.reason}")
-
-
-@pytest.fixture
-def pynn_brian2():
-    _needs("pynn:brian2")
-    yield "pynn:brian2"
+def _rule_kw(st, d):
+    """Keyword arguments of the two rules below for STDP synapse type ``st`` and delay ``d``."""
+    td, wd = st.timing_dependence, st.weight_dependence
+    return dict(
+        d=d,
+        tau_plus=td.tau_plus,
+        tau_minus=td.tau_minus,
+        A_plus=td.A_plus,
+        A_minus=td.A_minus,
+        w_min=wd.w_min,
+        w_max=wd.w_max,
+    )
 
 
 # ----------------------------------------------------------------------------- the two rules
@@ -275,17 +275,7 @@ def test_same_learn_on_numba_potentiates_at_the_recall_up_to_w_max():
     depression, and delivers that weight: the content cells fire."""
     net = _learn_then_recall_net()
     sim = create(net, "numba")
-    td = net.projections[PLASTIC_CUE_TO_CONTENT].synapse_type.timing_dependence
-    wd = net.projections[PLASTIC_CUE_TO_CONTENT].synapse_type.weight_dependence
-    kw = dict(
-        d=1.0,
-        tau_plus=td.tau_plus,
-        tau_minus=td.tau_minus,
-        A_plus=td.A_plus,
-        A_minus=td.A_minus,
-        w_min=wd.w_min,
-        w_max=wd.w_max,
-    )
+    kw = _rule_kw(net.projections[PLASTIC_CUE_TO_CONTENT].synapse_type, d=1.0)
     sim.run(RECALL_AT)
     w_learn = sim.weights(PLASTIC_CUE_TO_CONTENT)
     sim.run(13.0)
@@ -386,16 +376,7 @@ def test_functional_scenario_weights_on_numba_are_spynnaker_s_rule():
         (PLASTIC_CONTENT_TO_CUE, "CA3contContRecall", "CA3cueContRecall", N, C),
     ):
         st = mem.network.projections[label].synapse_type
-        td, wd = st.timing_dependence, st.weight_dependence
-        kw = dict(
-            d=st.delay,
-            tau_plus=td.tau_plus,
-            tau_minus=td.tau_minus,
-            A_plus=td.A_plus,
-            A_minus=td.A_minus,
-            w_min=wd.w_min,
-            w_max=wd.w_max,
-        )
+        kw = _rule_kw(st, d=st.delay)
         w_hand = _hand_weights(
             spynnaker_rule, _trains(sim, pre_lab, n_pre), _trains(sim, post_lab, n_post), **kw
         )
