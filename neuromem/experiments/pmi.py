@@ -292,6 +292,15 @@ BABI_MODELS = ("pmi", "baseline", "pmi-soft")
 class PMIBabiConfig(_ModelFields):
     """Parameters of ``pmi-babi`` (one model trained jointly on all chosen tasks).
 
+    The fields not listed below give the model shape (``dim``, ``n_layers``, ``ffn_dim``,
+    ``n_heads``, ``key_dim``, ``n_slots``, ``n_segments``, ``topk``, ``consolidation``; see
+    :class:`neuromem.pmi.PMIConfig`) and the training budget (``steps``, ``batch_size``,
+    ``lr``, ``dropout``, ``threads``; Adam, the same for every model). ``baseline_ffn_dim`` is
+    the baseline's feed-forward width; 0 (default) picks the width at which the baseline has
+    as many trainable parameters as the PMI model (same width, depth and heads: the
+    parameters PMI spends on its memory the baseline spends on a wider feed-forward
+    sub-layer; see :func:`neuromem.pmi.training.baseline_ffn_dim`).
+
     Attributes
     ----------
     tasks : tuple of int
@@ -306,17 +315,8 @@ class PMIBabiConfig(_ModelFields):
         Most recent story sentences kept.
     models : tuple of str
         Which of "pmi", "baseline", "pmi-soft" to train.
-    dim, n_layers, ffn_dim, n_heads, key_dim, n_slots, n_segments, topk, consolidation
-        Model shape: width, shared layers, feed-forward width of the PMI models, heads, key
-        width per head, working-memory slots, long-term segments, top-k of the write and the
-        long-term read, consolidation rule (see :class:`neuromem.pmi.PMIConfig`).
-    baseline_ffn_dim : int
-        Feed-forward width of the baseline; 0 (default) picks the width at which the
-        baseline has as many trainable parameters as the PMI model (same width, depth and
-        heads: the parameters PMI spends on its memory the baseline spends on a wider
-        feed-forward sub-layer; see :func:`neuromem.pmi.training.baseline_ffn_dim`).
-    steps, batch_size, lr, dropout, threads
-        Training budget (Adam, the same for every model), dropout, torch threads.
+    readout : str
+        ``"cls"`` (the authors' code) or ``"question"``: which token the answer is read from.
     """
 
     tasks: tuple[int, ...] = (1, 2, 3, 6, 15)
@@ -499,6 +499,9 @@ class PMIClevrConfig(_ModelFields):
     giving the most frequent training answer of each question type (what a model that ignores
     the image and the colour can reach).
 
+    The model shape and budget fields are as in :class:`PMIBabiConfig` (the baseline is
+    matched to PMI's size unless ``baseline_ffn_dim`` is set).
+
     Attributes
     ----------
     n_train_images, n_test_images : int
@@ -507,11 +510,6 @@ class PMIClevrConfig(_ModelFields):
         Image side, object half-size, patch side (tokens = (image_size/patch)^2 + 2).
     models : tuple of str
         Which of "pmi", "baseline", "pmi-soft" (top-k replaced by soft attention) to train.
-    dim, n_layers, ffn_dim, baseline_ffn_dim, n_heads, key_dim, n_slots, n_segments, topk
-        Model shape as in :class:`PMIBabiConfig` (the baseline is matched to PMI's size
-        unless ``baseline_ffn_dim`` is set).
-    steps, batch_size, lr, dropout, consolidation, threads
-        As in :class:`PMIBabiConfig`.
     """
 
     n_train_images: int = 4000
