@@ -12,9 +12,10 @@ torch module (float64, same weights, one thread) on the same batch, and checks t
 
     python benchmarks/bench_pmi.py [--data DIR] [--seeds 0 1 2] [--steps N] [--quick]
 
-The full run trains 2 models x 3 seeds at the default budget (about 15 minutes per seed on
-one busy core); ``--quick`` is a smoke test (tiny budget). Without the bAbI folder the
-accuracy part is skipped with a message. Writes ``benchmarks/results/pmi.json``.
+The full run trains 2 models x 3 seeds at the default budget (about 10 minutes per seed on
+one thread: 28 minutes for the 3 seeds on 2026-11-24); ``--quick`` is a smoke test (tiny
+budget). Without the bAbI folder the accuracy part is skipped with a message. Writes
+``benchmarks/results/pmi.json``.
 """
 
 from __future__ import annotations
