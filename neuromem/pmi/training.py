@@ -210,19 +210,26 @@ def babi_model(kind: str, vocab_size: int, n_answers: int, max_words: int, cfg, 
             vocab_size,
             n_answers,
             max_words,
-            dim=cfg.dim,
-            n_layers=cfg.n_layers,
-            ffn_dim=ffn,
-            attention="mha" if k == "baseline" else "pmi",
-            pmi=_pmi_for(k, cfg),
-            dropout=cfg.dropout,
-            seed=seed,
             readout=getattr(cfg, "readout", "cls"),
+            **_encoder_kwargs(k, ffn, cfg, seed),
         )
 
     ffn = baseline_ffn_dim(cfg, build) if kind == "baseline" else cfg.ffn_dim
     torch.manual_seed(seed)
     return build(kind, ffn)
+
+
+def _encoder_kwargs(kind, ffn, cfg, seed) -> dict:
+    """The encoder's keyword arguments shared by the bAbI and Sort-of-CLEVR models."""
+    return dict(
+        dim=cfg.dim,
+        n_layers=cfg.n_layers,
+        ffn_dim=ffn,
+        attention="mha" if kind == "baseline" else "pmi",
+        pmi=_pmi_for(kind, cfg),
+        dropout=cfg.dropout,
+        seed=seed,
+    )
 
 
 def _pmi_for(kind, cfg):
@@ -250,17 +257,7 @@ def clevr_model(kind: str, image_size: int, patch: int, cfg, seed: int):
 
     def build(k, ffn):
         return ClevrModel(
-            image_size,
-            patch,
-            QUESTION_DIM,
-            len(ANSWERS),
-            dim=cfg.dim,
-            n_layers=cfg.n_layers,
-            ffn_dim=ffn,
-            attention="mha" if k == "baseline" else "pmi",
-            pmi=_pmi_for(k, cfg),
-            dropout=cfg.dropout,
-            seed=seed,
+            image_size, patch, QUESTION_DIM, len(ANSWERS), **_encoder_kwargs(k, ffn, cfg, seed)
         )
 
     ffn = baseline_ffn_dim(cfg, build) if kind == "baseline" else cfg.ffn_dim
