@@ -38,3 +38,15 @@ def test_notebook_executes(path, tmp_path):
         for out in cell.get("outputs", [])
     }
     assert kinds & {"display_data", "execute_result", "stream"}, f"{path.name} showed nothing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_valid_nbformat_4_5(path):
+    """Every cell has a unique id (nbformat >= 4.5; a missing id will become an error)."""
+    import json
+
+    nb = json.loads(path.read_text())
+    assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5), path.name
+    ids = [cell.get("id") for cell in nb["cells"]]
+    assert None not in ids, f"{path.name}: cells without an id at {ids.index(None)}"
+    assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
