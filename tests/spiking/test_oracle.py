@@ -38,7 +38,7 @@ def _random_net(seed: int) -> Network:
     """Sources, three cell populations (two parameter sets) and every connector kind."""
     rng = np.random.default_rng(seed)
     net = Network()
-    trains = [np.unique(rng.integers(0, 70, rng.integers(0, 10))).astype(float) for _ in range(6)]
+    trains = [np.unique(rng.integers(0, 140, rng.integers(0, 20))).astype(float) for _ in range(6)]
     src = net.population(6, SpikeSourceArray(trains), "src")
     slow = CA3Params().cell(fast=False)
     fast = CA3Params().cell(fast=True)
@@ -58,9 +58,13 @@ def _random_net(seed: int) -> Network:
         c, c, AllToAllConnector(allow_self_connections=False), StaticSynapse(u(0, 4), 1.0)
     )
 
+    # short and long time constants, so that runs outlast the decay tables (tau_minus is
+    # shared by the plastic projections onto one population)
+    tau_minus = u(0.5, 3.0)
+
     def stdp(delay):
         return STDPMechanism(
-            SpikePairRule(u(2, 5), 3.0, u(0, 4), u(0, 4)),
+            SpikePairRule(u(0.5, 5), tau_minus, u(0, 4), u(0, 4)),
             AdditiveWeightDependence(0.0, 6.0),
             weight=u(0, 6),
             delay=delay,
@@ -189,7 +193,7 @@ def _oracle(net: Network, n_steps: int, clip_each: bool):
     return spikes, weights
 
 
-def _check(seed: int, stdp_clip: str, n_steps: int = 80):
+def _check(seed: int, stdp_clip: str, n_steps: int = 150):
     net = _random_net(seed)
     sim = create(net, stdp_clip=stdp_clip)
     sim.run(float(n_steps))
@@ -219,7 +223,7 @@ def test_oracle_networks_are_busy_and_plastic():
     for s in range(5):
         net = _random_net(s)
         sim = create(net)
-        sim.run(80.0)
+        sim.run(150.0)
         for lab in ("a-c", "b-c", "src-c"):
             if lab in net.projections:
                 w0 = net.projections[lab].initial_weights()
