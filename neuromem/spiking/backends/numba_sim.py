@@ -217,7 +217,7 @@ def _simulate(
     ``spk_t``/``spk_id`` from ``n_spk``; returns ``-1 - needed`` when they are too short.
     """
     n_slots = ring.shape[1]
-    fired = np.empty(v.shape[0] + 1, dtype=np.int64)
+    fired = np.empty(v.shape[0], dtype=np.int64)
     spiked = np.zeros(v.shape[0], dtype=np.bool_)
     for t in range(t0, t1):
         slot = t % n_slots
