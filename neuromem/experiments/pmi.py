@@ -254,6 +254,8 @@ class _ModelFields:
     steps: int = 3000
     batch_size: int = 32
     lr: float = 1e-3
+    warmup: int = 0
+    schedule: str = "constant"
     threads: int = 1
 
     def _validate_model(self):
@@ -281,6 +283,12 @@ class _ModelFields:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+        from neuromem.pmi.training import SCHEDULES
+
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
 
 
 # --------------------------------------------------------------------------- pmi-babi
@@ -295,7 +303,9 @@ class PMIBabiConfig(_ModelFields):
     The fields not listed below give the model shape (``dim``, ``n_layers``, ``ffn_dim``,
     ``n_heads``, ``key_dim``, ``n_slots``, ``n_segments``, ``topk``, ``consolidation``; see
     :class:`neuromem.pmi.PMIConfig`) and the training budget (``steps``, ``batch_size``,
-    ``lr``, ``dropout``, ``threads``; Adam, the same for every model). ``baseline_ffn_dim`` is
+    ``lr``, ``warmup``, ``schedule``, ``dropout``, ``threads``; Adam with an optional linear
+    warm-up and cosine decay, see :func:`neuromem.pmi.training.fit`; the same for every
+    model). ``baseline_ffn_dim`` is
     the baseline's feed-forward width; 0 (default) picks the width at which the baseline has
     as many trainable parameters as the PMI model (same width, depth and heads: the
     parameters PMI spends on its memory the baseline spends on a wider feed-forward
@@ -317,6 +327,10 @@ class PMIBabiConfig(_ModelFields):
         Which of "pmi", "baseline", "pmi-soft" to train.
     readout : str
         ``"cls"`` (the authors' code) or ``"question"``: which token the answer is read from.
+    batches : str
+        ``"mixed"``: every batch is a random draw from all tasks' questions; ``"per_task"``:
+        every batch holds questions of one task, picked uniformly at random (the authors'
+        ``babi_main.py``), so each task gets the same share of the steps whatever its size.
     """
 
     tasks: tuple[int, ...] = (1, 2, 3, 6, 15)
@@ -325,12 +339,18 @@ class PMIBabiConfig(_ModelFields):
     max_sentences: int = 50
     models: tuple[str, ...] = ("pmi", "baseline")
     steps: int = 4000
+    lr: float = 2e-3
+    warmup: int = 200
+    schedule: str = "cosine"
     readout: str = "cls"
+    batches: str = "mixed"
 
     def validate(self):
         self._validate_model()
         if self.readout not in ("cls", "question"):
             raise ValueError(f"readout must be 'cls' or 'question', got {self.readout!r}")
+        if self.batches not in ("mixed", "per_task"):
+            raise ValueError(f"batches must be 'mixed' or 'per_task', got {self.batches!r}")
         if not self.tasks:
             raise ValueError("tasks must name at least one task")
         for t in self.tasks:
@@ -444,7 +464,8 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
         with ctx.phase(f"train_{key}"):
             hist = fit(model, batch_fn(a_tr, model, True), len(train), cfg.steps,
                        cfg.batch_size, cfg.lr, np.random.default_rng(seed),
-                       progress=ctx.progress)  # fmt: skip
+                       progress=ctx.progress, warmup=cfg.warmup, schedule=cfg.schedule,
+                       groups=a_tr["task"] if cfg.batches == "per_task" else None)  # fmt: skip
         with ctx.phase(f"test_{key}"):
             pred = predict(model, batch_fn(a_te, model, False), len(test))
         correct = pred == a_te["answer"]
@@ -599,7 +620,8 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
         with ctx.phase(f"train_{key}"):
             hist = fit(model, batch_fn(tr, img_tr, model, True), len(tr["answer"]), cfg.steps,
                        cfg.batch_size, cfg.lr, np.random.default_rng(seed),
-                       progress=ctx.progress)  # fmt: skip
+                       progress=ctx.progress, warmup=cfg.warmup,
+                       schedule=cfg.schedule)  # fmt: skip
         with ctx.phase(f"test_{key}"):
             pred = predict(model, batch_fn(te, img_te, model, False), len(te["answer"]))
         ok = pred == te["answer"]

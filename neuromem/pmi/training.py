@@ -7,6 +7,7 @@ same seed, so a run is repeatable on one machine.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 __all__ = [
     "require_torch",
     "fit",
+    "lr_factor",
     "predict",
     "babi_model",
     "clevr_model",
@@ -54,8 +56,17 @@ def fit(
     clip: float = 5.0,
     progress=None,
     log_every: int = 50,
+    warmup: int = 0,
+    schedule: str = "constant",
+    groups=None,
 ) -> dict:
-    """Train ``model`` for ``steps`` mini-batches of cross-entropy.
+    r"""Train ``model`` for ``steps`` mini-batches of cross-entropy.
+
+    The learning rate at step :math:`s` (0-based) is :math:`\eta_s = \eta\, f(s)` with a linear
+    warm-up over the first :math:`w` steps, :math:`f(s) = (s + 1)/w`, and then
+    :math:`f = 1` (``schedule="constant"``) or a cosine decay to zero over the remaining
+    :math:`S - w` steps, :math:`f(s) = \tfrac12\big(1 + \cos(\pi (s - w)/(S - w))\big)`
+    (``schedule="cosine"``).
 
     Parameters
     ----------
@@ -77,31 +88,49 @@ def fit(
         Wraps the step range (e.g. ``ctx.progress``).
     log_every : int
         Steps between entries of the loss curve.
+    warmup : int
+        Steps of linear learning-rate warm-up (0: none).
+    schedule : {"constant", "cosine"}
+        Learning rate after the warm-up.
+    groups : array of int, optional
+        A group label per training row. When given, every batch is drawn from one group
+        picked uniformly at random (each group cycles through its own permutations), as the
+        authors' bAbI loop draws each batch from one task; otherwise batches cycle through
+        permutations of all rows.
 
     Returns
     -------
     dict
         ``loss_curve`` (mean training loss per ``log_every`` steps), ``train_seconds``.
+
+    Raises
+    ------
+    ValueError
+        A negative ``warmup``, an unknown ``schedule``, or ``groups`` of the wrong length.
     """
     torch = require_torch(threads=None)
+    if isinstance(warmup, bool) or int(warmup) != warmup or warmup < 0:
+        raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    draw = _batch_sampler(n_train, batch_size, rng, groups)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(s, steps, int(warmup), schedule)
+    )
     model.train()
-    perm = rng.permutation(n_train)
-    pos = 0
     curve, acc_loss, acc_n = [], 0.0, 0
     it = range(steps) if progress is None else progress(range(steps), desc="train")
     t0 = time.perf_counter()
     for _ in it:
-        if pos + batch_size > n_train:
-            perm, pos = rng.permutation(n_train), 0
-        idx = perm[pos : pos + batch_size]
-        pos += batch_size
+        idx = draw()
         logits, labels = batch_fn(idx)
         loss = torch.nn.functional.cross_entropy(logits, labels)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
+        sched.step()
         acc_loss += float(loss.detach())
         acc_n += 1
         if acc_n == log_every:
@@ -110,6 +139,49 @@ def fit(
     if acc_n:
         curve.append(acc_loss / acc_n)
     return {"loss_curve": curve, "train_seconds": time.perf_counter() - t0}
+
+
+SCHEDULES = ("constant", "cosine")
+
+
+def lr_factor(step: int, steps: int, warmup: int = 0, schedule: str = "constant") -> float:
+    """Learning-rate multiplier at 0-based ``step`` of ``steps`` (see :func:`fit`)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    if schedule == "cosine":
+        span = max(1, steps - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(step - warmup, span) / span))
+    return 1.0
+
+
+def _batch_sampler(n_train, batch_size, rng, groups):
+    """A function drawing the next batch of row indices (see ``groups`` in :func:`fit`)."""
+    if groups is None:
+        state = {"perm": rng.permutation(n_train), "pos": 0}
+
+        def draw():
+            if state["pos"] + batch_size > n_train:
+                state["perm"], state["pos"] = rng.permutation(n_train), 0
+            idx = state["perm"][state["pos"] : state["pos"] + batch_size]
+            state["pos"] += batch_size
+            return idx
+
+        return draw
+    groups = np.asarray(groups)
+    if groups.shape != (n_train,):
+        raise ValueError(f"groups must have shape ({n_train},), got {groups.shape}")
+    rows = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    perms = [[rng.permutation(r), 0] for r in rows]
+
+    def draw_group():
+        g = int(rng.integers(len(rows)))
+        perm, pos = perms[g]
+        if pos + batch_size > len(perm):
+            perm, pos = rng.permutation(rows[g]), 0
+        perms[g] = [perm, pos + batch_size]
+        return perm[pos : pos + batch_size]
+
+    return draw_group
 
 
 def predict(model, batch_fn, n: int, batch_size: int = 256) -> np.ndarray:
