@@ -339,9 +339,6 @@ class PMIBabiConfig(_ModelFields):
     max_sentences: int = 50
     models: tuple[str, ...] = ("pmi", "baseline")
     steps: int = 4000
-    lr: float = 2e-3
-    warmup: int = 200
-    schedule: str = "cosine"
     readout: str = "cls"
     batches: str = "mixed"
 
