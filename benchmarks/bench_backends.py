@@ -57,11 +57,16 @@ HERE = Path(__file__).resolve().parent
 VARIANTS = ("numba", "brian2-numpy", "brian2-cython", "brian2-standalone", "pynn-brian2")
 
 
-def _workload():
+def workload_network(c: int, n: int, ms: int, seed: int = 0):
+    """The CA3 network with ``bench_ca3.py``'s operation stream as input; and the op count."""
     spec = importlib.util.spec_from_file_location("bench_ca3", HERE / "bench_ca3.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.workload
+    cue_t, con_t, n_ops = mod.workload(c, n, ms, seed)
+    net = build_network(
+        c, n, [np.asarray(x, float) for x in cue_t], [np.asarray(x, float) for x in con_t]
+    )
+    return net, n_ops
 
 
 def _spikes(sim, labels):
@@ -78,10 +83,7 @@ def measure(variant: str, c: int, n: int, ms: int, seed: int = 0, build_dir=None
     ``build_dir`` (standalone only): the C++ project folder; a second build there with the
     same code only relinks, so repeats cost seconds, not a compilation.
     """
-    cue_t, con_t, n_ops = _workload()(c, n, ms, seed)
-    net = build_network(
-        c, n, [np.asarray(x, float) for x in cue_t], [np.asarray(x, float) for x in con_t]
-    )
+    net, n_ops = workload_network(c, n, ms, seed)
     labels = list(net.populations)
     if variant == "brian2-standalone":
         t0 = time.perf_counter()
@@ -142,10 +144,7 @@ def _neuron_updates(n_steps, nrn_lo, nrn_hi, grp_par, grp_tref, v, i_e, i_i, ref
 
 def neuron_update_floor(c: int, n: int, ms: int, repeat: int) -> dict:
     """Wall time of the Numba neuron update alone for the ``ms - 1`` timed steps (best run)."""
-    cue_t, con_t, _ = _workload()(c, n, ms, 0)
-    net = build_network(
-        c, n, [np.asarray(x, float) for x in cue_t], [np.asarray(x, float) for x in con_t]
-    )
+    net, _ = workload_network(c, n, ms)
     sim = create(net, "numba")
     sim.run(1.0)
     best = float("inf")

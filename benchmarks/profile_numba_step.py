@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from neuromem.ca3 import build_network
 from neuromem.experiments import versions
 from neuromem.spiking.backends import numba_sim
 
@@ -189,11 +188,11 @@ def instrumented_module():
     return mod
 
 
-def _workload():
-    spec = importlib.util.spec_from_file_location("bench_ca3", HERE / "bench_ca3.py")
+def _workload_network(c, n, ms):
+    spec = importlib.util.spec_from_file_location("bench_backends", HERE / "bench_backends.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.workload
+    return mod.workload_network(c, n, ms)
 
 
 def _timed_run(sim_cls, net, ms):
@@ -217,10 +216,7 @@ def main(argv=None) -> int:
         if getattr(args, name) < 1:
             ap.error(f"--{name} must be >= 1")
     c, n, ms = args.cues, args.content, args.ms
-    cue_t, con_t, n_ops = _workload()(c, n, ms, 0)
-    net = build_network(
-        c, n, [np.asarray(x, float) for x in cue_t], [np.asarray(x, float) for x in con_t]
-    )
+    net, n_ops = _workload_network(c, n, ms)
     prof_mod = instrumented_module()
     _timed_run(prof_mod.NumbaSimulator, net, min(ms, 50))  # compile both
     _timed_run(numba_sim.NumbaSimulator, net, min(ms, 50))
