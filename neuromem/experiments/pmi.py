@@ -405,9 +405,10 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
     from neuromem.datasets.babi import BabiVocab, babi_file, read_babi_file, vectorize_babi
     from neuromem.errors import DataNotFoundError
     from neuromem.pmi.torch_model import count_parameters
+    from neuromem.pmi.training import babi_batch_fn as batch_fn
     from neuromem.pmi.training import babi_model, fit, predict, require_torch
 
-    torch = require_torch(cfg.threads)
+    require_torch(cfg.threads)
     folder = _babi_dir(ctx)
     rng = ctx.rng
     with ctx.phase("data"):
@@ -428,21 +429,6 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
         )
         a_tr = vectorize_babi(train, vocab, cfg.max_sentences, W)
         a_te = vectorize_babi(test, vocab, cfg.max_sentences, W)
-
-    def batch_fn(arrs, model, with_labels):
-        def fn(idx):
-            m = arrs["story_mask"][idx]
-            S = max(int(m.sum(axis=1).max()), 1)
-            logits = model(
-                torch.as_tensor(arrs["story"][idx, :S]),
-                torch.as_tensor(m[:, :S]),
-                torch.as_tensor(arrs["question"][idx]),
-            )
-            if with_labels:
-                return logits, torch.as_tensor(arrs["answer"][idx])
-            return logits
-
-        return fn
 
     metrics: dict = {
         "tasks": list(cfg.tasks),

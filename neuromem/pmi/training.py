@@ -18,6 +18,7 @@ __all__ = [
     "lr_factor",
     "predict",
     "babi_model",
+    "babi_batch_fn",
     "clevr_model",
     "matched_ffn_dim",
     "baseline_ffn_dim",
@@ -59,6 +60,8 @@ def fit(
     warmup: int = 0,
     schedule: str = "constant",
     groups=None,
+    callback=None,
+    callback_every: int = 0,
 ) -> dict:
     r"""Train ``model`` for ``steps`` mini-batches of cross-entropy.
 
@@ -97,6 +100,13 @@ def fit(
         picked uniformly at random (each group cycles through its own permutations), as the
         authors' bAbI loop draws each batch from one task; otherwise batches cycle through
         permutations of all rows.
+    callback : callable, optional
+        ``callback(step)`` called after optimiser step ``step`` (1-based) whenever ``step`` is
+        a multiple of ``callback_every`` (e.g. to record validation accuracy during
+        training; the model is back in training mode afterwards). Its time is not counted
+        in ``train_seconds``.
+    callback_every : int
+        Steps between calls of ``callback`` (required, >= 1, when ``callback`` is given).
 
     Returns
     -------
@@ -106,13 +116,22 @@ def fit(
     Raises
     ------
     ValueError
-        A negative ``warmup``, an unknown ``schedule``, or ``groups`` of the wrong length.
+        A negative ``warmup``, an unknown ``schedule``, ``groups`` of the wrong length, or a
+        ``callback`` without a positive ``callback_every``.
     """
     torch = require_torch(threads=None)
     if isinstance(warmup, bool) or int(warmup) != warmup or warmup < 0:
         raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if callback is not None and (
+        isinstance(callback_every, bool)
+        or int(callback_every) != callback_every
+        or callback_every < 1
+    ):
+        raise ValueError(
+            f"callback_every must be an integer >= 1 with a callback, got {callback_every!r}"
+        )
     draw = _batch_sampler(n_train, batch_size, rng, groups)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -122,7 +141,8 @@ def fit(
     curve, acc_loss, acc_n = [], 0.0, 0
     it = range(steps) if progress is None else progress(range(steps), desc="train")
     t0 = time.perf_counter()
-    for _ in it:
+    spent = 0.0  # seconds inside the callback, left out of train_seconds
+    for step in it:
         idx = draw()
         logits, labels = batch_fn(idx)
         loss = torch.nn.functional.cross_entropy(logits, labels)
@@ -136,9 +156,14 @@ def fit(
         if acc_n == log_every:
             curve.append(acc_loss / acc_n)
             acc_loss, acc_n = 0.0, 0
+        if callback is not None and (step + 1) % callback_every == 0:
+            c0 = time.perf_counter()
+            callback(step + 1)
+            model.train()
+            spent += time.perf_counter() - c0
     if acc_n:
         curve.append(acc_loss / acc_n)
-    return {"loss_curve": curve, "train_seconds": time.perf_counter() - t0}
+    return {"loss_curve": curve, "train_seconds": time.perf_counter() - t0 - spent}
 
 
 SCHEDULES = ("constant", "cosine")
@@ -289,6 +314,38 @@ def babi_model(kind: str, vocab_size: int, n_answers: int, max_words: int, cfg, 
     ffn = baseline_ffn_dim(cfg, build) if kind == "baseline" else cfg.ffn_dim
     torch.manual_seed(seed)
     return build(kind, ffn)
+
+
+def babi_batch_fn(arrs: dict, model, with_labels: bool):
+    """A ``batch_fn(idx)`` for :func:`fit` (``with_labels=True``) or :func:`predict`.
+
+    Parameters
+    ----------
+    arrs : dict
+        Arrays of :func:`neuromem.datasets.babi.vectorize_babi` (``story``, ``story_mask``,
+        ``question``, ``answer``).
+    model : BabiModel
+        The reader.
+    with_labels : bool
+        Return ``(logits, labels)`` instead of ``logits``.
+
+    The stories of a batch are cut to its longest story, so short tasks run on short tensors.
+    """
+    torch = require_torch(threads=None)
+
+    def fn(idx):
+        m = arrs["story_mask"][idx]
+        S = max(int(m.sum(axis=1).max()), 1)
+        logits = model(
+            torch.as_tensor(arrs["story"][idx, :S]),
+            torch.as_tensor(m[:, :S]),
+            torch.as_tensor(arrs["question"][idx]),
+        )
+        if with_labels:
+            return logits, torch.as_tensor(arrs["answer"][idx])
+        return logits
+
+    return fn
 
 
 def _encoder_kwargs(kind, ffn, cfg, seed) -> dict:

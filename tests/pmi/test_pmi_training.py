@@ -64,6 +64,38 @@ def test_fit_applies_the_schedule():
     np.testing.assert_allclose(lrs, 0.1)
 
 
+def test_fit_calls_back_on_schedule_and_keeps_training_mode():
+    model = _Recorder()
+    seen = []
+
+    def bf(idx):
+        model.batches.append(np.asarray(idx).copy())
+        return model.w.expand(len(idx), 2), torch.zeros(len(idx), dtype=torch.long)
+
+    def cb(step):
+        # called after the optimiser step: `step` batches drawn, the weights already moved
+        seen.append((step, len(model.batches), float(model.w[0] - model.w[1])))
+        model.eval()  # an evaluation leaves eval mode on; fit must switch training back on
+
+    fit(model, bf, 40, 10, 4, 0.1, np.random.default_rng(0), callback=cb, callback_every=3)
+    assert [s for s, _, _ in seen] == [3, 6, 9]
+    assert [n for _, n, _ in seen] == [3, 6, 9]
+    # label 0 everywhere: Adam raises w[0] - w[1] by ~2 lr per step from 0
+    assert all(d > 0 for _, _, d in seen) and seen[0][2] < seen[1][2] < seen[2][2]
+    assert model.training
+    # same batches and weights as a run without the callback
+    ref = _Recorder()
+
+    def bf2(idx):
+        ref.batches.append(np.asarray(idx).copy())
+        return ref.w.expand(len(idx), 2), torch.zeros(len(idx), dtype=torch.long)
+
+    fit(ref, bf2, 40, 10, 4, 0.1, np.random.default_rng(0))
+    for a, b in zip(model.batches, ref.batches, strict=True):
+        np.testing.assert_array_equal(a, b)
+    torch.testing.assert_close(model.w.detach(), ref.w.detach(), rtol=0, atol=0)
+
+
 def test_mixed_batches_cycle_through_permutations():
     batches, _ = _fit_recording(40, 10, 8)
     # 5 batches of 8 cover the 40 rows exactly once, then a fresh permutation begins
@@ -101,6 +133,9 @@ def test_per_group_sampler_is_repeatable():
         ({"warmup": 1.5}, "warmup"),
         ({"schedule": "linear"}, "schedule"),
         ({"groups": np.zeros(5)}, "groups"),
+        ({"callback": print}, "callback_every"),
+        ({"callback": print, "callback_every": 0}, "callback_every"),
+        ({"callback": print, "callback_every": 2.5}, "callback_every"),
     ],
 )
 def test_fit_rejects_bad_recipe(kw, words):
