@@ -327,6 +327,10 @@ class PMIBabiConfig(_ModelFields):
         Which of "pmi", "baseline", "pmi-soft" to train.
     readout : str
         ``"cls"`` (the authors' code) or ``"question"``: which token the answer is read from.
+    word_weights : str
+        Initial word-position weights of the sentence codes: ``"sum"`` (1) or ``"mean"``
+        (``1/L``, the authors' input module); see
+        :class:`neuromem.pmi.torch_model.BabiModel`.
     batches : str
         ``"mixed"``: every batch is a random draw from all tasks' questions; ``"per_task"``:
         every batch holds questions of one task, picked uniformly at random (the authors'
@@ -340,12 +344,15 @@ class PMIBabiConfig(_ModelFields):
     models: tuple[str, ...] = ("pmi", "baseline")
     steps: int = 4000
     readout: str = "cls"
+    word_weights: str = "sum"
     batches: str = "mixed"
 
     def validate(self):
         self._validate_model()
         if self.readout not in ("cls", "question"):
             raise ValueError(f"readout must be 'cls' or 'question', got {self.readout!r}")
+        if self.word_weights not in ("mean", "sum"):
+            raise ValueError(f"word_weights must be 'mean' or 'sum', got {self.word_weights!r}")
         if self.batches not in ("mixed", "per_task"):
             raise ValueError(f"batches must be 'mixed' or 'per_task', got {self.batches!r}")
         if not self.tasks:

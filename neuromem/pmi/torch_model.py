@@ -41,6 +41,7 @@ __all__ = [
 
 
 READOUTS = ("cls", "question")
+WORD_WEIGHTS = ("mean", "sum")
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -279,7 +280,8 @@ class BabiModel(nn.Module):
     r"""bAbI reader: each sentence and the question become one token, plus a class token.
 
     A sentence token is the position-weighted sum of its word embeddings,
-    :math:`s = \sum_j p_j \odot E[w_j]` (learned :math:`p_j`, initialised to ``1/L``), the
+    :math:`s = \sum_j p_j \odot E[w_j]` (learned :math:`p_j`, initialised to ``1/L`` with
+    ``word_weights="mean"``, as the authors' input module, or to 1 with ``"sum"``), the
     sequence ``[cls, s_1, ..., s_S, q]`` gets sinusoidal position codes, and the answer is
     read from the class token (``readout="cls"``, as the authors' code) or from the question
     token (``readout="question"``).
@@ -294,21 +296,30 @@ class BabiModel(nn.Module):
         As :class:`Encoder`.
     readout : {"cls", "question"}
         Which token's final state the answer head reads.
+    word_weights : {"mean", "sum"}
+        Initial word-position weights :math:`p_j`: ``1/L`` (``L = max_words``) or 1. With
+        ``"mean"`` and N(0, 1) embeddings a sentence code has a standard deviation of about
+        :math:`\sqrt{n}/L` for :math:`n` words, well below the unit-amplitude position codes
+        added to it; ``"sum"`` makes it about :math:`\sqrt{n}`.
 
     Raises
     ------
     ValueError
-        An unknown ``readout``.
+        An unknown ``readout`` or ``word_weights``.
     """
 
     def __init__(self, vocab_size, n_answers, max_words, dim=64, n_layers=3, ffn_dim=128,
-                 attention="pmi", pmi=None, dropout=0.1, seed=0, readout="cls"):  # fmt: skip
+                 attention="pmi", pmi=None, dropout=0.1, seed=0, readout="cls",
+                 word_weights="mean"):  # fmt: skip
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        if word_weights not in WORD_WEIGHTS:
+            raise ValueError(f"word_weights must be one of {WORD_WEIGHTS}, got {word_weights!r}")
         self.readout = readout
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
-        self.pos_w = nn.Parameter(torch.full((max_words, dim), 1.0 / max_words))
+        p0 = 1.0 / max_words if word_weights == "mean" else 1.0
+        self.pos_w = nn.Parameter(torch.full((max_words, dim), p0))
         self.cls = nn.Parameter(torch.randn(dim) * 0.1)
         self.kind = nn.Parameter(torch.randn(2, dim) * 0.1)  # story / question type codes
         self.encoder = Encoder(dim, n_layers, ffn_dim, attention, pmi, dropout, seed)

@@ -295,7 +295,8 @@ def babi_model(kind: str, vocab_size: int, n_answers: int, max_words: int, cfg, 
     """A :class:`~neuromem.pmi.torch_model.BabiModel` of ``kind`` "pmi", "pmi-soft" or "baseline".
 
     ``cfg`` provides ``dim, n_layers, ffn_dim, n_heads, key_dim, n_slots, n_segments, topk,
-    dropout`` (and optionally ``consolidation`` and ``baseline_ffn_dim``). The baseline's
+    dropout`` (and optionally ``consolidation``, ``baseline_ffn_dim``, ``readout`` and
+    ``word_weights``, default ``"mean"``). The baseline's
     feed-forward width is :func:`baseline_ffn_dim` (by default matched so that it has as many
     parameters as the PMI model); the PMI models use ``ffn_dim``.
     """
@@ -308,6 +309,7 @@ def babi_model(kind: str, vocab_size: int, n_answers: int, max_words: int, cfg, 
             n_answers,
             max_words,
             readout=getattr(cfg, "readout", "cls"),
+            word_weights=getattr(cfg, "word_weights", "mean"),
             **_encoder_kwargs(k, ffn, cfg, seed),
         )
 

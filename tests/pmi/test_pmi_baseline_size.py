@@ -93,3 +93,26 @@ def test_unknown_readout_is_rejected():
         BabiModel(20, 5, 4, dim=16, n_layers=1, ffn_dim=8, attention="mha", readout="mean")
     with pytest.raises(ValueError, match="readout"):
         PMIBabiConfig(readout="mean").validate()
+
+
+def test_word_weights_set_the_scale_of_sentence_codes():
+    from neuromem.pmi.torch_model import BabiModel
+
+    L, n, dim = 10, 6, 256
+    kw = dict(dim=dim, n_layers=1, ffn_dim=8, attention="mha", dropout=0.0)
+    torch.manual_seed(0)
+    mean = BabiModel(50, 5, L, word_weights="mean", **kw)
+    torch.manual_seed(0)
+    total = BabiModel(50, 5, L, word_weights="sum", **kw)
+    assert torch.equal(mean.embed.weight, total.embed.weight)  # only p_j differs
+    assert torch.all(mean.pos_w == 1.0 / L) and torch.all(total.pos_w == 1.0)
+    # a sentence of n distinct words: its code is the p_j-weighted sum of n N(0, 1) rows,
+    # standard deviation sqrt(n) p_j; estimated over 256 coordinates (rel. error ~ 1/sqrt(512))
+    words = torch.arange(2, 2 + n)
+    for model, p in ((mean, 1.0 / L), (total, 1.0)):
+        code = (model.embed(words) * model.pos_w[:n]).sum(dim=0)
+        assert float(code.std()) == pytest.approx(n**0.5 * p, rel=0.15)
+    with pytest.raises(ValueError, match="word_weights"):
+        BabiModel(50, 5, L, word_weights="max", **kw)
+    with pytest.raises(ValueError, match="word_weights"):
+        PMIBabiConfig(word_weights="max").validate()
