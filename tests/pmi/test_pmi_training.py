@@ -74,7 +74,7 @@ def test_fit_calls_back_on_schedule_and_keeps_training_mode():
 
     def cb(step):
         # called after the optimiser step: `step` batches drawn, the weights already moved
-        seen.append((step, len(model.batches), float(model.w[0] - model.w[1])))
+        seen.append((step, len(model.batches), float((model.w[0] - model.w[1]).detach())))
         model.eval()  # an evaluation leaves eval mode on; fit must switch training back on
 
     fit(model, bf, 40, 10, 4, 0.1, np.random.default_rng(0), callback=cb, callback_every=3)
