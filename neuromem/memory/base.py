@@ -1,0 +1,307 @@
+"""The memory interface that every neuromem model implements (through an adapter where needed).
+
+Items are binary vectors of a fixed length (``item_size``). A memory stores a batch of items and
+returns one key per item; it recalls by key (the address it returned) or by content (a noisy or
+partial item); it forgets by key where the model can; it saves to a file and loads back.
+
+Conventions
+-----------
+- ``items``: array of shape ``(n, item_size)`` with values in {0, 1} (bool or integer dtype;
+  floats holding only 0 and 1 are accepted too). One item of shape ``(item_size,)`` is a batch
+  of one.
+- ``keys``: int64 array of shape ``(n,)``. Keys are chosen by the memory unless given; a key
+  given twice, or one already stored, is refused.
+- :class:`Recall`: per cue, the recalled item, the key of the stored item it answers with (-1
+  when the memory answers with nothing it can name) and a confidence score (higher means
+  "more likely stored"; the protocols compare it between stored and never-stored cues, so it
+  must be computed by the model, not by comparing with the stored items from outside).
+- ``seed``: an int >= 0 or a :class:`numpy.random.Generator` (:mod:`neuromem.rng`).
+- ``save(path)`` writes one ``.npz`` file holding ``format_version``, ``kind`` and the state;
+  ``Memory.load(path)`` (or the subclass's) reads it back and refuses a wrong kind or version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Memory",
+    "Recall",
+    "check_items",
+    "check_keys",
+    "write_npz",
+    "read_npz",
+]
+
+#: Version of the file format written by :meth:`Memory.save` (bumped on any change).
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What a memory answers to a batch of cues.
+
+    Attributes
+    ----------
+    items : numpy.ndarray
+        ``(n, item_size)`` uint8 in {0, 1}: the recalled item per cue.
+    keys : numpy.ndarray
+        ``(n,)`` int64: key of the stored item the memory answers with; -1 for none.
+    confidence : numpy.ndarray
+        ``(n,)`` float64: the model's own confidence that the cue belongs to a stored item.
+    """
+
+    items: np.ndarray
+    keys: np.ndarray
+    confidence: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def check_items(items, item_size: int, name: str = "items") -> np.ndarray:
+    """Validate binary items; return a ``(n, item_size)`` uint8 array (a copy).
+
+    Raises
+    ------
+    TypeError
+        Not array-like of numbers.
+    ValueError
+        Wrong shape, empty batch, NaN/infinity, or values other than 0 and 1.
+    """
+    try:
+        a = np.asarray(items)
+    except Exception as e:  # noqa: BLE001 - anything numpy refuses
+        raise TypeError(f"{name} must be an array of 0/1 values: {e}") from None
+    if a.dtype == object or not (
+        np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be an array of 0/1 numbers, got dtype {a.dtype}")
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != item_size:
+        raise ValueError(
+            f"{name} must have shape (n, {item_size}) or ({item_size},), got {np.shape(items)}"
+        )
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if not np.isin(a, (0, 1)).all():
+        raise ValueError(f"{name} must hold only 0 and 1")
+    return a.astype(np.uint8)
+
+
+def check_keys(keys, n: int | None = None, name: str = "keys") -> np.ndarray:
+    """Validate integer keys (>= 0, distinct); return an int64 array of shape ``(n,)``."""
+    a = np.asarray(keys)
+    if a.ndim == 0:
+        a = a[None]
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
+    if a.size and not (np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_):
+        raise TypeError(f"{name} must be integers, got dtype {a.dtype}")
+    if n is not None and len(a) != n:
+        raise ValueError(f"{name} has {len(a)} entries for {n} items")
+    if (a < 0).any():
+        raise ValueError(f"{name} must be >= 0")
+    if len(np.unique(a)) != len(a):
+        raise ValueError(f"{name} holds the same key twice")
+    return a.astype(np.int64)
+
+
+def write_npz(path: str | os.PathLike, kind: str, meta: dict, arrays: dict) -> Path:
+    """Write ``arrays`` and the JSON ``meta`` to ``path`` (``.npz``) atomically."""
+    p = Path(path)
+    if p.suffix != ".npz":
+        p = p.with_name(p.name + ".npz")
+    if not p.parent.is_dir():
+        raise FileNotFoundError(f"path: folder {p.parent} does not exist")
+    header = {"format_version": FORMAT_VERSION, "kind": kind, "meta": meta}
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, __header__=np.array(json.dumps(header)), **arrays)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def read_npz(path: str | os.PathLike, kind: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a file written by :func:`write_npz`; check its kind and format version.
+
+    Returns ``(meta, arrays)``. Raises :class:`FileNotFoundError` for a missing file and
+    :class:`ValueError` for a corrupt file, another kind or an unknown format version.
+    """
+    p = Path(path)
+    if not p.is_file() and p.suffix != ".npz" and p.with_name(p.name + ".npz").is_file():
+        p = p.with_name(p.name + ".npz")
+    if not p.is_file():
+        raise FileNotFoundError(f"path: no such file: {p}")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            header = json.loads(str(z["__header__"]))
+            arrays = {k: z[k] for k in z.files if k != "__header__"}
+    except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
+        raise ValueError(f"path: {p} is not a neuromem memory file: {e}") from None
+    if header.get("kind") != kind:
+        raise ValueError(f"path: {p} holds a {header.get('kind')!r} memory, not {kind!r}")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"path: {p} has format version {header.get('format_version')!r}; "
+            f"this neuromem reads version {FORMAT_VERSION}"
+        )
+    return header["meta"], arrays
+
+
+class Memory(ABC):
+    """A memory of binary items, stored and recalled through one interface.
+
+    Subclasses set :attr:`kind` (the name in files and reports) and implement :meth:`_store`,
+    :meth:`_recall_key`, :meth:`_recall_content`, :meth:`_state` and :meth:`_from_state`; they
+    may implement :meth:`_forget`. Validation happens here, before any work starts.
+
+    Attributes
+    ----------
+    item_size : int
+        Bits per item.
+    size_bits : int
+        Number of modifiable synapses (or stored bits) the memory uses, for matching sizes.
+    """
+
+    kind: ClassVar[str] = "memory"
+    item_size: int
+    size_bits: int
+
+    def __init__(self) -> None:
+        self._keys: list[int] = []
+
+    # ------------------------------------------------------------------ the interface
+    @property
+    def keys(self) -> np.ndarray:
+        """Keys of the items stored now (in storing order)."""
+        return np.asarray(self._keys, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def store(self, items, keys=None) -> np.ndarray:
+        """Store ``items``; return their keys (the given ones, or new ones)."""
+        x = check_items(items, self.item_size)
+        if keys is None:
+            start = max(self._keys) + 1 if self._keys else 0
+            k = np.arange(start, start + len(x), dtype=np.int64)
+        else:
+            k = check_keys(keys, len(x))
+            clash = set(k.tolist()) & set(self._keys)
+            if clash:
+                raise ValueError(f"keys: already stored: {sorted(clash)[:5]}")
+        self._check_room(len(x))
+        self._store(x, k)
+        self._keys.extend(int(v) for v in k)
+        return k
+
+    def recall(self, cue, by: str = "content") -> Recall:
+        """Recall from cues: keys (``by="key"``) or noisy/partial items (``by="content"``)."""
+        if by == "key":
+            k = check_keys(cue, name="cue")
+            missing = set(k.tolist()) - set(self._keys)
+            if missing:
+                raise KeyError(f"cue: keys not stored: {sorted(missing)[:5]}")
+            rec = self._recall_key(k)
+        elif by == "content":
+            rec = self._recall_content(check_items(cue, self.item_size, name="cue"))
+        else:
+            raise ValueError(f"by must be 'key' or 'content', got {by!r}")
+        return Recall(
+            items=np.asarray(rec.items, dtype=np.uint8),
+            keys=np.asarray(rec.keys, dtype=np.int64),
+            confidence=np.asarray(rec.confidence, dtype=np.float64),
+        )
+
+    def forget(self, keys) -> None:
+        """Forget the items stored under ``keys``.
+
+        Raises
+        ------
+        NotImplementedError
+            The model has no forgetting operation (the message names the model).
+        """
+        k = check_keys(keys)
+        missing = set(k.tolist()) - set(self._keys)
+        if missing:
+            raise KeyError(f"keys: not stored: {sorted(missing)[:5]}")
+        self._forget(k)
+        drop = set(k.tolist())
+        self._keys = [v for v in self._keys if v not in drop]
+
+    @property
+    def can_forget(self) -> bool:
+        """Whether :meth:`forget` is supported."""
+        return type(self)._forget is not Memory._forget
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the memory to ``path`` (``.npz``, with a format version); returns the path."""
+        meta, arrays = self._state()
+        meta = dict(meta, keys=[int(v) for v in self._keys])
+        return write_npz(path, self.kind, meta, arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Memory:
+        """Read a memory written by :meth:`save` (of this class)."""
+        if cls is Memory:
+            raise TypeError("call load() on the memory's class, e.g. WillshawMemory.load(path)")
+        meta, arrays = read_npz(path, cls.kind)
+        mem = cls._from_state(meta, arrays)
+        mem._keys = [int(v) for v in meta["keys"]]
+        return mem
+
+    # ------------------------------------------------------------------ for subclasses
+    def _check_room(self, n: int) -> None:
+        """Raise :class:`ValueError` when ``n`` more items cannot be stored (default: never)."""
+
+    @abstractmethod
+    def _store(self, items: np.ndarray, keys: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def _recall_key(self, keys: np.ndarray) -> Recall: ...
+
+    @abstractmethod
+    def _recall_content(self, cues: np.ndarray) -> Recall: ...
+
+    def _forget(self, keys: np.ndarray) -> None:
+        raise NotImplementedError(f"{self.kind}: this memory cannot forget")
+
+    @abstractmethod
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]: ...
+
+    @classmethod
+    @abstractmethod
+    def _from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> Memory: ...
+
+    def random_items(self, n: int, rng) -> np.ndarray:
+        """``n`` random items this memory is meant to hold (default: ``item_active`` bits on).
+
+        Subclasses whose items have structure (one-hot groups, a fixed number of active bits)
+        override this; protocols draw their items from it.
+        """
+        from neuromem.rng import as_generator
+
+        g = as_generator(rng, "rng")
+        k = getattr(self, "item_active", max(1, self.item_size // 10))
+        out = np.zeros((n, self.item_size), dtype=np.uint8)
+        for i in range(n):
+            out[i, g.choice(self.item_size, size=k, replace=False)] = 1
+        return out
