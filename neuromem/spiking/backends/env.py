@@ -1,90 +1,18 @@
-"""Which simulator backends are usable here, and why not when they are not.
+"""The simulators' environment: sPyNNaker's configuration file and Brian2's code cache.
 
-Backend names used across neuromem:
-
-``numba``
-    The embedded reference simulators (always available).
-``brian2``
-    Brian2 itself (runtime or C++ standalone devices).
-``pynn:brian2``, ``pynn:spiNNaker``, ``pynn:nest``
-    A PyNN simulator module chosen by name.
-
-:func:`probe` imports nothing until asked and never raises: it reports each backend as usable
-or not with a one-line reason.
+:func:`spinnaker_config` reads what ``~/.spynnaker.cfg`` points at without importing
+sPyNNaker; :func:`configure_brian2` imports Brian2 with its compiled code cached under
+:func:`brian2_cache_dir`. Which backends exist and whether they are usable is
+:mod:`neuromem.spiking.backends`.
 """
 
 from __future__ import annotations
 
 import configparser
-import importlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = [
-    "BACKENDS",
-    "BackendStatus",
-    "probe",
-    "probe_all",
-    "spinnaker_config",
-    "brian2_cache_dir",
-    "configure_brian2",
-]
-
-BACKENDS = ("numba", "brian2", "pynn:brian2", "pynn:spiNNaker", "pynn:nest")
-
-_MODULES = {
-    "numba": "numba",
-    "brian2": "brian2",
-    "pynn:brian2": "pyNN.brian2",
-    "pynn:spiNNaker": "pyNN.spiNNaker",
-    "pynn:nest": "pyNN.nest",
-}
-
-
-@dataclass(frozen=True)
-class BackendStatus:
-    """Whether a backend is usable, with the reason when it is not."""
-
-    name: str
-    available: bool
-    reason: str
-    version: str | None = None
-
-
-def probe(name: str) -> BackendStatus:
-    """Try to import the modules behind backend ``name``; never raises for a known name."""
-    if name not in _MODULES:
-        raise ValueError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
-    if name == "pynn:spiNNaker":
-        cfg = spinnaker_config()
-        if cfg["path"] is None:
-            # sPyNNaker writes a template and raises on import when no cfg exists: check first
-            try:
-                importlib.import_module("spynnaker")
-            except Exception as e:  # noqa: BLE001 - any import failure is a reason
-                return BackendStatus(name, False, f"spynnaker not importable: {e}")
-            return BackendStatus(
-                name,
-                False,
-                "no ~/.spynnaker.cfg found (see hardware/ for templates)",
-            )
-    try:
-        mod = importlib.import_module(_MODULES[name])
-    except Exception as e:  # noqa: BLE001 - any import failure is a reason
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        return BackendStatus(name, False, f"cannot import {_MODULES[name]}: {msg}")
-    version = getattr(mod, "__version__", None)
-    if version is None and name.startswith("pynn:"):
-        import pyNN
-
-        version = pyNN.__version__
-    return BackendStatus(name, True, "ok", str(version) if version else None)
-
-
-def probe_all() -> list[BackendStatus]:
-    """Status of every backend in :data:`BACKENDS`."""
-    return [probe(n) for n in BACKENDS]
+__all__ = ["spinnaker_config", "brian2_cache_dir", "configure_brian2"]
 
 
 def spinnaker_config() -> dict:
