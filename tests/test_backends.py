@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neuromem.spiking import backends
+from neuromem import backends
 
 
 def test_probe_all_covers_every_backend_and_never_raises():

@@ -19,12 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuromem.spiking.backends import BACKENDS
-
 from ._registry import RunContext, register
 
-#: Backends the CA3 experiments accept: the backend table's (numba the default, the reference).
-CA3_BACKENDS = BACKENDS
+#: Backends the CA3 experiments accept (numba is the default and the reference).
+CA3_BACKENDS = ("numba", "brian2", "pynn:brian2", "pynn:spiNNaker", "pynn:nest")
 
 
 def _expected_cues(stored: dict[int, np.ndarray], fragment: np.ndarray) -> list[int]:
