@@ -152,8 +152,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from neuromem import backends
     from neuromem.experiments import versions
+    from neuromem.spiking import backends
 
     info = {"versions": versions(), "backends": {}, "spinnaker_config": None}
     for st in backends.probe_all():

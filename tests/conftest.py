@@ -1,4 +1,5 @@
-"""Shared fixtures: backends, data folders, temporary HOME for sPyNNaker."""
+"""Shared fixtures: the `backend` fixture over the backend table, data folders, a HOME for
+sPyNNaker."""
 
 from __future__ import annotations
 
@@ -9,31 +10,66 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from neuromem import backends as _backends  # noqa: E402
-
-# Simulator backends that the `backend` fixture runs a test on.
-SIMULATORS = ("numba", "brian2", "pynn:brian2", "pynn:spiNNaker")
+from neuromem.spiking import backends as _backends  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
+# markers that the `backend` fixture adds to a test run on a backend of one of these kinds
+_KIND_MARKERS = {"brian2": "brian2", "pynn:brian2": "brian2", "pynn:spiNNaker": "spinnaker"}
 
-def _status(name):
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "deviation(backends, reason): a known deviation of these backends (a name or a tuple of "
+        "names) from the Numba reference; run on one of them, the test is a strict xfail",
+    )
+
+
+def _usable(name: str) -> tuple[bool, str]:
     st = _backends.probe(name)
-    return st.available, st.reason
+    if not st.available:
+        return False, st.reason
+    if name == "pynn:spiNNaker" and _backends.spinnaker_config()["target"] == "virtual board":
+        return False, "~/.spynnaker.cfg names a virtual board: it maps but returns no spikes"
+    return True, "ok"
 
 
-@pytest.fixture(params=SIMULATORS)
+@pytest.fixture(params=_backends.BACKENDS)
 def backend(request):
-    """Each installed simulator backend in turn; skipped with the reason when unusable.
+    """Each backend of the table in turn (``neuromem.spiking.backends.TABLE``); skipped with
+    the probe's reason when unusable here.
 
     A test that only some backends support narrows the list with
-    ``@pytest.mark.parametrize("backend", [...], indirect=True)``.
+    ``@pytest.mark.parametrize("backend", [...], indirect=True)``; a known deviation of a
+    backend is marked ``@pytest.mark.deviation("pynn:brian2", reason="...")`` (a strict xfail
+    on that backend only).
     """
     name = request.param
-    ok, reason = _status(name)
+    ok, reason = _usable(name)
     if not ok:
         pytest.skip(f"backend {name} not usable here: {reason}")
     return name
+
+
+def pytest_collection_modifyitems(config, items):
+    """Turn ``deviation`` markers into strict xfails on their backends; mark brian2/spinnaker."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "backend" not in callspec.params:
+            continue
+        name = callspec.params["backend"]
+        if name in _KIND_MARKERS:
+            item.add_marker(getattr(pytest.mark, _KIND_MARKERS[name]))
+        for mark in item.iter_markers("deviation"):
+            names = mark.args[0] if mark.args else mark.kwargs["backends"]
+            names = (names,) if isinstance(names, str) else tuple(names)
+            unknown = set(names) - set(_backends.BACKENDS)
+            if unknown:
+                raise pytest.UsageError(f"{item.nodeid}: deviation of unknown backend {unknown}")
+            if name in names:
+                reason = mark.kwargs.get("reason") or "known deviation"
+                item.add_marker(pytest.mark.xfail(strict=True, reason=f"{name}: {reason}"))
 
 
 def shared_data_dir() -> Path | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neuromem import backends
+from neuromem.spiking import backends
 
 
 def test_probe_all_covers_every_backend_and_never_raises():

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from neuromem import backends
 from neuromem.cli import main
+from neuromem.spiking import backends
 
 
 def _cli(*args, cwd=None, env=None):

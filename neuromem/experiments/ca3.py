@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neuromem.spiking.backends import BACKENDS
+
 from ._registry import RunContext, register
 
-#: Backends the CA3 experiments accept (numba is the default and the reference).
-CA3_BACKENDS = ("numba", "brian2", "pynn:brian2", "pynn:spiNNaker", "pynn:nest")
+#: Backends the CA3 experiments accept: the backend table's (numba the default, the reference).
+CA3_BACKENDS = BACKENDS
 
 
 def _expected_cues(stored: dict[int, np.ndarray], fragment: np.ndarray) -> list[int]:

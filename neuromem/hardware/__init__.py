@@ -62,7 +62,7 @@ def describe_config(path: str | os.PathLike | None = None) -> dict:
         Unreadable file, or a ``version`` that is not 3 or 5.
     """
     if path is None:
-        from neuromem.backends import spinnaker_config
+        from neuromem.spiking.backends.env import spinnaker_config
 
         found = spinnaker_config()["path"]
         if found is None:

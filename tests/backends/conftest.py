@@ -7,7 +7,7 @@ import pytest
 
 def needs(name: str) -> None:
     """Skip the calling test, with the reason, when backend ``name`` is not usable here."""
-    from neuromem.backends import probe
+    from neuromem.spiking.backends import probe
 
     st = probe(name)
     if not st.available:

@@ -103,7 +103,7 @@ def test_cli_check_silent_board_exit_2_fast(tmp_path, capsys):
 
 @pytest.mark.spinnaker
 def test_cli_check_maps_ca3_on_virtual_board(spinnaker_home, capsys, monkeypatch):
-    from neuromem.backends import probe
+    from neuromem.spiking.backends import probe
 
     st = probe("pynn:spiNNaker")
     if not st.available:

@@ -165,7 +165,7 @@ def test_spinnaker_silent_board_fails_fast_and_cleanly(pynn_spinnaker):
 
 
 def test_pynn_nest_is_built_or_explains_why_not():
-    from neuromem.backends import probe
+    from neuromem.spiking.backends import probe
 
     if probe("pynn:nest").available:
         res = run(_small_net(), 10.0, backend="pynn:nest")

@@ -30,7 +30,7 @@ of the STDP windows come from the same lookup tables (``TimedArray`` indexed by 
 The result reproduces the Numba backend spike for spike (and both SpiNNaker recordings).
 
 Devices: Brian2's runtime device (``target="numpy"`` needs no compiler; ``"cython"``
-compiles once into :func:`neuromem.backends.brian2_cache_dir`) supports repeated ``run``
+compiles once into :func:`neuromem.spiking.backends.env.brian2_cache_dir`) supports repeated ``run``
 calls, changed spike-source times between runs and :meth:`Brian2Simulator.emit_late`;
 ``device="cpp_standalone"`` builds and runs a C++ program once (one ``run`` per simulator).
 """
@@ -48,7 +48,7 @@ from neuromem.errors import BackendUnavailableError, ConfigError
 from ..network import Network, Population
 from ..results import SimulationResult
 from . import register_backend
-from .numba_sim import (
+from ._common import (
     MAX_POST_EVENTS,
     _add_spike_times,
     _check_late_source,
@@ -164,7 +164,7 @@ class Brian2Simulator:
         :meth:`run` per simulator.
     target : {"numpy", "cython"}
         Code-generation target of the runtime device (cython compiles once, cached in
-        :func:`neuromem.backends.brian2_cache_dir`).
+        :func:`neuromem.spiking.backends.env.brian2_cache_dir`).
     build_dir : str, optional
         Folder of the standalone project (default: a new temporary folder).
     stdp_clip, depression_post_delay, depress_coincident, amplitude_times_wmax
@@ -215,7 +215,7 @@ class Brian2Simulator:
         self.amp_wmax = bool(amplitude_times_wmax)
         self._check()
         try:
-            from neuromem.backends import configure_brian2
+            from neuromem.spiking.backends.env import configure_brian2
 
             self.b2 = configure_brian2("cython" if target == "cython" else "numpy")
         except ImportError as exc:  # pragma: no cover - brian2 is a dependency

@@ -14,6 +14,7 @@ inhibitory weights          negative            positive           negative
 all-to-all without self     by cell: as list    by index: native   by cell: as list
 changing spike times        ``set``             rebuild            ``set``
 no spikes at all            empty lists         ``[]``             empty lists
+smallest spike source       2 neurons           1 neuron           1 neuron
 ==========================  ==================  =================  ==================
 
 Every population is built whole (no population views), so one-to-one projections connect
@@ -32,7 +33,8 @@ the board's discrete-time update and deferred, pre-driven STDP (see
 to match the recordings.
 
 PyNN keeps one simulation per simulator module: building a second :class:`PyNNSimulator` on
-the same module ends the first (its results stay readable).
+the same module ends the first (its results stay readable). A build that fails ends its PyNN
+simulation and leaves no state behind: the next build starts afresh.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from neuromem.errors import BackendUnavailableError, ConfigError
 from ..network import AllToAllConnector, FromListConnector, Network, OneToOneConnector
 from ..results import SimulationResult
 from . import register_backend
-from .numba_sim import (
+from ._common import (
     _add_spike_times,
     _check_late_source,
     _duration_steps,
@@ -84,6 +86,9 @@ class PyNNQuirks:
     sources_settable : bool
         Spike-source times can be changed with ``Population.set`` (else the network is
         rebuilt with the new times and run again from time 0).
+    min_source_size : int
+        Smallest ``SpikeSourceArray`` population the simulator builds (pyNN.brian2 0.13
+        fails on one neuron: its spike generator asserts on the array of spike trains).
     """
 
     module: str
@@ -92,11 +97,12 @@ class PyNNQuirks:
     inhibitory_sign: float
     self_connections_by_index: bool
     sources_settable: bool
+    min_source_size: int = 1
 
 
 #: The known differences, in one place.
 QUIRKS = {
-    "brian2": PyNNQuirks("pyNN.brian2", 0.0, True, -1.0, False, True),
+    "brian2": PyNNQuirks("pyNN.brian2", 0.0, True, -1.0, False, True, min_source_size=2),
     # sPyNNaker 7.4.1: Population.set(spike_times=<list per neuron>) fails when partitioning
     "spiNNaker": PyNNQuirks("pyNN.spiNNaker", 1.0, False, 1.0, True, False),
     "nest": PyNNQuirks("pyNN.nest", 1.0, True, -1.0, False, True),
@@ -106,7 +112,7 @@ _ACTIVE: dict[str, PyNNSimulator] = {}
 
 
 def _check_spinnaker_cfg() -> None:
-    from neuromem.backends import spinnaker_config
+    from neuromem.spiking.backends.env import spinnaker_config
 
     cfg = spinnaker_config()
     if cfg["path"] is None:
@@ -170,6 +176,13 @@ class PyNNSimulator:
         network.validate()
         for pr in network.projections.values():
             _steps(pr.synapse_type.delay, network.dt, f"projection {pr.label!r}: delay")
+        q = QUIRKS[simulator]
+        for p in network.populations.values():
+            if p.is_source and p.size < q.min_source_size:
+                raise ConfigError(
+                    f"network: spike source {p.label!r} has {p.size} neuron(s); "
+                    f"{q.module} builds spike sources of {q.min_source_size} or more"
+                )
         self.network = network
         self.dt = network.dt
         self.simulator = simulator
@@ -192,7 +205,7 @@ class PyNNSimulator:
                 raise ValueError(
                     f"brian2_target must be 'numpy' or 'cython', got {brian2_target!r}"
                 )
-            from neuromem.backends import configure_brian2
+            from neuromem.spiking.backends.env import configure_brian2
 
             b2 = configure_brian2(brian2_target)
             # pyNN.brian2 creates its spike generators on Brian2's default clock
@@ -288,10 +301,26 @@ class PyNNSimulator:
 
     # ------------------------------------------------------------------ build
     def _build(self) -> None:
-        prev = _ACTIVE.get(self.simulator)
+        prev = _ACTIVE.pop(self.simulator, None)
         if prev is not None and prev is not self:
             prev._finish()
+        try:
+            self._build_pynn()
+        except BaseException:
+            # a half-built network must not outlive its failure: end PyNN's simulation (its
+            # module-global state) so that the next build starts afresh
+            self.pops, self.projs, self._given = {}, {}, {}
+            self._ended = True
+            with self._cwd():
+                with contextlib.suppress(Exception):
+                    self.sim.end()
+            raise
         _ACTIVE[self.simulator] = self
+        self._sim_t = 0
+        self._ended = False
+        self._cache = None
+
+    def _build_pynn(self) -> None:
         sim = self.sim
         with self._cwd():
             sim.setup(timestep=self.dt, **self.setup_options)
@@ -323,9 +352,6 @@ class PyNNSimulator:
                     receptor_type=pr.receptor_type,
                     label=pr.label,
                 )
-        self._sim_t = 0
-        self._ended = False
-        self._cache = None
 
     def _finish(self) -> None:
         """Read everything back and end the PyNN simulation (results stay readable)."""
