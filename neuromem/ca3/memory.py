@@ -17,7 +17,12 @@ with a new pattern depresses its old associations (forgetting).
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -31,7 +36,18 @@ from .network import (
     build_network,
 )
 
-__all__ = ["CA3Memory", "Operation", "LEARN_SPACING", "RECALL_SPACING", "plot_raster"]
+__all__ = [
+    "CA3Memory",
+    "Operation",
+    "LEARN_SPACING",
+    "RECALL_SPACING",
+    "CA3_FORMAT_VERSION",
+    "plot_raster",
+]
+
+#: version of the ``.npz`` file format written by :meth:`CA3Memory.save`
+CA3_FORMAT_VERSION = 1
+_OP_KINDS = ("learn", "recall_cue", "recall_content")
 
 LEARN_SPACING = 7  #: ms from a learn to the next operation
 RECALL_SPACING = 6  #: ms from a recall to the next operation
@@ -127,6 +143,8 @@ class CA3Memory:
         self.n_cues, self.n_content = int(n_cues), int(n_content)
         self.sim = create(self.network, backend, **backend_options)
         self.backend = backend
+        self.params = params or CA3Params()
+        self.backend_options = dict(backend_options)
         self.operations: list[Operation] = []
         self.next_free = 0  # earliest start of the next operation (ms)
 
@@ -307,6 +325,190 @@ class CA3Memory:
     def forget(self, cue, pattern) -> Operation:
         """Forget ``cue``'s association by re-learning it with ``pattern`` (alias of learn)."""
         return self.learn(cue, pattern)
+
+    # ------------------------------------------------------------ persistence
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything :meth:`from_state` needs, as JSON-ready ``meta`` and named arrays.
+
+        ``meta``: ``format_version``, ``n_cues``, ``n_content``, ``backend``,
+        ``backend_options``, ``params`` (:class:`~neuromem.ca3.network.CA3Params` fields),
+        ``read_lag``, ``steps`` (simulated steps), ``next_free`` and ``out_cues`` (per
+        operation). Arrays: the input spike trains (``in_cue_t``/``in_cue_i``,
+        ``in_cont_t``/``in_cont_i``, ms and neuron index), the operations log (``op_kind``,
+        ``op_t``, ``op_cue`` (-1: none), ``op_content``, ``op_out_content``) and the learned
+        weights ``w_cue_to_content`` and ``w_content_to_cue`` (nA).
+        """
+        try:
+            json.dumps(self.backend_options)
+        except TypeError as e:
+            raise ValueError(f"backend_options cannot be saved (not JSON data): {e}") from None
+        meta = {
+            "format_version": CA3_FORMAT_VERSION,
+            "n_cues": self.n_cues,
+            "n_content": self.n_content,
+            "backend": self.backend,
+            "backend_options": self.backend_options,
+            "params": dataclasses.asdict(self.params),
+            "read_lag": self.read_lag,
+            "steps": int(self.sim.t),
+            "next_free": int(self.next_free),
+            "out_cues": [list(op.out_cues) for op in self.operations],
+        }
+        arrays: dict[str, np.ndarray] = {}
+        for label, key in (("INcue", "in_cue"), ("INcont", "in_cont")):
+            trains = self.network.populations[label].celltype.spike_times
+            lens = [len(t) for t in trains]
+            arrays[f"{key}_t"] = (
+                np.concatenate([np.asarray(t, float) for t in trains]) if sum(lens) else np.zeros(0)
+            )
+            arrays[f"{key}_i"] = np.repeat(np.arange(len(trains)), lens).astype(np.int64)
+        ops = self.operations
+        n = self.n_content
+        arrays["op_kind"] = np.array([_OP_KINDS.index(op.kind) for op in ops], np.int64)
+        arrays["op_t"] = np.array([op.t for op in ops], np.int64)
+        arrays["op_cue"] = np.array([-1 if op.cue is None else op.cue for op in ops], np.int64)
+        arrays["op_content"] = np.array([op.content for op in ops], bool).reshape(len(ops), n)
+        arrays["op_out_content"] = np.array([op.out_content for op in ops], bool).reshape(
+            len(ops), n
+        )
+        w = self.weights()
+        arrays["w_cue_to_content"] = w["cue_to_content"]
+        arrays["w_content_to_cue"] = w["content_to_cue"]
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> CA3Memory:
+        """Rebuild a memory from :meth:`state`.
+
+        The network is rebuilt and the saved input spike trains are simulated again up to the
+        saved time (the simulators are deterministic), so the rebuilt memory has the same
+        weights, neuron state and spike record as the saved one; the weights are then checked
+        against the saved ones.
+
+        Raises
+        ------
+        ValueError
+            Another format version, missing or malformed entries, or replayed weights that
+            differ from the saved ones (e.g. another backend than the one that saved).
+        """
+        try:
+            version = meta.get("format_version")
+            if version != CA3_FORMAT_VERSION:
+                raise ValueError(
+                    f"format version {version!r}; this neuromem reads version {CA3_FORMAT_VERSION}"
+                )
+            mem = cls(
+                int(meta["n_cues"]),
+                int(meta["n_content"]),
+                backend=str(meta["backend"]),
+                params=CA3Params(**meta["params"]),
+                read_lag=int(meta["read_lag"]),
+                **meta["backend_options"],
+            )
+            c, n = mem.n_cues, mem.n_content
+            for label, key, size in (("INcue", "in_cue", c), ("INcont", "in_cont", n)):
+                t = np.asarray(arrays[f"{key}_t"], float)
+                i = np.asarray(arrays[f"{key}_i"], np.int64)
+                if t.shape != i.shape or (i.size and (i.min() < 0 or i.max() >= size)):
+                    raise ValueError(f"{key}: malformed spike trains")
+                mem.network.populations[label].set_spike_times([t[i == k] for k in range(size)])
+            steps = int(meta["steps"])
+            if steps > 0:
+                mem.sim.run(float(steps) * mem.network.dt)
+            kinds = np.asarray(arrays["op_kind"], np.int64)
+            out_cues = meta["out_cues"]
+            if len(out_cues) != len(kinds):
+                raise ValueError("out_cues: one entry per operation expected")
+            for j, k in enumerate(kinds):
+                cue = int(arrays["op_cue"][j])
+                mem.operations.append(
+                    Operation(
+                        _OP_KINDS[int(k)],
+                        int(arrays["op_t"][j]),
+                        None if cue < 0 else cue,
+                        np.asarray(arrays["op_content"][j], bool).copy(),
+                        [int(v) for v in out_cues[j]],
+                        np.asarray(arrays["op_out_content"][j], bool).copy(),
+                    )
+                )
+            mem.next_free = int(meta["next_free"])
+            saved = {
+                "cue_to_content": np.asarray(arrays["w_cue_to_content"], float),
+                "content_to_cue": np.asarray(arrays["w_content_to_cue"], float),
+            }
+        except (KeyError, TypeError, IndexError) as e:
+            raise ValueError(f"not a complete CA3 memory state: {e!r}") from None
+        for name, w in mem.weights().items():
+            if w.shape != saved[name].shape or not np.allclose(
+                w, saved[name], atol=1e-9, equal_nan=True
+            ):
+                raise ValueError(
+                    f"the replayed {name} weights differ from the saved ones (backend "
+                    f"{mem.backend!r}); the file does not describe this simulation"
+                )
+        return mem
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the memory to one ``.npz`` file (written atomically; ``.npz`` added).
+
+        The file holds ``__header__`` (JSON: ``kind = "ca3-memory"`` and the ``meta`` of
+        :meth:`state`, format version :data:`CA3_FORMAT_VERSION`) and the arrays of
+        :meth:`state`. Returns the path.
+
+        Raises
+        ------
+        FileNotFoundError
+            The folder of ``path`` does not exist.
+        ValueError
+            Backend options that are not JSON data.
+        """
+        p = Path(path)
+        if p.suffix != ".npz":
+            p = p.with_name(p.name + ".npz")
+        if not p.parent.is_dir():
+            raise FileNotFoundError(f"path: folder {p.parent} does not exist")
+        meta, arrays = self.state()
+        header = {"kind": "ca3-memory", "meta": meta}
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
+        os.close(fd)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, __header__=np.array(json.dumps(header)), **arrays)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> CA3Memory:
+        """Read a memory written by :meth:`save` (see :meth:`from_state`).
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ValueError
+            Corrupt file, not a CA3 memory, another format version, or a replay that does not
+            give the saved weights.
+        """
+        p = Path(path)
+        if not p.is_file() and p.suffix != ".npz" and p.with_name(p.name + ".npz").is_file():
+            p = p.with_name(p.name + ".npz")
+        if not p.is_file():
+            raise FileNotFoundError(f"path: no such file: {p}")
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                header = json.loads(str(z["__header__"]))
+                arrays = {k: z[k] for k in z.files if k != "__header__"}
+        except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
+            raise ValueError(f"path: {p} is not a CA3 memory file: {e}") from None
+        if not isinstance(header, dict) or header.get("kind") != "ca3-memory":
+            raise ValueError(f"path: {p} is not a CA3 memory file")
+        try:
+            return cls.from_state(header.get("meta") or {}, arrays)
+        except ValueError as e:
+            raise ValueError(f"path: {p}: {e}") from None
 
     # ------------------------------------------------------------ outputs
     @property

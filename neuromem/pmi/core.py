@@ -111,7 +111,11 @@ Initialisation: :math:`M_w^0` is the identity, padded with zeros (or truncated) 
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -127,7 +131,12 @@ __all__ = [
     "pmi_step",
     "pmi_run",
     "weight_shapes",
+    "PMIState",
+    "PMI_FORMAT_VERSION",
 ]
+
+#: version of the ``.npz`` file format written by :meth:`PMIState.save`
+PMI_FORMAT_VERSION = 1
 
 CONSOLIDATIONS = ("code", "outer")
 LN_EPS = 1e-5
@@ -850,3 +859,161 @@ def pmi_run(
         for k in hist:
             hist[k].append(r[k])
     return hist
+
+
+class PMIState:
+    """A NumPy PMI module with its memories: config, weights, working and long-term memory.
+
+    The functions above are stateless; this holds what they carry from step to step, so that
+    a module can be stepped, saved and loaded as one object.
+
+    Parameters
+    ----------
+    cfg : PMIConfig
+        Module shape and switches.
+    input_dim : int
+        Width of the perceived tokens.
+    weights : dict, optional
+        Module weights (default: :func:`init_weights` drawn from ``seed``).
+    seed : int or numpy.random.Generator
+        Source of the default weights and of :math:`M_l^0` (see :mod:`neuromem.rng`).
+    working, long_term : ndarray, optional
+        Starting memories (default: :func:`init_working_memory`,
+        :func:`init_long_term_memory`).
+
+    Attributes
+    ----------
+    steps : int
+        Steps taken so far.
+    """
+
+    def __init__(
+        self,
+        cfg: PMIConfig,
+        input_dim: int,
+        weights: dict | None = None,
+        seed=0,
+        working: np.ndarray | None = None,
+        long_term: np.ndarray | None = None,
+    ):
+        from neuromem.rng import as_generator
+
+        if not isinstance(cfg, PMIConfig):
+            raise TypeError(f"cfg must be a PMIConfig, got {type(cfg).__name__}")
+        cfg.validate()
+        _check_int("input_dim", input_dim)
+        rng = as_generator(seed)
+        self.cfg = cfg
+        self.input_dim = int(input_dim)
+        w = init_weights(cfg, input_dim, rng) if weights is None else weights
+        self.weights = _check_weights(w, cfg, self.input_dim)
+        N, D, C = cfg.n_slots, cfg.dim, cfg.n_segments
+        if working is None:
+            working = init_working_memory(N, D)
+        if long_term is None:
+            long_term = init_long_term_memory(C, N, D, rng)
+        self.working = _as_float_array("working", working, ndim=(2,))
+        self.long_term = _as_float_array("long_term", long_term, ndim=(3,))
+        if self.working.shape != (N, D):
+            raise ValueError(f"working must have shape {(N, D)}, got {self.working.shape}")
+        if self.long_term.shape != (C, N, D):
+            raise ValueError(f"long_term must have shape {(C, N, D)}, got {self.long_term.shape}")
+        self.steps = 0
+
+    def step(self, x: np.ndarray, mask: np.ndarray | None = None) -> dict:
+        """One :func:`pmi_step` on tokens ``x`` (T, D_in); the memories move to the new ones.
+
+        Returns
+        -------
+        dict
+            What :func:`pmi_step` returns.
+        """
+        r = pmi_step(x, self.working, self.long_term, self.weights, self.cfg, mask=mask)
+        self.working, self.long_term = r["working"], r["long_term"]
+        self.steps += 1
+        return r
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write config, weights and memories to one ``.npz`` file (written atomically).
+
+        The file holds ``__header__`` (JSON: ``format_version`` = :data:`PMI_FORMAT_VERSION`,
+        ``kind`` = ``"pmi-state"``, ``config``, ``input_dim``, ``steps``), ``working``,
+        ``long_term`` and every weight as ``w.<name>``. Returns the path (``.npz`` added when
+        missing).
+
+        Raises
+        ------
+        FileNotFoundError
+            The folder of ``path`` does not exist.
+        """
+        p = Path(path)
+        if p.suffix != ".npz":
+            p = p.with_name(p.name + ".npz")
+        if not p.parent.is_dir():
+            raise FileNotFoundError(f"path: folder {p.parent} does not exist")
+        header = {
+            "format_version": PMI_FORMAT_VERSION,
+            "kind": "pmi-state",
+            "config": self.cfg.as_dict(),
+            "input_dim": self.input_dim,
+            "steps": self.steps,
+        }
+        arrays = {f"w.{k}": v for k, v in self.weights.items()}
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
+        os.close(fd)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    __header__=np.array(json.dumps(header)),
+                    working=self.working,
+                    long_term=self.long_term,
+                    **arrays,
+                )
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> PMIState:
+        """Read a module written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ValueError
+            Corrupt file, not a PMI state, another format version, or bad shapes.
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"path: no such file: {p}")
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                header = json.loads(str(z["__header__"]))
+                arrays = {k: z[k] for k in z.files if k != "__header__"}
+        except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
+            raise ValueError(f"path: {p} is not a PMI state file: {e}") from None
+        if not isinstance(header, dict) or header.get("kind") != "pmi-state":
+            raise ValueError(f"path: {p} is not a PMI state file")
+        if header.get("format_version") != PMI_FORMAT_VERSION:
+            raise ValueError(
+                f"path: {p} has format version {header.get('format_version')!r}; "
+                f"this neuromem reads version {PMI_FORMAT_VERSION}"
+            )
+        try:
+            cfg = PMIConfig(**header["config"])
+            weights = {k[2:]: v for k, v in arrays.items() if k.startswith("w.")}
+            state = cls(
+                cfg,
+                int(header["input_dim"]),
+                weights=weights,
+                working=arrays["working"],
+                long_term=arrays["long_term"],
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"path: {p}: bad PMI state: {e}") from None
+        state.steps = int(header.get("steps", 0))
+        return state

@@ -22,10 +22,15 @@ multi-head self-attention (the baseline). Each layer computes
 from __future__ import annotations
 
 import math
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from neuromem.rng import as_generator, check_seed
 
 from .core import CONSOLIDATIONS, WEIGHT_NAMES, PMIConfig, init_weights, weight_shapes
 
@@ -37,11 +42,15 @@ __all__ = [
     "ClevrModel",
     "count_parameters",
     "sinusoidal_positions",
+    "TORCH_FORMAT_VERSION",
+    "load_model",
 ]
 
+#: version of the file format written by the models' ``save`` (:func:`load_model` reads it)
+TORCH_FORMAT_VERSION = 1
 
-READOUTS = ("cls", "question")
-WORD_WEIGHTS = ("mean", "sum")
+
+from .config import READOUTS, WORD_WEIGHTS, BabiModelConfig  # noqa: E402
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -64,7 +73,137 @@ def _layer_norm(x, g, b):
     return torch.nn.functional.layer_norm(x, (x.shape[-1],), g, b, eps=1e-5)
 
 
-class PMIMemory(nn.Module):
+def _seed_arg(seed):
+    """``seed`` for a saved config: the int, or None for a caller's Generator."""
+    seed = check_seed(seed)
+    return None if isinstance(seed, np.random.Generator) else seed
+
+
+class _Saveable:
+    """``save(path)`` / ``load(path)`` for the torch models: constructor arguments and
+    ``state_dict`` in one ``torch.save`` file with a format version (read back with
+    ``weights_only=True``)."""
+
+    _init_args: dict
+
+    def _remember(self, **kwargs) -> None:
+        args = {}
+        for k, v in kwargs.items():
+            if isinstance(v, PMIConfig):
+                v = {"__pmi_config__": v.as_dict()}
+            elif isinstance(v, torch.dtype):
+                v = {"__dtype__": str(v).removeprefix("torch.")}
+            args[k] = v
+        self._init_args = args
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to ``path``: ``torch.save`` of a dict holding ``format_version``
+        (:data:`TORCH_FORMAT_VERSION`), ``class`` (the class name), ``config`` (the
+        constructor arguments; a seed given as a Generator is stored as None) and
+        ``state_dict``. The file is written atomically. Returns the path.
+
+        Raises
+        ------
+        FileNotFoundError
+            The folder of ``path`` does not exist.
+        """
+        p = Path(path)
+        if not p.parent.is_dir():
+            raise FileNotFoundError(f"path: folder {p.parent} does not exist")
+        blob = {
+            "format_version": TORCH_FORMAT_VERSION,
+            "class": type(self).__name__,
+            "config": dict(self._init_args),
+            "state_dict": self.state_dict(),
+        }
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".pt")
+        os.close(fd)
+        try:
+            torch.save(blob, tmp)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """Read a model written by ``save`` (of this class; :func:`load_model` takes any).
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ValueError
+            Not a neuromem torch model file (corrupt, another class, or another format
+            version).
+        """
+        return load_model(path, expected=cls)
+
+
+def _unpack_args(args: dict) -> dict:
+    out = {}
+    for k, v in args.items():
+        if isinstance(v, dict) and "__pmi_config__" in v:
+            v = PMIConfig(**v["__pmi_config__"])
+        elif isinstance(v, dict) and "__dtype__" in v:
+            v = getattr(torch, v["__dtype__"])
+        elif k == "seed" and v is None:
+            v = 0  # every weight comes from the state dict
+        out[k] = v
+    return out
+
+
+def load_model(path: str | os.PathLike, expected: type | None = None) -> nn.Module:
+    """Load a torch model (:class:`PMIMemory`, :class:`Encoder`, :class:`BabiModel`,
+    :class:`ClevrModel`) written by its ``save`` method.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    expected : type, optional
+        Refuse a file holding another class.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Corrupt file, unknown class, other class than ``expected``, or another format
+        version.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"path: no such file: {p}")
+    try:
+        blob = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
+        raise ValueError(f"path: {p} is not a neuromem torch model file: {e}") from None
+    if not isinstance(blob, dict) or not {"format_version", "class", "config", "state_dict"} <= set(
+        blob
+    ):
+        raise ValueError(f"path: {p} is not a neuromem torch model file")
+    if blob["format_version"] != TORCH_FORMAT_VERSION:
+        raise ValueError(
+            f"path: {p} has format version {blob['format_version']!r}; "
+            f"this neuromem reads version {TORCH_FORMAT_VERSION}"
+        )
+    classes = {c.__name__: c for c in (PMIMemory, Encoder, BabiModel, ClevrModel)}
+    cls = classes.get(blob["class"])
+    if cls is None:
+        raise ValueError(f"path: {p} holds an unknown model class {blob['class']!r}")
+    if expected is not None and cls is not expected:
+        raise ValueError(f"path: {p} holds a {cls.__name__}, not a {expected.__name__}")
+    model = cls(**_unpack_args(blob["config"]))
+    try:
+        model.load_state_dict(blob["state_dict"], strict=True)
+    except RuntimeError as e:
+        raise ValueError(f"path: {p}: the weights do not fit the model: {e}") from None
+    return model
+
+
+class PMIMemory(_Saveable, nn.Module):
     """PMI module (write, consolidation, inference) over a batch; see :mod:`neuromem.pmi.core`.
 
     Parameters
@@ -73,17 +212,23 @@ class PMIMemory(nn.Module):
         Module shape and switches.
     input_dim : int
         Width of the perceived tokens.
-    seed : int
-        Seed of the numpy Generator drawing the initial weights (as :func:`init_weights`).
+    seed : int or numpy.random.Generator
+        Source of the initial weights (as :func:`init_weights`; see :mod:`neuromem.rng`).
     dtype : torch.dtype
         Parameter dtype (float32 for training, float64 for exact comparisons).
+
+    Notes
+    -----
+    :meth:`save` / :meth:`load` write and read the configuration and ``state_dict`` in one
+    file (:func:`load_model`).
     """
 
-    def __init__(self, cfg: PMIConfig, input_dim: int, seed: int = 0, dtype=torch.float32):
+    def __init__(self, cfg: PMIConfig, input_dim: int, seed=0, dtype=torch.float32):
         super().__init__()
         self.cfg = cfg.validate()
         self.input_dim = int(input_dim)
-        w = init_weights(cfg, input_dim, np.random.default_rng(seed))
+        self._remember(cfg=cfg, input_dim=self.input_dim, seed=_seed_arg(seed), dtype=dtype)
+        w = init_weights(cfg, input_dim, as_generator(seed))
         for name in WEIGHT_NAMES:
             self.register_parameter(name, nn.Parameter(torch.as_tensor(w[name], dtype=dtype)))
         self.scale = 1.0 / math.sqrt(cfg.key_dim) if cfg.scaled else 1.0
@@ -214,7 +359,7 @@ class SelfAttention(nn.Module):
         return self.out((a @ v).transpose(1, 2).reshape(B, T, D))
 
 
-class Encoder(nn.Module):
+class Encoder(_Saveable, nn.Module):
     """Transformer encoder with layer parameters shared across layers; PMI or MHA attention.
 
     Parameters
@@ -231,14 +376,18 @@ class Encoder(nn.Module):
         PMI shape (its ``dim`` must equal ``dim``); required for ``"pmi"``.
     dropout : float
         Dropout after attention and feed-forward.
-    seed : int
-        Seed for the PMI weights and the fixed :math:`M_l^0`.
+    seed : int or numpy.random.Generator
+        Source of the PMI weights and of the fixed :math:`M_l^0` (an int ``s`` draws them from
+        ``default_rng(s)`` and ``default_rng([s, 1])``; a Generator gives both in turn).
     """
 
     def __init__(self, dim, n_layers, ffn_dim, attention="pmi", pmi=None, dropout=0.1, seed=0):
         super().__init__()
         if attention not in ("pmi", "mha"):
             raise ValueError(f"attention must be 'pmi' or 'mha', got {attention!r}")
+        seed = check_seed(seed)
+        self._remember(dim=dim, n_layers=n_layers, ffn_dim=ffn_dim, attention=attention,
+                       pmi=pmi, dropout=dropout, seed=_seed_arg(seed))  # fmt: skip
         self.attention = attention
         self.n_layers = int(n_layers)
         if attention == "pmi":
@@ -247,7 +396,9 @@ class Encoder(nn.Module):
             if pmi.dim != dim:
                 raise ValueError(f"pmi.dim={pmi.dim} must equal dim={dim}")
             self.attn = PMIMemory(pmi, dim, seed=seed)
-            rng = np.random.default_rng([seed, 1])
+            rng = (
+                seed if isinstance(seed, np.random.Generator) else np.random.default_rng([seed, 1])
+            )
             lt0 = rng.random((pmi.n_segments, pmi.n_slots, pmi.dim))
             self.register_buffer("long_term0", torch.as_tensor(lt0, dtype=torch.float32))
         else:
@@ -276,7 +427,7 @@ class Encoder(nn.Module):
         return x
 
 
-class BabiModel(nn.Module):
+class BabiModel(_Saveable, nn.Module):
     r"""bAbI reader: each sentence and the question become one token, plus a class token.
 
     A sentence token is the position-weighted sum of its word embeddings,
@@ -309,13 +460,18 @@ class BabiModel(nn.Module):
     """
 
     def __init__(self, vocab_size, n_answers, max_words, dim=64, n_layers=3, ffn_dim=128,
-                 attention="pmi", pmi=None, dropout=0.1, seed=0, readout="cls",
-                 word_weights="mean"):  # fmt: skip
+                 attention="pmi", pmi=None, dropout=0.1, seed=0,
+                 readout=BabiModelConfig.readout,
+                 word_weights=BabiModelConfig.word_weights):  # fmt: skip
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         if word_weights not in WORD_WEIGHTS:
             raise ValueError(f"word_weights must be one of {WORD_WEIGHTS}, got {word_weights!r}")
+        self._remember(vocab_size=vocab_size, n_answers=n_answers, max_words=max_words, dim=dim,
+                       n_layers=n_layers, ffn_dim=ffn_dim, attention=attention, pmi=pmi,
+                       dropout=dropout, seed=_seed_arg(seed), readout=readout,
+                       word_weights=word_weights)  # fmt: skip
         self.readout = readout
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
         p0 = 1.0 / max_words if word_weights == "mean" else 1.0
@@ -339,7 +495,7 @@ class BabiModel(nn.Module):
         return self.head(h[:, 0] if self.readout == "cls" else h[:, S + 1])
 
 
-class ClevrModel(nn.Module):
+class ClevrModel(_Saveable, nn.Module):
     """Sort-of-CLEVR reader: image patches and the question become tokens, plus a class token.
 
     Parameters
@@ -357,6 +513,10 @@ class ClevrModel(nn.Module):
         super().__init__()
         if image_size % patch:
             raise ValueError(f"patch={patch} must divide image_size={image_size}")
+        self._remember(image_size=image_size, patch=patch, question_dim=question_dim,
+                       n_answers=n_answers, dim=dim, n_layers=n_layers, ffn_dim=ffn_dim,
+                       attention=attention, pmi=pmi, dropout=dropout,
+                       seed=_seed_arg(seed))  # fmt: skip
         self.patch = patch
         self.n_patches = (image_size // patch) ** 2
         self.patch_embed = nn.Linear(3 * patch * patch, dim)

@@ -478,8 +478,10 @@ class Sparsey:
     ----------
     config : SparseyConfig or dict
         The architecture (validated here).
-    seed : int
-        Seed of the model's :class:`numpy.random.Generator`; every code draw comes from it.
+    seed : int or numpy.random.Generator
+        Source of every code draw: an int >= 0 seeds the model's own
+        :class:`numpy.random.Generator`; a Generator is used as it is (drawing advances it).
+        :attr:`seed` is the int, or -1 when a Generator was given (see :mod:`neuromem.rng`).
 
     Raises
     ------
@@ -496,7 +498,9 @@ class Sparsey:
     True
     """
 
-    def __init__(self, config: SparseyConfig | dict | None = None, seed: int = 0):
+    def __init__(
+        self, config: SparseyConfig | dict | None = None, seed: int | np.random.Generator = 0
+    ):
         if config is None:
             config = SparseyConfig()
         if isinstance(config, dict):
@@ -504,10 +508,12 @@ class Sparsey:
         if not isinstance(config, SparseyConfig):
             raise TypeError(f"config must be a SparseyConfig or dict, got {type(config).__name__}")
         config.validate()
-        seed = _int(seed, "seed", 0)
+        from neuromem.rng import as_generator, check_seed
+
+        seed = check_seed(seed)
         self.config = config
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self.seed = -1 if isinstance(seed, np.random.Generator) else seed
+        self.rng = as_generator(seed)
         rows, cols, ch = config.grid3
         below, units = (rows, cols), ch
         self.levels: list[_Level] = []
@@ -520,13 +526,15 @@ class Sparsey:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_config(cls, config: SparseyConfig | dict, seed: int = 0) -> Sparsey:
+    def from_config(
+        cls, config: SparseyConfig | dict, seed: int | np.random.Generator = 0
+    ) -> Sparsey:
         """Build from a :class:`SparseyConfig` or its dict form."""
         return cls(config, seed=seed)
 
     @classmethod
-    def from_preset(cls, name: str | os.PathLike, seed: int = 0) -> Sparsey:
-        """Build the model of a preset in ``models/`` (e.g. ``"sparsey-mnist"``)."""
+    def from_preset(cls, name: str | os.PathLike, seed: int | np.random.Generator = 0) -> Sparsey:
+        """Build the model of a preset's ``[config.model]`` table (e.g. ``"sparsey-mnist"``)."""
         from .presets import config_from_preset
 
         return cls(config_from_preset(name), seed=seed)
@@ -820,8 +828,17 @@ class Sparsey:
             raise ValueError(
                 f"state format_version {version} is not supported (expected {FORMAT_VERSION})"
             )
-        model = cls(SparseyConfig.from_dict(state["config"]), seed=int(state["seed"]))
-        model.rng.bit_generator.state = state["rng_state"]
+        seed = int(state["seed"])
+        model = cls(SparseyConfig.from_dict(state["config"]), seed=max(seed, 0))
+        model.seed = seed
+        rng_state = state["rng_state"]
+        if rng_state.get("bit_generator") != type(model.rng.bit_generator).__name__:
+            # a model built from a caller's Generator of another kind
+            bit_gen = getattr(np.random, str(rng_state.get("bit_generator")), None)
+            if bit_gen is None or not isinstance(bit_gen, type):
+                raise ValueError(f"state rng_state: unknown bit generator {rng_state!r:.80}")
+            model.rng = np.random.Generator(bit_gen())
+        model.rng.bit_generator.state = rng_state
         for i, lv in enumerate(model.levels):
             for name in ("WU", "WH", "WD", "frozen", "n_set", "n_set_cell"):
                 arr = np.asarray(state[f"level{i}.{name}"])
