@@ -1,9 +1,10 @@
-"""Tests of backend probing and the Brian2 cache set-up."""
+"""The backend table: names, probes, simulator registry; the Brian2 cache and sPyNNaker cfg."""
 
 from __future__ import annotations
 
 import pytest
 
+from neuromem.errors import ConfigError
 from neuromem.spiking import backends
 
 
@@ -12,6 +13,40 @@ def test_probe_all_covers_every_backend_and_never_raises():
     assert [s.name for s in statuses] == list(backends.BACKENDS)
     numba = statuses[0]
     assert numba.available and numba.version
+
+
+def test_every_table_row_registers_its_simulator():
+    """Each name of the table is built by the module its row names (importable without the
+    simulator itself), and nothing else lists backend names."""
+    assert backends.names()[: len(backends.TABLE)] == backends.BACKENDS
+    for name, info in backends.TABLE.items():
+        assert info.name == name and info.description
+        cls = backends.get_backend(name)
+        assert cls.__module__ == info.simulator_module
+
+
+def test_experiments_and_cli_read_the_table():
+    from neuromem.experiments import get
+
+    assert get("ca3-functional").backends == backends.BACKENDS
+
+
+def test_unknown_backend_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown backend 'brain3'; known: numba, brian2"):
+        backends.probe("brain3")
+    with pytest.raises(ConfigError, match="unknown spiking backend 'brain3'"):
+        backends.create(None, "brain3")
+    with pytest.raises(ConfigError, match="backend must be a string"):
+        backends.get_backend(3)
+    with pytest.raises(TypeError, match="name must be a non-empty string"):
+        backends.register_backend("")
+
+
+def test_registered_backend_joins_the_names(monkeypatch):
+    monkeypatch.setitem(backends._BACKENDS, "toy", type("Toy", (), {}))
+    assert backends.names()[-1] == "toy" and "toy" in backends.backend_names()
+    assert backends.probe("toy").available
+    assert [s.name for s in backends.probe_all()][-1] == "toy"
 
 
 def test_spinnaker_probe_without_cfg_explains(tmp_path, monkeypatch):
@@ -60,10 +95,19 @@ def test_hardware_templates_point_where_documented(
 ):
     from pathlib import Path
 
-    src = Path(__file__).resolve().parents[1] / "hardware" / template
+    src = Path(__file__).resolve().parents[1] / "neuromem" / "presets" / "spinnaker" / template
     (tmp_path / ".spynnaker.cfg").write_text(src.read_text())
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     got = backends.spinnaker_config()
     assert got["target"] == target
     assert got["version"] == version
+
+
+def test_pynn_quirks_cover_the_table_s_pynn_backends():
+    from neuromem.spiking.backends import pynn_sim
+
+    pynn_rows = [n for n, i in backends.TABLE.items() if i.simulator_module == pynn_sim.__name__]
+    assert sorted(f"pynn:{s}" for s in pynn_sim.QUIRKS) == sorted(pynn_rows)
+    assert all(i.probe_module == pynn_sim.QUIRKS[n[5:]].module for n, i in backends.TABLE.items()
+               if n in pynn_rows)  # fmt: skip

@@ -17,7 +17,7 @@ from neuromem.hardware import (
     using_cfg,
 )
 
-HW = Path(__file__).resolve().parents[2] / "hardware"
+HW = Path(__file__).resolve().parents[2] / "neuromem" / "presets" / "spinnaker"
 
 
 @pytest.mark.parametrize(

@@ -185,3 +185,49 @@ def test_read_lag_is_validated_and_extends_the_spacing():
     op = mem.recall(cue=0)
     assert op.t == 7 + 2 and mem.earliest == op.t + 6 + 2
     assert np.flatnonzero(op.pattern).tolist() == [0, 2]  # numba: same answers with a lag
+
+
+def _relay(n: int) -> Network:
+    """``n`` spike sources firing at 0 ms onto ``n`` cells (one-to-one, 20 nA, 1 ms)."""
+    net = Network(dt=1.0)
+    src = net.population(n, SpikeSourceArray([[0.0]] * n), "src")
+    cell = net.population(n, IF_curr_exp(cm=0.27, tau_m=3.0, tau_syn_E=0.3), "cell")
+    net.projection(src, cell, OneToOneConnector(), StaticSynapse(20.0, 1.0))
+    return net
+
+
+@pytest.mark.brian2
+def test_one_neuron_source_is_refused_and_leaves_no_state(pynn_brian2):
+    """Issue 13: a 1-neuron spike source made pyNN.brian2 raise, then a valid 2-neuron network
+    failed with "no attribute 'projs'". The source is refused with a clear error, and the next
+    build works."""
+    from neuromem.spiking.backends import pynn_sim
+
+    with pytest.raises(ConfigError, match="spike source 'src' has 1 neuron"):
+        run(_relay(1), 5.0, backend=pynn_brian2)
+    assert "brian2" not in pynn_sim._ACTIVE
+    res = run(_relay(2), 5.0, backend=pynn_brian2)
+    assert res.spikes("cell")[1].tolist() == [0, 1]  # both cells fire
+
+
+@pytest.mark.brian2
+def test_failed_pynn_build_leaves_no_state(pynn_brian2, monkeypatch):
+    """The same 1-neuron build let through to pyNN.brian2 fails inside pyNN, half-built; the
+    failed simulator is not kept as the active one and the next build starts afresh."""
+    import dataclasses
+
+    from neuromem.spiking.backends import pynn_sim
+
+    prev = create(_relay(2), pynn_brian2)  # an active simulation that the failure must end
+    prev.run(5.0)
+    lenient = dataclasses.replace(pynn_sim.QUIRKS["brian2"], min_source_size=1)
+    monkeypatch.setitem(pynn_sim.QUIRKS, "brian2", lenient)
+    with pytest.raises(Exception) as info:  # noqa: PT011 - pyNN's own error, whatever it is
+        create(_relay(1), pynn_brian2)
+    assert not isinstance(info.value, ConfigError)  # it did reach pyNN
+    assert "brian2" not in pynn_sim._ACTIVE
+    assert len(prev.spikes("cell")[0]) == 2  # the earlier results stay readable
+    monkeypatch.undo()
+    res = run(_relay(2), 5.0, backend=pynn_brian2)
+    t, i = res.spikes("cell")
+    assert i.tolist() == [0, 1] and t.tolist() == [2.0, 2.0]  # one extra step per hop

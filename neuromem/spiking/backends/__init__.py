@@ -150,7 +150,9 @@ def probe(name: str) -> BackendStatus:
             importlib.import_module("spynnaker")
         except Exception as e:  # noqa: BLE001 - any import failure is a reason
             return BackendStatus(name, False, f"spynnaker not importable: {_first_line(e)}")
-        return BackendStatus(name, False, "no ~/.spynnaker.cfg found (see hardware/ for templates)")
+        return BackendStatus(
+            name, False, "no ~/.spynnaker.cfg found (templates: see hardware/README.md)"
+        )
     try:
         mod = importlib.import_module(info.probe_module)
     except Exception as e:  # noqa: BLE001 - any import failure is a reason

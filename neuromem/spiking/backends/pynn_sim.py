@@ -52,7 +52,7 @@ from neuromem.errors import BackendUnavailableError, ConfigError
 
 from ..network import AllToAllConnector, FromListConnector, Network, OneToOneConnector
 from ..results import SimulationResult
-from . import register_backend
+from . import TABLE, register_backend
 from ._common import (
     _add_spike_times,
     _check_late_source,
@@ -578,5 +578,7 @@ def _factory(simulator: str):
     return make
 
 
-for _sim in QUIRKS:
-    register_backend(f"pynn:{_sim}")(_factory(_sim))
+# the backend table names the PyNN backends; each has its quirks here
+for _name, _info in TABLE.items():
+    if _info.simulator_module == __name__:
+        register_backend(_name)(_factory(_name.split(":", 1)[1]))
