@@ -86,14 +86,16 @@ class WillshawMemory(Memory):
     Parameters
     ----------
     item_size : int, optional
-        Bits per item. Derived from ``n_synapses`` when omitted
-        (``item_size = key_size = floor(sqrt(n_synapses / 2))``).
+        Bits per item. Derived from ``n_synapses`` when omitted (the largest
+        ``item_size = key_size`` that fits).
     item_active : int, optional
         Active bits per item (default ``round(log2(item_size))``, the sparsity that maximises the
         information a Willshaw matrix holds).
     n_synapses : int, optional
-        Synapse budget ``item_size**2 + item_size * key_size`` (the auto plus the hetero matrix);
-        with ``item_size`` given it sets ``key_size``. Give it or ``key_size``, not both.
+        Synapse budget ``item_size * (item_size + 1) / 2 + item_size * key_size``: the auto
+        matrix is symmetric (a synapse and its mirror are switched on together, so they count
+        once), plus the hetero matrix. With ``item_size`` given it sets ``key_size``. Give it
+        or ``key_size``, not both.
     key_size : int, optional
         Units of the key codes (default ``item_size``).
     key_active : int, optional
@@ -126,15 +128,18 @@ class WillshawMemory(Memory):
             if key_size is not None:
                 raise ValueError("give n_synapses or key_size, not both")
             if item_size is None:
-                item_size = key_size = math.isqrt(n_synapses // 2)
+                n = math.isqrt(2 * n_synapses // 3)
+                while n * (n + 1) // 2 + n * n > n_synapses:
+                    n -= 1
+                item_size = key_size = n
             else:
                 item_size = _int(item_size, "item_size", 2)
-                key_size = n_synapses // item_size - item_size
+                key_size = (n_synapses - item_size * (item_size + 1) // 2) // item_size
                 if key_size < 2:
                     raise ValueError(
                         f"n_synapses={n_synapses} leaves no room for the key matrix beside an "
                         f"item_size={item_size} auto matrix "
-                        f"(needs >= {item_size * (item_size + 2)})"
+                        f"(needs >= {item_size * (item_size + 1) // 2 + 2 * item_size})"
                     )
         if item_size is None:
             raise ValueError("give item_size or n_synapses")
@@ -155,7 +160,8 @@ class WillshawMemory(Memory):
         self.retrieval = retrieval
         self.iterations = _int(iterations, "iterations")
         self._rng = as_generator(seed, "seed")
-        self.size_bits = self.item_size * self.item_size + self.item_size * self.key_size
+        n = self.item_size
+        self.size_bits = n * (n + 1) // 2 + n * self.key_size
         self._A = np.zeros((self.item_size, self.item_size), dtype=bool)
         self._H = np.zeros((self.item_size, self.key_size), dtype=bool)
         self._codes = np.zeros((0, self.key_active), dtype=np.int64)  # row per stored key
