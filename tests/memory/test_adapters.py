@@ -211,3 +211,21 @@ def test_pmi_ltm_switch_changes_recall():
     ra, rb = a.recall(x), b.recall(x)
     np.testing.assert_array_equal(ra.confidence, rb.confidence)  # same write, same attention
     assert (rb.items == x).all()
+
+
+def test_sparsey_model_takes_a_generator_and_saves(tmp_path):
+    from neuromem.sparsey import LevelConfig, Sparsey, SparseyConfig
+
+    cfg = SparseyConfig(input_shape=(32,), levels=[LevelConfig(Q=4, K=4)])
+    x = np.zeros((3, 32), bool)
+    x[0, :5] = x[1, 5:10] = x[2, 10:15] = True
+    a = Sparsey(cfg, seed=np.random.default_rng(np.random.MT19937(3)))
+    assert a.seed == -1
+    a.learn(x)
+    back = Sparsey.load(a.save(tmp_path / "s.npz"))
+    np.testing.assert_array_equal(back.levels[0].WU, a.levels[0].WU)
+    assert back.rng.random() == a.rng.random()  # the Generator's stream goes on
+    b, c = Sparsey(cfg, seed=7), Sparsey(cfg, seed=7)
+    np.testing.assert_array_equal(b.learn(x).winners[0], c.learn(x).winners[0])
+    with pytest.raises(TypeError, match="seed"):
+        Sparsey(cfg, seed="7")
