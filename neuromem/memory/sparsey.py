@@ -32,6 +32,7 @@ protocol (input overlap against code overlap); other memories may lack such a me
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -41,6 +42,14 @@ from neuromem.rng import check_seed
 from neuromem.sparsey.model import LevelConfig, SaturationWarning, Sparsey, SparseyConfig
 
 from .base import Memory, Recall
+
+
+def _plain(obj):
+    """``obj`` as plain JSON data (a bit generator's state may hold NumPy arrays)."""
+    return json.loads(
+        json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    )
+
 
 __all__ = ["SparseyMemory"]
 
@@ -251,7 +260,7 @@ class SparseyMemory(Memory):
             "model_format_version": st["format_version"],
             "config": st["config"],
             "seed": st["seed"],
-            "rng_state": st["rng_state"],
+            "rng_state": _plain(st["rng_state"]),
             "item_size": self.item_size,
             "read_threshold": self.read_threshold,
             "item_active": self.item_active,

@@ -36,6 +36,7 @@ seconds), or given.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,14 @@ from neuromem.tensorbrain.decoder import PERCEPTION_PLAN, Task, TensorBrain
 from neuromem.tensorbrain.scenes import World, make_episodes, make_world
 
 from .base import Memory, Recall
+
+
+def _plain(obj):
+    """``obj`` as plain JSON data (a bit generator's state may hold NumPy arrays)."""
+    return json.loads(
+        json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    )
+
 
 __all__ = ["TensorBrainEpisodicMemory"]
 
@@ -311,7 +320,7 @@ class TensorBrainEpisodicMemory(Memory):
             },
             "world_noise": self.world.noise,
             "perception_noise": self.perception_noise,
-            "rng_state": self._rng.bit_generator.state,
+            "rng_state": _plain(self._rng.bit_generator.state),
             "time_of": [[k, t] for k, t in self._time_of.items()],
         }
         return meta, arrays

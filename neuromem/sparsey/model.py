@@ -65,6 +65,13 @@ class SaturationWarning(UserWarning):
     """Learning was asked of MACs past their critical period (they did not learn)."""
 
 
+def _json_default(obj):
+    """JSON for the NumPy values of a bit generator's state (MT19937 holds an array)."""
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON data")
+
+
 def _int(value, name, minimum=None):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
@@ -865,7 +872,7 @@ class Sparsey:
         arrays["format_version"] = np.array(FORMAT_VERSION)
         arrays["seed"] = np.array(self.seed)
         arrays["config"] = np.array(json.dumps(state["config"]))
-        arrays["rng_state"] = np.array(json.dumps(state["rng_state"]))
+        arrays["rng_state"] = np.array(json.dumps(state["rng_state"], default=_json_default))
         np.savez_compressed(p, **arrays)
         return p
 
