@@ -28,7 +28,9 @@ import numpy as np  # noqa: E402
 
 from neuromem.datasets import default_data_dir  # noqa: E402
 from neuromem.datasets.kg import load_kg  # noqa: E402
-from neuromem.experiments import load_preset, presets_dir, versions  # noqa: E402
+from neuromem import experiments  # noqa: E402
+from neuromem.config import config_to_dict, load_preset, resolve_config  # noqa: E402
+from neuromem.experiments import versions  # noqa: E402
 from neuromem.tensorbrain import TensorModel  # noqa: E402
 from neuromem.tensorbrain.decoder import TRIPLE_PLAN, Task, TensorBrain  # noqa: E402
 
@@ -46,16 +48,17 @@ def _warm_up():
 
 
 def _train(kind, kg, cfg, seed):
-    dim = cfg["dim"] if kind in ("complex", "distmult") else cfg[f"{kind}_dim"]
+    dim = cfg.dim if kind in ("complex", "distmult") else getattr(cfg, f"{kind}_dim")
     m = TensorModel(kind, kg.n_entities, kg.n_relations, dim=dim, seed=seed)
     t0 = time.perf_counter()
+    f = cfg.kg_fit  # the preset's training, without its time budget (timed here instead)
     m.fit(
         kg.train,
-        epochs=cfg["epochs"],
-        batch_size=cfg["batch_size"],
-        lr=cfg["lr"],
-        smoothing=cfg["smoothing"],
-        reg=cfg["reg"],
+        epochs=f.epochs,
+        batch_size=f.batch_size,
+        lr=f.lr,
+        smoothing=f.smoothing,
+        reg=f.reg,
         seed=seed + 1,
     )
     secs = time.perf_counter() - t0
@@ -73,16 +76,17 @@ def _train(kind, kg, cfg, seed):
 
 
 def _decoder(kg, cfg, seed):
-    tb = TensorBrain(kg.n_entities, kg.n_relations, dim=cfg["decoder_dim"], seed=seed)
+    tb = TensorBrain(kg.n_entities, kg.n_relations, dim=cfg.decoder_model.dim, seed=seed)
     task = Task("pre", TRIPLE_PLAN, [kg.train[:, 0], kg.train[:, 2], kg.train[:, 1]])
     t0 = time.perf_counter()
+    df = cfg.decoder_fit
     tb.fit(
         [task],
-        epochs=cfg["decoder_epochs"],
-        batch_size=128,
-        lr=cfg["decoder_lr"],
+        epochs=df.epochs,
+        batch_size=df.batch_size,
+        lr=df.lr,
         seed=seed,
-        schedule=cfg.get("decoder_schedule", "constant"),
+        schedule=df.schedule,
     )
     secs = time.perf_counter() - t0
     test = tb.evaluate(kg.test, kg.all_triples())
@@ -119,14 +123,13 @@ def main(argv=None) -> int:
             print(f"bench_tensorbrain: {folder} not found, skipped", file=sys.stderr)
             continue
         kg = load_kg(folder)
-        _, cfg = load_preset(presets_dir() / f"tensorbrain-{name}.toml")
+        _, values = load_preset(f"tensorbrain-{name}")
+        cfg = resolve_config(experiments.get("tensorbrain-kg").config, values)
         target = _train("complex", kg, cfg, args.seed)
         base = _train("distmult", kg, cfg, args.seed)
         goal = TARGETS.get(name)
         entry = {
-            "settings": {
-                k: cfg[k] for k in ("dim", "epochs", "batch_size", "lr", "smoothing", "reg")
-            },
+            "settings": {"dim": cfg.dim, **config_to_dict(cfg.kg_fit)},
             "complex": target,
             "distmult": base,
             "mrr_ratio_complex_over_distmult": target["test"]["mrr"] / base["test"]["mrr"],

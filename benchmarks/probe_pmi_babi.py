@@ -61,7 +61,7 @@ def probe(kind, seed, cfg, data, steps, eval_every, threshold):
 
     vocab, W, a_tr, a_va, tasks = data
     mseed = 1000 + seed
-    model = babi_model(kind, len(vocab), len(vocab.answers), W, cfg, mseed)
+    model = babi_model(kind, len(vocab), len(vocab.answers), W, cfg.model, mseed)
     curve = []
 
     def evaluate(step):
@@ -71,8 +71,8 @@ def probe(kind, seed, cfg, data, steps, eval_every, threshold):
         curve.append({"step": step, "per_task": per, "mean": float(np.mean(per))})
 
     hist = fit(model, babi_batch_fn(a_tr, model, True), len(a_tr["answer"]), steps,
-               cfg.batch_size, cfg.lr, np.random.default_rng(mseed), warmup=cfg.warmup,
-               schedule=cfg.schedule, callback=evaluate, callback_every=eval_every)  # fmt: skip
+               cfg.train.batch_size, cfg.train.lr, np.random.default_rng(mseed),
+               warmup=cfg.train.warmup, schedule=cfg.train.schedule, callback=evaluate, callback_every=eval_every)  # fmt: skip
     escape = next((c["step"] for c in curve if c["mean"] >= threshold), None)
     return {
         "model": kind,
@@ -103,7 +103,7 @@ def main(argv=None):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from neuromem.datasets.babi import BabiVocab, vectorize_babi
     from neuromem.errors import ConfigError
-    from neuromem.experiments._config import resolve_config
+    from neuromem.config import resolve_config
     from neuromem.experiments.pmi import PMIBabiConfig
     from neuromem.pmi.training import require_torch
 
@@ -117,7 +117,7 @@ def main(argv=None):
         cfg = resolve_config(PMIBabiConfig, over, experiment="pmi-babi")
     except ConfigError as e:
         ap.error(str(e))
-    require_torch(cfg.threads)
+    require_torch(cfg.train.threads)
     base = Path(args.data) if args.data else default_data_dir()
     folder = base / "babi" / "en-valid-10k" if base is not None else None
     if folder is None or not folder.is_dir():

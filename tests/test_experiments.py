@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -10,9 +11,9 @@ import pytest
 from scipy import stats
 
 from neuromem import experiments
+from neuromem.config import coerce_value, load_preset, resolve_config
 from neuromem.errors import ConfigError, DataNotFoundError
 from neuromem.experiments import _registry
-from neuromem.experiments._config import coerce_value, load_preset, resolve_config
 
 
 @dataclass
@@ -162,10 +163,103 @@ def test_preset_from_models_folder_and_override_order(tmp_path):
 
 
 def test_every_shipped_preset_resolves():
-    for path in sorted(experiments.presets_dir().glob("*.toml")):
-        name, values = load_preset(path)
-        assert name in experiments.names(), f"{path.name} names unknown experiment {name!r}"
+    from neuromem import presets
+
+    assert len(presets.names()) >= 17
+    for pname in presets.names():
+        name, values = load_preset(pname)
+        assert name in experiments.names(), f"{pname} names unknown experiment {name!r}"
         resolve_config(experiments.get(name).config, values, experiment=name)
+
+
+# ----------------------------------------------------------------------- nested configs
+@dataclasses.dataclass
+class _Inner:
+    """Inner.
+
+    Attributes
+    ----------
+    a : int
+        The a value. More text.
+    pair : tuple of int
+        A pair.
+    """
+
+    a: int = 1
+    pair: tuple[int, int] = (2, 2)
+
+
+@dataclasses.dataclass
+class _Outer:
+    """Outer.
+
+    Attributes
+    ----------
+    inner, other : _Inner
+        Two inner configs.
+    items : list of _Inner
+        A list of them.
+    b : float
+        The b value.
+    """
+
+    inner: _Inner = dataclasses.field(default_factory=_Inner)
+    other: _Inner = dataclasses.field(default_factory=lambda: _Inner(a=5))
+    items: list[_Inner] = dataclasses.field(default_factory=lambda: [_Inner()])
+    b: float = 0.5
+
+
+def test_nested_config_paths_flat_names_and_tables():
+    cfg = resolve_config(_Outer, {"inner.a": "7", "b": 2, "items.0.pair": 4}, experiment="t")
+    assert cfg.inner.a == 7 and cfg.other.a == 5 and cfg.b == 2.0
+    assert cfg.items[0].pair == (4, 4)  # one number for a pair: (n, n)
+    # a nested table (TOML) and a list of tables replace the list
+    cfg = resolve_config(_Outer, {"other": {"a": 3}, "items": [{"a": 8}, {"pair": [1, 2]}]})
+    assert cfg.other.a == 3 and [i.a for i in cfg.items] == [8, 1]
+    assert cfg.items[1].pair == (1, 2)
+    # defaults are fresh per resolution
+    assert resolve_config(_Outer).items[0].a == 1
+    # a flat name that several fields end with is refused, naming them
+    with pytest.raises(ConfigError, match="ambiguous config key 'a' for t: use one of inner.a"):
+        resolve_config(_Outer, {"a": 1}, experiment="t")
+    with pytest.raises(ConfigError, match="unknown config key 'inner.zz'"):
+        resolve_config(_Outer, {"inner.zz": 1})
+    with pytest.raises(ConfigError, match="items.0.pair: expected 2 values"):
+        resolve_config(_Outer, {"items.0.pair": "1,2,3"})
+    with pytest.raises(ConfigError, match="b: expected a finite number"):
+        resolve_config(_Outer, {"b": "inf"})
+
+
+def test_config_to_dict_nests_and_field_docs_reads_numpy_docstrings():
+    from neuromem.config import config_to_dict, field_docs, leaves
+
+    d = config_to_dict(resolve_config(_Outer))
+    assert d["inner"] == {"a": 1, "pair": [2, 2]} and d["items"] == [{"a": 1, "pair": [2, 2]}]
+    docs = field_docs(_Inner)
+    assert docs["a"] == "The a value." and docs["pair"] == "A pair."
+    assert field_docs(_Outer)["other"] == "Two inner configs."
+    paths = [lf.path for lf in leaves(_Outer())]
+    assert paths == ["inner.a", "inner.pair", "other.a", "other.pair", "items.0.a",
+                     "items.0.pair", "b"]  # fmt: skip
+
+
+def test_model_parameters_have_one_owner():
+    """Experiment configs hold the model's config: a model field is reached through it and its
+    default is the model's unless the experiment says otherwise in its field's factory."""
+    from neuromem.pmi.config import BabiModelConfig, TrainConfig
+    from neuromem.sparsey import LevelConfig
+
+    cap = resolve_config(experiments.get("sparsey-capacity").config)
+    assert cap.model.levels[0].G_min == 0.9  # the experiment's documented choice
+    sisc = resolve_config(experiments.get("sparsey-sisc").config)
+    assert sisc.model.levels[0].G_min == LevelConfig.G_min  # the model's default
+    babi = resolve_config(experiments.get("pmi-babi").config, {"word_weights": "mean"})
+    assert isinstance(babi.model, BabiModelConfig) and isinstance(babi.train, TrainConfig)
+    assert babi.model.word_weights == "mean"
+    for e in experiments.experiments():
+        flat = {f.name for f in dataclasses.fields(e.config)}
+        # no experiment copies a Sparsey CSA constant or a PMI module field at its top level
+        assert not flat & {"G_min", "gamma", "chi", "word_weights", "key_dim", "n_slots"}, e.name
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -11,14 +11,14 @@ Each experiment lives in a module of this package and registers itself with
 :func:`register`; the modules are imported on first use of the registry.
 """
 
-from ._config import coerce_value, load_preset, resolve_config
+from neuromem.config import coerce_value, load_preset, resolve_config
+
 from ._registry import (
     Experiment,
     RunContext,
     experiments,
     get,
     names,
-    presets_dir,
     register,
     run,
     versions,
@@ -32,7 +32,6 @@ __all__ = [
     "get",
     "load_preset",
     "names",
-    "presets_dir",
     "register",
     "resolve_config",
     "run",

@@ -26,9 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from neuromem.config import config_to_dict, load_preset, resolve_config
 from neuromem.errors import ConfigError
-
-from ._config import config_to_dict, load_preset, resolve_config
 
 __all__ = [
     "Experiment",
@@ -39,7 +38,6 @@ __all__ = [
     "experiments",
     "run",
     "versions",
-    "presets_dir",
 ]
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -143,23 +141,6 @@ def get(name: str) -> Experiment:
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ConfigError(f"unknown experiment {name!r}; registered: {', '.join(names())}")
     return _REGISTRY[name]
-
-
-def presets_dir() -> Path:
-    """Folder of the preset TOML files: ``$NEUROMEM_MODELS`` or the repository's ``models/``."""
-    env = os.environ.get("NEUROMEM_MODELS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "models"
-
-
-def _find_preset(config_file: str | os.PathLike) -> Path:
-    p = Path(config_file)
-    if p.is_file():
-        return p
-    if p.suffix == "" and (presets_dir() / f"{p}.toml").is_file():
-        return presets_dir() / f"{p}.toml"
-    raise ConfigError(f"--config: preset file not found: {p} (nor {presets_dir() / p}.toml)")
 
 
 def versions() -> dict[str, str]:
@@ -320,7 +301,7 @@ def run(
     out : path, optional
         Output folder: ``result.json`` and figures (PNG) are written there.
     config_file : path, optional
-        Preset TOML file (or the name of one in ``models/``).
+        Preset TOML file, or the name of a preset shipped in :mod:`neuromem.presets`.
     backend : str, optional
         Simulator backend; must be one the experiment accepts (default: its first).
     data : path, optional
@@ -348,7 +329,7 @@ def run(
     exp = get(name)
     layers = []
     if config_file is not None:
-        preset_name, preset_values = load_preset(_find_preset(config_file))
+        preset_name, preset_values = load_preset(config_file)
         if preset_name is not None and preset_name != name:
             raise ConfigError(f"--config: preset is for experiment {preset_name!r}, not {name!r}")
         layers.append(preset_values)

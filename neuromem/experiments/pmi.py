@@ -14,9 +14,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from neuromem.pmi import PMIConfig
+from neuromem.pmi.config import BabiModelConfig, TrainConfig, TransformerConfig
 
 from ._registry import RunContext, register
 
@@ -29,8 +32,9 @@ class PMIDynamicsConfig:
 
     Attributes
     ----------
-    dim, n_heads, key_dim, n_slots, n_segments, topk_write, topk_read, consolidation
-        PMI module shape (see :class:`neuromem.pmi.PMIConfig`).
+    pmi : PMIConfig
+        The PMI module: width 32, one head with key width 32, 8 slots, 5 segments, top-2
+        write, top-1 read, outer-product consolidation.
     tokens_per_step : int
         Item tokens perceived per step.
     n_steps : int
@@ -46,49 +50,32 @@ class PMIDynamicsConfig:
         vectors; ``"random"``: :func:`~neuromem.pmi.init_weights` (untrained).
     """
 
-    dim: int = 32
-    n_heads: int = 1
-    key_dim: int = 32
-    n_slots: int = 8
-    n_segments: int = 5
-    topk_write: int = 2
-    topk_read: int = 1
-    consolidation: str = "outer"
+    pmi: PMIConfig = field(
+        default_factory=lambda: PMIConfig(
+            dim=32, n_heads=1, key_dim=32, topk_write=2, topk_read=1, consolidation="outer"
+        )
+    )
     weights: str = "identity"
     tokens_per_step: int = 4
     n_steps: int = 30
     n_streams: int = 8
     n_foils: int = 40
 
-    def pmi(self):
-        from neuromem.pmi import PMIConfig
-
-        return PMIConfig(
-            dim=self.dim,
-            n_heads=self.n_heads,
-            key_dim=self.key_dim,
-            n_slots=self.n_slots,
-            n_segments=self.n_segments,
-            topk_write=self.topk_write,
-            topk_read=self.topk_read,
-            consolidation=self.consolidation,
-        )
-
     def validate(self):
-        self.pmi().validate()
         for f in ("tokens_per_step", "n_steps", "n_streams", "n_foils"):
             if getattr(self, f) < 1:
                 raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
         if self.weights not in ("identity", "random"):
             raise ValueError(f"weights must be 'identity' or 'random', got {self.weights!r}")
-        if self.weights == "identity" and self.n_heads * self.key_dim != self.dim:
+        p = self.pmi
+        if self.weights == "identity" and p.n_heads * p.key_dim != p.dim:
             raise ValueError(
                 f"weights='identity' needs n_heads*key_dim == dim, got "
-                f"{self.n_heads}*{self.key_dim} != {self.dim}"
+                f"{p.n_heads}*{p.key_dim} != {p.dim}"
             )
-        if self.topk_write > self.tokens_per_step:
+        if p.topk_write > self.tokens_per_step:
             raise ValueError(
-                f"topk_write={self.topk_write} is larger than tokens_per_step="
+                f"topk_write={p.topk_write} is larger than tokens_per_step="
                 f"{self.tokens_per_step} (the number of tokens a slot competes for)"
             )
 
@@ -120,16 +107,16 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
         pmi_step,
     )
 
-    pcfg = cfg.pmi()
+    pcfg = cfg.pmi
     rng = ctx.rng
-    w = init_weights(pcfg, cfg.dim, rng)
+    w = init_weights(pcfg, pcfg.dim, rng)
     if cfg.weights == "identity":
         for k in w:
             if k.startswith(("W_", "b_")) or k == "gate_w":
                 w[k] = np.zeros_like(w[k])
         for k in ("W_in", "W_q", "W_k", "W_v"):
-            w[k] = np.eye(cfg.dim)
-    S, T, N = cfg.n_steps, cfg.tokens_per_step, cfg.n_slots
+            w[k] = np.eye(pcfg.dim)
+    S, T, N = cfg.n_steps, cfg.tokens_per_step, pcfg.n_slots
     wins = np.zeros((cfg.n_streams, S, N, T))
     ltm_drift = np.zeros((cfg.n_streams, S))
     ltm_step = np.zeros((cfg.n_streams, S))
@@ -145,7 +132,7 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
         v = xh @ w["W_v"] + w["b_v"]
         target = v @ w["W_v"] + w["b_v"]
         rw, _ = multihead_attention(xh, Mw, w, pcfg)
-        rl, _ = multihead_attention(xh, Ml.mean(axis=0), w, pcfg, topk=cfg.topk_read)
+        rl, _ = multihead_attention(xh, Ml.mean(axis=0), w, pcfg, topk=pcfg.topk_read)
         return {
             "recall_wm": _cos(rw, target),
             "recall_ltm": _cos(rl, target),
@@ -155,10 +142,10 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
 
     with ctx.phase("stream"):
         for s in ctx.progress(range(cfg.n_streams), desc="streams"):
-            items = rng.standard_normal((S, T, cfg.dim))
-            foils = rng.standard_normal((cfg.n_foils, cfg.dim))
-            Mw = init_working_memory(N, cfg.dim)
-            Ml0 = init_long_term_memory(cfg.n_segments, N, cfg.dim, rng)
+            items = rng.standard_normal((S, T, pcfg.dim))
+            foils = rng.standard_normal((cfg.n_foils, pcfg.dim))
+            Mw = init_working_memory(N, pcfg.dim)
+            Ml0 = init_long_term_memory(pcfg.n_segments, N, pcfg.dim, rng)
             Ml = Ml0
             for t in range(S):
                 r = pmi_step(items[t], Mw, Ml, w, pcfg)
@@ -235,84 +222,29 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
     return metrics
 
 
-# --------------------------------------------------------------------------- shared model cfg
-
-
-@dataclass
-class _ModelFields:
-    dim: int = 64
-    n_layers: int = 3
-    ffn_dim: int = 128
-    baseline_ffn_dim: int = 0
-    n_heads: int = 4
-    key_dim: int = 16
-    n_slots: int = 8
-    n_segments: int = 5
-    topk: int = 5
-    dropout: float = 0.1
-    consolidation: str = "code"
-    steps: int = 3000
-    batch_size: int = 32
-    lr: float = 1e-3
-    warmup: int = 0
-    schedule: str = "constant"
-    threads: int = 1
-
-    def _validate_model(self):
-        from neuromem.pmi import PMIConfig
-
-        PMIConfig(
-            dim=self.dim,
-            n_heads=self.n_heads,
-            key_dim=self.key_dim,
-            n_slots=self.n_slots,
-            n_segments=self.n_segments,
-            topk_write=self.topk,
-            topk_read=min(self.topk, self.n_slots),
-            consolidation=self.consolidation,
-        ).validate()
-        for f in ("n_layers", "ffn_dim", "steps", "batch_size", "threads"):
-            if getattr(self, f) < 1:
-                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
-        if self.baseline_ffn_dim < 0:
-            raise ValueError(
-                f"baseline_ffn_dim must be >= 0 (0: matched to PMI's size), got "
-                f"{self.baseline_ffn_dim}"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.warmup < 0:
-            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
-        from neuromem.pmi.training import SCHEDULES
-
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-
-
 # --------------------------------------------------------------------------- pmi-babi
 
 BABI_MODELS = ("pmi", "baseline", "pmi-soft")
 
 
 @dataclass
-class PMIBabiConfig(_ModelFields):
+class PMIBabiConfig:
     """Parameters of ``pmi-babi`` (one model trained jointly on all chosen tasks).
 
-    The fields not listed below give the model shape (``dim``, ``n_layers``, ``ffn_dim``,
-    ``n_heads``, ``key_dim``, ``n_slots``, ``n_segments``, ``topk``, ``consolidation``; see
-    :class:`neuromem.pmi.PMIConfig`) and the training budget (``steps``, ``batch_size``,
-    ``lr``, ``warmup``, ``schedule``, ``dropout``, ``threads``; Adam with an optional linear
-    warm-up and cosine decay, see :func:`neuromem.pmi.training.fit`; the same for every
-    model). ``baseline_ffn_dim`` is
-    the baseline's feed-forward width; 0 (default) picks the width at which the baseline has
-    as many trainable parameters as the PMI model (same width, depth and heads: the
-    parameters PMI spends on its memory the baseline spends on a wider feed-forward
-    sub-layer; see :func:`neuromem.pmi.training.baseline_ffn_dim`).
+    The baseline has the PMI model's width, depth and heads; the parameters PMI spends on its
+    memory the baseline spends on a wider feed-forward sub-layer (``model.baseline_ffn_dim``
+    0, see :func:`neuromem.pmi.training.baseline_ffn_dim`). Every model gets the same training
+    budget.
 
     Attributes
     ----------
+    model : BabiModelConfig
+        The reader: the model's defaults (width 64, 3 shared layers, 4 heads of key width 16,
+        8 slots, 5 segments, top-5, ``"code"`` consolidation), except ``word_weights="sum"``
+        (validation, 5 tasks, 4000 steps: PMI 0.499 -> 0.631 and 0.499 -> 0.660, baseline
+        0.653 -> 0.763 and 0.659 -> 0.787 on two seeds; docs/models/pmi.md).
+    train : TrainConfig
+        The budget: the defaults of :func:`neuromem.pmi.training.fit` with 4000 steps.
     tasks : tuple of int
         bAbI tasks (1..20). Task 3 has no training file in the reference folder: its
         ``valid`` file (1000 questions) is used for training instead (metric
@@ -325,34 +257,22 @@ class PMIBabiConfig(_ModelFields):
         Most recent story sentences kept.
     models : tuple of str
         Which of "pmi", "baseline", "pmi-soft" to train.
-    readout : str
-        ``"cls"`` (the authors' code) or ``"question"``: which token the answer is read from.
-    word_weights : str
-        Initial word-position weights of the sentence codes: ``"sum"`` (1) or ``"mean"``
-        (``1/L``, the authors' input module); see
-        :class:`neuromem.pmi.torch_model.BabiModel`.
     batches : str
         ``"mixed"``: every batch is a random draw from all tasks' questions; ``"per_task"``:
         every batch holds questions of one task, picked uniformly at random (the authors'
         ``babi_main.py``), so each task gets the same share of the steps whatever its size.
     """
 
+    model: BabiModelConfig = field(default_factory=lambda: BabiModelConfig(word_weights="sum"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000))
     tasks: tuple[int, ...] = (1, 2, 3, 6, 15)
     train_per_task: int = 0
     test_per_task: int = 0
     max_sentences: int = 50
     models: tuple[str, ...] = ("pmi", "baseline")
-    steps: int = 4000
-    readout: str = "cls"
-    word_weights: str = "sum"
     batches: str = "mixed"
 
     def validate(self):
-        self._validate_model()
-        if self.readout not in ("cls", "question"):
-            raise ValueError(f"readout must be 'cls' or 'question', got {self.readout!r}")
-        if self.word_weights not in ("mean", "sum"):
-            raise ValueError(f"word_weights must be 'mean' or 'sum', got {self.word_weights!r}")
         if self.batches not in ("mixed", "per_task"):
             raise ValueError(f"batches must be 'mixed' or 'per_task', got {self.batches!r}")
         if not self.tasks:
@@ -415,7 +335,7 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
     from neuromem.pmi.training import babi_batch_fn as batch_fn
     from neuromem.pmi.training import babi_model, fit, predict, require_torch
 
-    require_torch(cfg.threads)
+    require_torch(cfg.train.threads)
     folder = _babi_dir(ctx)
     rng = ctx.rng
     with ctx.phase("data"):
@@ -449,12 +369,13 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
     curves = {}
     for kind in cfg.models:
         seed = int(rng.integers(2**31))
-        model = babi_model(kind, len(vocab), len(vocab.answers), W, cfg, seed)
+        model = babi_model(kind, len(vocab), len(vocab.answers), W, cfg.model, seed)
         key = kind.replace("-", "_")
         with ctx.phase(f"train_{key}"):
-            hist = fit(model, batch_fn(a_tr, model, True), len(train), cfg.steps,
-                       cfg.batch_size, cfg.lr, np.random.default_rng(seed),
-                       progress=ctx.progress, warmup=cfg.warmup, schedule=cfg.schedule,
+            hist = fit(model, batch_fn(a_tr, model, True), len(train), cfg.train.steps,
+                       cfg.train.batch_size, cfg.train.lr, np.random.default_rng(seed),
+                       progress=ctx.progress, warmup=cfg.train.warmup,
+                       schedule=cfg.train.schedule,
                        groups=a_tr["task"] if cfg.batches == "per_task" else None)  # fmt: skip
         with ctx.phase(f"test_{key}"):
             pred = predict(model, batch_fn(a_te, model, False), len(test))
@@ -501,7 +422,7 @@ def _plot_curves(ctx, curves, title, name):
 
 
 @dataclass
-class PMIClevrConfig(_ModelFields):
+class PMIClevrConfig:
     """Parameters of ``pmi-sort-of-clevr``.
 
     Images enter with inverted intensities (white background = 0). The learning rate defaults
@@ -510,11 +431,13 @@ class PMIClevrConfig(_ModelFields):
     giving the most frequent training answer of each question type (what a model that ignores
     the image and the colour can reach).
 
-    The model shape and budget fields are as in :class:`PMIBabiConfig` (the baseline is
-    matched to PMI's size unless ``baseline_ffn_dim`` is set).
-
     Attributes
     ----------
+    model : TransformerConfig
+        The model's defaults (the baseline is matched to PMI's size unless
+        ``model.baseline_ffn_dim`` is set).
+    train : TrainConfig
+        3000 steps of 64 at lr 3e-4.
     n_train_images, n_test_images : int
         Generated images (each with 10 relational and 10 non-relational questions).
     image_size, object_size, patch : int
@@ -523,26 +446,27 @@ class PMIClevrConfig(_ModelFields):
         Which of "pmi", "baseline", "pmi-soft" (top-k replaced by soft attention) to train.
     """
 
+    model: TransformerConfig = field(default_factory=TransformerConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(batch_size=64, lr=3e-4))
     n_train_images: int = 4000
     n_test_images: int = 500
     image_size: int = 75
     object_size: int = 5
     patch: int = 15
     models: tuple[str, ...] = ("pmi", "baseline", "pmi-soft")
-    steps: int = 3000
-    batch_size: int = 64
-    lr: float = 3e-4
 
     def validate(self):
-        self._validate_model()
         for f in ("n_train_images", "n_test_images", "image_size", "object_size", "patch"):
             if getattr(self, f) < 1:
                 raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
         if self.image_size % self.patch:
             raise ValueError(f"patch={self.patch} must divide image_size={self.image_size}")
         n_tokens = (self.image_size // self.patch) ** 2 + 2
-        if self.topk > n_tokens:
-            raise ValueError(f"topk={self.topk} is larger than the number of tokens {n_tokens}")
+        if self.model.pmi.topk_write > n_tokens:
+            raise ValueError(
+                f"model.pmi.topk_write={self.model.pmi.topk_write} is larger than the number "
+                f"of tokens {n_tokens}"
+            )
         for m in self.models:
             if m not in BABI_MODELS:
                 raise ValueError(f"models: unknown model {m!r}; known: {', '.join(BABI_MODELS)}")
@@ -570,7 +494,7 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
     from neuromem.pmi.torch_model import count_parameters
     from neuromem.pmi.training import clevr_model, fit, predict, require_torch
 
-    torch = require_torch(cfg.threads)
+    torch = require_torch(cfg.train.threads)
     rng = ctx.rng
     with ctx.phase("data"):
         kw = dict(image_size=cfg.image_size, object_size=cfg.object_size)
@@ -605,13 +529,13 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
     curves = {}
     for kind in cfg.models:
         seed = int(rng.integers(2**31))
-        model = clevr_model(kind, cfg.image_size, cfg.patch, cfg, seed)
+        model = clevr_model(kind, cfg.image_size, cfg.patch, cfg.model, seed)
         key = kind.replace("-", "_")
         with ctx.phase(f"train_{key}"):
-            hist = fit(model, batch_fn(tr, img_tr, model, True), len(tr["answer"]), cfg.steps,
-                       cfg.batch_size, cfg.lr, np.random.default_rng(seed),
-                       progress=ctx.progress, warmup=cfg.warmup,
-                       schedule=cfg.schedule)  # fmt: skip
+            hist = fit(model, batch_fn(tr, img_tr, model, True), len(tr["answer"]),
+                       cfg.train.steps, cfg.train.batch_size, cfg.train.lr,
+                       np.random.default_rng(seed), progress=ctx.progress,
+                       warmup=cfg.train.warmup, schedule=cfg.train.schedule)  # fmt: skip
         with ctx.phase(f"test_{key}"):
             pred = predict(model, batch_fn(te, img_te, model, False), len(te["answer"]))
         ok = pred == te["answer"]

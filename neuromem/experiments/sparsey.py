@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -74,75 +75,71 @@ def _noisy(rng, x: np.ndarray, noise: float) -> np.ndarray:
     return y
 
 
-def _validated(input_shape: tuple[int, ...], levels: list[LevelConfig]) -> SparseyConfig:
-    """A checked model config; the experiments measure saturation, so it is not warned about."""
-    cfg = SparseyConfig(input_shape=input_shape, levels=levels, on_saturated="ignore")
-    cfg.validate()
-    return cfg
+def _one_mac(n_inputs: int, **level) -> SparseyConfig:
+    """A model of one MAC over all ``n_inputs`` inputs; ``level``: its LevelConfig values.
+
+    The experiments measure saturation themselves, so it is not warned about
+    (``on_saturated="ignore"``).
+    """
+    return SparseyConfig(
+        input_shape=(n_inputs,), levels=[LevelConfig(**level)], on_saturated="ignore"
+    )
 
 
-@dataclass
-class _CSAFields:
-    """CSA constants shared by the experiment configs (defaults as in LevelConfig)."""
+class _OneMAC:
+    """Shortcuts to the model of the single-MAC experiments (read-only)."""
 
-    G_min: float = LevelConfig.G_min
-    gamma: float = LevelConfig.gamma
-    chi: float = LevelConfig.chi
-    sigma1: float = LevelConfig.sigma1
-    sigma2: float = LevelConfig.sigma2
+    model: SparseyConfig
 
-    def _csa(self) -> dict:
-        return dict(
-            G_min=self.G_min,
-            gamma=self.gamma,
-            chi=self.chi,
-            sigma1=self.sigma1,
-            sigma2=self.sigma2,
-        )
+    @property
+    def n_inputs(self) -> int:
+        return int(np.prod(self.model.input_shape))
 
-    def _one_mac(self, **level) -> SparseyConfig:
-        """Model config of one MAC of ``Q x K`` cells over all ``n_inputs`` inputs.
+    @property
+    def Q(self) -> int:
+        return self.model.levels[0].Q
 
-        ``level``: the other :class:`LevelConfig` fields; the CSA constants are this config's.
-        """
-        return _validated(
-            (self.n_inputs,), [LevelConfig(Q=self.Q, K=self.K, **level, **self._csa())]
-        )
+    @property
+    def K(self) -> int:
+        return self.model.levels[0].K
+
+    def _check_one_mac(self) -> None:
+        if len(self.model.levels) != 1 or self.model.levels[0].grid != (1, 1):
+            raise ValueError("model: this experiment measures one MAC (one level, grid 1x1)")
+
+    def model_config(self) -> SparseyConfig:
+        return self.model
 
 
 # --------------------------------------------------------------------------- SISC
 @dataclass
-class SISCConfig(_CSAFields):
+class SISCConfig(_OneMAC):
     """Config of ``sparsey-sisc``.
 
     Attributes
     ----------
-    n_inputs, n_active : int
-        Input size and active inputs per frame.
-    Q, K : int
-        CMs and cells per CM of the single MAC.
+    model : SparseyConfig
+        The model: one MAC of 16 CMs x 16 cells over 1024 inputs, no critical period
+        (``saturation=1.0``); the CSA constants are the model's defaults.
+    n_active : int
+        Active inputs per frame.
     n_families : int
         Prototypes; each gets one variant per overlap level.
     n_overlaps : int
         Overlap levels, evenly spaced in [0, 1].
     """
 
-    n_inputs: int = 1024
+    model: SparseyConfig = field(default_factory=lambda: _one_mac(1024, Q=16, K=16, saturation=1.0))
     n_active: int = 32
-    Q: int = 16
-    K: int = 16
     n_families: int = 20
     n_overlaps: int = 11
 
     def validate(self):
+        self._check_one_mac()
         if self.n_active < 1 or self.n_active > self.n_inputs:
-            raise ValueError("n_active must be in [1, n_inputs]")
+            raise ValueError("n_active must be in [1, model.input_shape]")
         if self.n_families < 1 or self.n_overlaps < 2:
             raise ValueError("n_families must be >= 1 and n_overlaps >= 2")
-        self.model_config()
-
-    def model_config(self) -> SparseyConfig:
-        return self._one_mac(saturation=1.0)
 
 
 @register(
@@ -223,43 +220,38 @@ def predicted_capacity(n_inputs: int, n_active: int, Q: int, K: int) -> int:
 
 
 @dataclass
-class CapacityConfig(_CSAFields):
+class CapacityConfig(_OneMAC):
     """Config of ``sparsey-capacity``.
 
     Attributes
     ----------
-    n_inputs, n_active : int
-        Input size and active inputs of each random item.
-    Q, K : int
-        CMs and cells per CM.
-    n_items : list of int
-        Numbers of stored items to test (a fresh MAC for each).
-    saturation : float
-        Critical-period threshold (1.0: off, to measure the raw capacity).
-    G_min : float
-        Default 0.9 here: random items share no structure, and ``G_min`` must stay above the
+    model : SparseyConfig
+        The model: one MAC of 16 CMs x 16 cells over 1024 inputs, no critical period
+        (``saturation=1.0``, to measure the raw capacity) and ``G_min=0.9`` (the model's
+        default is 0.3): random items share no structure, and ``G_min`` must stay above the
         familiarity that crosstalk alone gives a novel item (``mean_G_novel``), else novel items
         are steered onto the most-used cells and codes collide long before the capacity.
+    n_active : int
+        Active inputs of each random item.
+    n_items : list of int
+        Numbers of stored items to test (a fresh MAC for each).
     """
 
-    n_inputs: int = 1024
+    model: SparseyConfig = field(
+        default_factory=lambda: _one_mac(1024, Q=16, K=16, saturation=1.0, G_min=0.9)
+    )
     n_active: int = 32
-    Q: int = 16
-    K: int = 16
-    n_items: list[int] = (50, 100, 200, 400, 600, 800, 1000, 1200, 1600)
-    saturation: float = 1.0
-    G_min: float = 0.9
+    n_items: list[int] = field(
+        default_factory=lambda: [50, 100, 200, 400, 600, 800, 1000, 1200, 1600]
+    )
 
     def validate(self):
+        self._check_one_mac()
         self.n_items = [int(n) for n in self.n_items]
         if not self.n_items or min(self.n_items) < 1:
             raise ValueError("n_items must be a non-empty list of positive integers")
         if self.n_active < 1 or self.n_active > self.n_inputs:
-            raise ValueError("n_active must be in [1, n_inputs]")
-        self.model_config()
-
-    def model_config(self) -> SparseyConfig:
-        return self._one_mac(saturation=self.saturation)
+            raise ValueError("n_active must be in [1, model.input_shape]")
 
 
 @register(
@@ -319,52 +311,52 @@ def sparsey_capacity(cfg: CapacityConfig, ctx: RunContext) -> dict:
 
 # --------------------------------------------------------------------------- sequences
 @dataclass
-class SequencesConfig(_CSAFields):
+class SequencesConfig(_OneMAC):
     """Config of ``sparsey-sequences``.
 
     Attributes
     ----------
+    model : SparseyConfig
+        The model: one MAC of 16 CMs x 64 cells over 512 inputs with horizontal afferents from
+        its own previous code (``h_radius=0``, ``lambda_h=1``), no critical period.
     n_sequences, length : int
         M sequences of L frames; every frame is a fresh random input.
-    n_inputs, n_active : int
-        Frame size and active inputs.
-    Q, K : int
-        CMs and cells per CM of the MAC.
+    n_active : int
+        Active inputs per frame.
     noise : float
         Fraction of active inputs moved elsewhere in each frame for ``accuracy_noisy``.
-    lambda_h : float
-        Exponent of H in V.
     n_symbols : int
         Harder variant, reported as ``shared_*`` metrics: frames drawn from only this many
         random frames, so each frame occurs in many sequences and only the horizontal (H)
         context tells the sequences apart (0: skip the variant). It is also run without H.
     """
 
+    model: SparseyConfig = field(
+        default_factory=lambda: _one_mac(512, Q=16, K=64, h_radius=0, lambda_h=1.0, saturation=1.0)
+    )
     n_sequences: int = 40
     length: int = 6
-    n_inputs: int = 512
     n_active: int = 24
-    Q: int = 16
-    K: int = 64
     noise: float = 0.2
-    lambda_h: float = 1.0
     n_symbols: int = 12
 
     def validate(self):
+        self._check_one_mac()
+        if self.model.levels[0].h_radius < 0:
+            raise ValueError("model.levels.0.h_radius must be >= 0 (sequences need H)")
         if self.length < 2 or self.n_sequences < 1:
             raise ValueError("length must be >= 2 and n_sequences >= 1")
         if self.n_symbols == 1 or self.n_symbols < 0:
             raise ValueError("n_symbols must be 0 (skip) or >= 2")
         if not 0 <= self.noise < 1:
             raise ValueError("noise must be in [0, 1)")
-        self.model_config()
 
     def model_config(self, lambda_h: float | None = None) -> SparseyConfig:
-        return self._one_mac(
-            h_radius=0,
-            lambda_h=self.lambda_h if lambda_h is None else lambda_h,
-            saturation=1.0,
-        )
+        """The model, with ``lambda_h`` replaced when given (0: the no-H ablation)."""
+        if lambda_h is None:
+            return self.model
+        level = dataclasses.replace(self.model.levels[0], lambda_h=lambda_h)
+        return dataclasses.replace(self.model, levels=[level])
 
 
 def _last_code_accuracy(got: np.ndarray, learned_last: np.ndarray) -> float:
@@ -466,7 +458,7 @@ def sparsey_sequences(cfg: SequencesConfig, ctx: RunContext) -> dict:
 
 # --------------------------------------------------------------------------- MNIST
 @dataclass
-class MNISTConfig(_CSAFields):
+class MNISTConfig:
     """Config of ``sparsey-mnist`` (the sparsey.com protocol).
 
     Attributes
@@ -480,18 +472,12 @@ class MNISTConfig(_CSAFields):
         maximum are on (:func:`neuromem.sparsey.preprocess.binarize`).
     threshold2 : float
         If > 0, a second input channel of pixels above this fraction (grey-level thermometer).
-    grid, rf : int
-        Level 1: a ``grid x grid`` array of MACs with overlapping ``rf x rf`` pixel windows.
-    Q, K : int
-        CMs and cells per CM of level-1 MACs.
-    pi_min : int
-        Gate: active pixels a level-1 MAC needs to take part.
-    cell_saturation, saturation : float
-        Per-cell and per-MAC critical-period thresholds of level 1.
-    level2 : bool
-        Add a second level (``grid2 x grid2`` MACs over ``rf2 x rf2`` windows of level-1 MACs).
-    grid2, rf2, Q2, K2 : int
-        Geometry of level 2.
+    model : SparseyConfig
+        The model: level 1 is an 18 x 18 array of MACs (4 CMs x 32 cells) over overlapping
+        4 x 4 pixel windows, with per-cell and per-MAC critical periods 0.4 and 0.9; the CSA
+        constants are the model's defaults. ``input_shape`` follows the preprocessing
+        ((28, 28), or (28, 28, 2) with ``threshold2``) and is set by the experiment. Add
+        levels with ``[[config.model.levels]]`` tables (preset ``sparsey-mnist-hierarchy``).
     readout_levels : {"1", "all"}
         Codes the readout sees: level 1 only, or every level side by side.
     readout : {"knn", "class"}
@@ -512,18 +498,17 @@ class MNISTConfig(_CSAFields):
     threshold: float = 0.35
     threshold2: float = 0.0
     blur: float = 0.0
-    grid: int = 18
-    rf: int = 4
-    Q: int = 4
-    K: int = 32
-    pi_min: int = 1
-    cell_saturation: float = 0.4
-    saturation: float = 0.9
-    level2: bool = False
-    grid2: int = 3
-    rf2: int = 6
-    Q2: int = 8
-    K2: int = 32
+    model: SparseyConfig = field(
+        default_factory=lambda: SparseyConfig(
+            input_shape=(28, 28),
+            levels=[
+                LevelConfig(
+                    grid=(18, 18), rf=(4, 4), Q=4, K=32, cell_saturation=0.4, saturation=0.9
+                )
+            ],
+            on_saturated="ignore",
+        )
+    )
     readout_levels: str = "1"
     readout: str = "knn"
     knn_k: int = 10
@@ -545,7 +530,14 @@ class MNISTConfig(_CSAFields):
             raise ValueError(f"readout_levels must be '1' or 'all', got {self.readout_levels!r}")
         if self.knn_k < 1 or self.baseline_k < 1:
             raise ValueError("knn_k and baseline_k must be >= 1")
-        self.model_config()
+        shape = (28, 28, 2) if self.threshold2 > 0 else (28, 28)
+        if tuple(self.model.input_shape) not in ((28, 28), (28, 28, 2)):
+            raise ValueError(
+                f"model.input_shape is set from the preprocessing ({shape}), got "
+                f"{tuple(self.model.input_shape)}"
+            )
+        self.model.input_shape = shape
+        self.model.validate()
 
     def preprocess(self, images: np.ndarray) -> np.ndarray:
         from neuromem.sparsey.preprocess import binarize, deskew
@@ -557,31 +549,7 @@ class MNISTConfig(_CSAFields):
         return binarize(images, threshold=self.threshold, blur=self.blur)
 
     def model_config(self) -> SparseyConfig:
-        levels = [
-            LevelConfig(
-                grid=(self.grid, self.grid),
-                rf=(self.rf, self.rf),
-                Q=self.Q,
-                K=self.K,
-                pi_min=self.pi_min,
-                cell_saturation=self.cell_saturation,
-                saturation=self.saturation,
-                **self._csa(),
-            )
-        ]
-        if self.level2:
-            levels.append(
-                LevelConfig(
-                    grid=(self.grid2, self.grid2),
-                    rf=(self.rf2, self.rf2),
-                    Q=self.Q2,
-                    K=self.K2,
-                    cell_saturation=self.cell_saturation,
-                    saturation=self.saturation,
-                    **self._csa(),
-                )
-            )
-        return _validated((28, 28, 2) if self.threshold2 > 0 else (28, 28), levels)
+        return self.model
 
     def readout_model(self):
         if self.readout == "class":
@@ -681,7 +649,7 @@ def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
         ex = images[te[0]]
         pre = cfg.preprocess(ex[None])[0]
         axes[1].imshow(pre if pre.ndim == 2 else pre.sum(axis=-1), cmap="gray_r")
-        g = te_codes.G[0][0].reshape(cfg.grid, cfg.grid)
+        g = te_codes.G[0][0].reshape(cfg.model.levels[0].grid)
         axes[1].set_title("preprocessed test image")
         im = axes[2].imshow(g, vmin=0, vmax=1, cmap="viridis")
         axes[2].set_title("familiarity G of level-1 MACs")

@@ -34,13 +34,19 @@ synthetic scenes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from neuromem.errors import ConfigError
+from neuromem.tensorbrain.config import (
+    DecoderConfig,
+    DecoderFitConfig,
+    KGFitConfig,
+    WorldConfig,
+)
 
 from ._registry import RunContext, register
 
@@ -63,24 +69,16 @@ class TensorBrainKGConfig:
         Embedding size of RESCAL (its relations are ``d x d``).
     tucker_dim, tucker_rel_dim : int
         Entity and relation sizes of Tucker.
-    epochs : int
-        Training epochs of each tensor model.
-    time_budget : float
-        Wall seconds after which a model's training stops (per model).
-    batch_size : int
-    lr : float
-        Adam learning rate.
-    smoothing : float
-        Label smoothing.
-    reg : float
-        N3 regularisation weight.
+    kg_fit : KGFitConfig
+        Training of each tensor model: 40 epochs of 128 at lr 0.005, N3 weight 0.02, and a
+        time budget of 110 s per model (opt-in, recorded in result.json).
     decoder : bool
         Also train and evaluate the decoder's semantic memory.
-    decoder_dim, decoder_epochs : int
-    decoder_lr, decoder_weight_decay, decoder_alpha : float
-        Size, epochs, Adam rate, L2 weight decay and blackboard decay of the decoder.
-    decoder_schedule : {"constant", "cosine"}
-        Learning-rate schedule of the decoder (cosine decay keeps its training stable).
+    decoder_model : DecoderConfig
+        The decoder's shape (``dim`` 128, the model's defaults otherwise).
+    decoder_fit : DecoderFitConfig
+        Its training: 60 epochs of 128 at lr 0.005 with cosine decay (keeps its training
+        stable), time budget 110 s.
     """
 
     dataset: str = "kinships"
@@ -89,19 +87,18 @@ class TensorBrainKGConfig:
     rescal_dim: int = 64
     tucker_dim: int = 64
     tucker_rel_dim: int = 32
-    epochs: int = 40
-    time_budget: float = 110.0
-    batch_size: int = 128
-    lr: float = 0.005
-    smoothing: float = 0.1
-    reg: float = 0.02
+    kg_fit: KGFitConfig = field(
+        default_factory=lambda: KGFitConfig(
+            epochs=40, batch_size=128, lr=0.005, reg=0.02, time_budget=110.0
+        )
+    )
     decoder: bool = True
-    decoder_dim: int = 128
-    decoder_epochs: int = 60
-    decoder_lr: float = 0.005
-    decoder_weight_decay: float = 0.0
-    decoder_alpha: float = 0.5
-    decoder_schedule: Literal["constant", "cosine"] = "cosine"
+    decoder_model: DecoderConfig = field(default_factory=lambda: DecoderConfig(dim=128))
+    decoder_fit: DecoderFitConfig = field(
+        default_factory=lambda: DecoderFitConfig(
+            epochs=60, batch_size=128, lr=0.005, schedule="cosine", time_budget=110.0
+        )
+    )
 
     def validate(self) -> None:
         from neuromem.tensorbrain import MODELS
@@ -115,21 +112,41 @@ class TensorBrainKGConfig:
         for m in self.models:
             if m not in MODELS:
                 raise ValueError(f"models: unknown model {m!r}; expected {', '.join(MODELS)}")
-        for name in ("dim", "rescal_dim", "tucker_dim", "tucker_rel_dim", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        f, dm, df = self.kg_fit, self.decoder_model, self.decoder_fit
+        for name, v in (
+            ("dim", self.dim),
+            ("rescal_dim", self.rescal_dim),
+            ("tucker_dim", self.tucker_dim),
+            ("tucker_rel_dim", self.tucker_rel_dim),
+            ("kg_fit.epochs", f.epochs),
+            ("kg_fit.batch_size", f.batch_size),
+            ("decoder_model.dim", dm.dim),
+            ("decoder_fit.epochs", df.epochs),
+            ("decoder_fit.batch_size", df.batch_size),
+        ):
+            if v < 1:
+                raise ValueError(f"{name}: must be >= 1, got {v}")
         if "complex" in self.models and self.dim % 2:
             raise ValueError(f"dim: ComplEx needs an even size, got {self.dim}")
-        if self.decoder_dim < 1 or self.decoder_epochs < 1:
-            raise ValueError("decoder_dim and decoder_epochs: must be >= 1")
-        for name in ("lr", "decoder_lr", "time_budget"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
-        if not 0 <= self.smoothing < 1:
-            raise ValueError(f"smoothing: must lie in [0, 1), got {self.smoothing}")
-        for name in ("reg", "decoder_weight_decay", "decoder_alpha"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        for name, v in (
+            ("kg_fit.lr", f.lr),
+            ("decoder_fit.lr", df.lr),
+            ("kg_fit.time_budget", f.time_budget),
+            ("decoder_fit.time_budget", df.time_budget),
+        ):
+            if v is not None and not v > 0:
+                raise ValueError(f"{name}: must be > 0, got {v}")
+        if not 0 <= f.smoothing < 1:
+            raise ValueError(f"kg_fit.smoothing: must lie in [0, 1), got {f.smoothing}")
+        for name, v in (
+            ("kg_fit.reg", f.reg),
+            ("decoder_fit.weight_decay", df.weight_decay),
+            ("decoder_model.alpha", dm.alpha),
+        ):
+            if v < 0:
+                raise ValueError(f"{name}: must be >= 0, got {v}")
+        if df.schedule not in ("constant", "cosine"):
+            raise ValueError(f"decoder_fit.schedule: 'constant' or 'cosine', got {df.schedule!r}")
 
 
 def kg_folder(ctx: RunContext, dataset: str):
@@ -162,9 +179,9 @@ def _model_size(cfg, kind):
         "dataset": "nations",
         "models": ["distmult", "complex"],
         "dim": 64,
-        "epochs": 15,
-        "decoder_dim": 32,
-        "decoder_epochs": 5,
+        "kg_fit.epochs": 15,
+        "decoder_model.dim": 32,
+        "decoder_fit.epochs": 5,
     },
     needs_data=True,
 )
@@ -180,18 +197,13 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
         m = TensorModel(
             kind, kg.n_entities, kg.n_relations, seed=ctx.child_rng(), **_model_size(cfg, kind)
         )
-        bar = ctx.progress(total=cfg.epochs, desc=f"{kind}")
+        bar = ctx.progress(total=cfg.kg_fit.epochs, desc=f"{kind}")
         with ctx.phase(f"train_{kind}"):
             t0 = time.perf_counter()
             m.fit(
                 kg.train,
-                epochs=cfg.epochs,
-                batch_size=cfg.batch_size,
-                lr=cfg.lr,
-                smoothing=cfg.smoothing,
-                reg=cfg.reg,
+                **dataclasses.asdict(cfg.kg_fit),
                 seed=ctx.child_rng(),
-                time_budget=cfg.time_budget,
                 callback=lambda ep, loss, bar=bar: bar.update(1),
             )
             secs = time.perf_counter() - t0
@@ -204,24 +216,18 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
         tb = TensorBrain(
             kg.n_entities,
             kg.n_relations,
-            dim=cfg.decoder_dim,
-            alpha=cfg.decoder_alpha,
+            **dataclasses.asdict(cfg.decoder_model),
             seed=ctx.child_rng(),
         )
         task = Task("pre", TRIPLE_PLAN, [kg.train[:, 0], kg.train[:, 2], kg.train[:, 1]])
-        bar = ctx.progress(total=cfg.decoder_epochs, desc="decoder")
+        bar = ctx.progress(total=cfg.decoder_fit.epochs, desc="decoder")
         with ctx.phase("train_decoder"):
             t0 = time.perf_counter()
             tb.fit(
                 [task],
-                epochs=cfg.decoder_epochs,
-                batch_size=128,
-                lr=cfg.decoder_lr,
-                weight_decay=cfg.decoder_weight_decay,
+                **dataclasses.asdict(cfg.decoder_fit),
                 seed=ctx.child_rng(),
-                time_budget=cfg.time_budget,
                 callback=lambda ep, loss: bar.update(1),
-                schedule=cfg.decoder_schedule,
             )
             secs = time.perf_counter() - t0
         bar.close()
@@ -260,81 +266,67 @@ class TensorBrainScenesConfig:
 
     Attributes
     ----------
-    n_entities, n_classes, n_attributes, n_predicates : int
-        World sizes.
-    p_attribute, class_density, keep, holdout : float
-        World structure (see :func:`neuromem.tensorbrain.scenes.make_world`).
-    feature_dim : int
-        Size of each sensory region.
-    noise : float
-        Sensory noise.
+    world : WorldConfig
+        The synthetic world (:func:`neuromem.tensorbrain.scenes.make_world`; its defaults).
     n_train, n_test : int
         Training and test episodes.
-    dim : int
-        Representation / working-memory size.
-    alpha, beta_fb : float
-        Blackboard decay and feedback strength.
-    epochs, batch_size : int
-    lr, weight_decay : float
+    decoder : DecoderConfig
+        The decoder (its defaults).
+    fit : DecoderFitConfig
+        Its training: 30 epochs of 64 at lr 0.005.
     rescal_dim, rescal_epochs : int
         The RESCAL baseline of semantic memory.
     n_generate : int
         Triples sampled from semantic memory.
     """
 
-    n_entities: int = 40
-    n_classes: int = 5
-    n_attributes: int = 6
-    n_predicates: int = 8
-    p_attribute: float = 0.3
-    class_density: float = 0.3
-    keep: float = 0.6
-    holdout: float = 0.2
-    feature_dim: int = 24
-    noise: float = 0.5
+    world: WorldConfig = field(default_factory=WorldConfig)
     n_train: int = 4000
     n_test: int = 400
-    dim: int = 64
-    alpha: float = 0.5
-    beta_fb: float = 1.0
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 0.005
-    weight_decay: float = 0.0
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    fit: DecoderFitConfig = field(
+        default_factory=lambda: DecoderFitConfig(epochs=30, batch_size=64, lr=0.005)
+    )
     rescal_dim: int = 32
     rescal_epochs: int = 60
     n_generate: int = 2000
 
     def validate(self) -> None:
-        for name in (
-            "n_classes",
-            "n_predicates",
-            "feature_dim",
-            "n_train",
-            "n_test",
-            "dim",
-            "epochs",
-            "batch_size",
-            "rescal_dim",
-            "rescal_epochs",
-            "n_generate",
+        w, d, f = self.world, self.decoder, self.fit
+        for name, v in (
+            ("world.n_classes", w.n_classes),
+            ("world.n_predicates", w.n_predicates),
+            ("world.feature_dim", w.feature_dim),
+            ("n_train", self.n_train),
+            ("n_test", self.n_test),
+            ("decoder.dim", d.dim),
+            ("fit.epochs", f.epochs),
+            ("fit.batch_size", f.batch_size),
+            ("rescal_dim", self.rescal_dim),
+            ("rescal_epochs", self.rescal_epochs),
+            ("n_generate", self.n_generate),
         ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        if self.n_entities < 10:
-            raise ValueError(f"n_entities: must be >= 10 (Hits@10), got {self.n_entities}")
-        if self.n_attributes < 0:
-            raise ValueError(f"n_attributes: must be >= 0, got {self.n_attributes}")
+            if v < 1:
+                raise ValueError(f"{name}: must be >= 1, got {v}")
+        if w.n_entities < 10:
+            raise ValueError(f"world.n_entities: must be >= 10 (Hits@10), got {w.n_entities}")
+        if w.n_attributes < 0:
+            raise ValueError(f"world.n_attributes: must be >= 0, got {w.n_attributes}")
         for name in ("p_attribute", "class_density", "keep"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name}: must lie in [0, 1], got {getattr(self, name)}")
-        if not 0 < self.holdout < 1:
-            raise ValueError(f"holdout: must lie in (0, 1), got {self.holdout}")
-        for name in ("noise", "alpha", "beta_fb", "weight_decay"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr: must be > 0, got {self.lr}")
+            if not 0 <= getattr(w, name) <= 1:
+                raise ValueError(f"world.{name}: must lie in [0, 1], got {getattr(w, name)}")
+        if not 0 < w.holdout < 1:
+            raise ValueError(f"world.holdout: must lie in (0, 1), got {w.holdout}")
+        for name, v in (
+            ("world.noise", w.noise),
+            ("decoder.alpha", d.alpha),
+            ("decoder.beta_fb", d.beta_fb),
+            ("fit.weight_decay", f.weight_decay),
+        ):
+            if v < 0:
+                raise ValueError(f"{name}: must be >= 0, got {v}")
+        if not f.lr > 0:
+            raise ValueError(f"fit.lr: must be > 0, got {f.lr}")
 
 
 def _slot_ranks(probs, plan, triples):
@@ -403,19 +395,7 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
 
     with ctx.phase("world"):
         try:
-            world = make_world(
-                cfg.n_entities,
-                cfg.n_classes,
-                cfg.n_attributes,
-                cfg.n_predicates,
-                cfg.p_attribute,
-                cfg.class_density,
-                cfg.keep,
-                cfg.holdout,
-                cfg.feature_dim,
-                cfg.noise,
-                seed=ctx.child_rng(),
-            )
+            world = make_world(**dataclasses.asdict(cfg.world), seed=ctx.child_rng())
         except ValueError as e:
             raise ConfigError(str(e)) from None
         train = make_episodes(world, cfg.n_train, observed_only=True, seed=ctx.child_rng())
@@ -438,19 +418,14 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
         world.n_predicates,
         n_labels=world.n_labels,
         n_sensory=world.n_sensory,
-        dim=cfg.dim,
-        alpha=cfg.alpha,
-        beta_fb=cfg.beta_fb,
+        **dataclasses.asdict(cfg.decoder),
         seed=ctx.child_rng(),
     )
-    bar = ctx.progress(total=cfg.epochs, desc="decoder")
+    bar = ctx.progress(total=cfg.fit.epochs, desc="decoder")
     with ctx.phase("train_decoder"):
         tb.fit(
             [perception, semantic],
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            lr=cfg.lr,
-            weight_decay=cfg.weight_decay,
+            **dataclasses.asdict(cfg.fit),
             seed=ctx.child_rng(),
             callback=lambda ep, loss: bar.update(1),
         )

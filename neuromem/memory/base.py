@@ -269,7 +269,7 @@ class Memory(ABC):
         return mem
 
     # ------------------------------------------------------------------ for subclasses
-    def _check_room(self, n: int) -> None:
+    def _check_room(self, n: int) -> None:  # noqa: B027 - optional hook, no-op by default
         """Raise :class:`ValueError` when ``n`` more items cannot be stored (default: never)."""
 
     @abstractmethod

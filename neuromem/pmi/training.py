@@ -7,12 +7,20 @@ same seed, so a run is repeatable on one machine.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
 import numpy as np
 
+from neuromem.rng import as_seed_int
+
+from .config import SCHEDULES, BabiModelConfig, TrainConfig, TransformerConfig
+
 __all__ = [
+    "BabiModelConfig",
+    "TrainConfig",
+    "TransformerConfig",
     "require_torch",
     "fit",
     "lr_factor",
@@ -166,9 +174,6 @@ def fit(
     return {"loss_curve": curve, "train_seconds": time.perf_counter() - t0 - spent}
 
 
-SCHEDULES = ("constant", "cosine")
-
-
 def lr_factor(step: int, steps: int, warmup: int = 0, schedule: str = "constant") -> float:
     """Learning-rate multiplier at 0-based ``step`` of ``steps`` (see :func:`fit`)."""
     if step < warmup:
@@ -222,21 +227,6 @@ def predict(model, batch_fn, n: int, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def _pmi_cfg(dim, n_heads, key_dim, n_slots, n_segments, topk_write, topk_read, **kw):
-    from .core import PMIConfig
-
-    return PMIConfig(
-        dim=dim,
-        n_heads=n_heads,
-        key_dim=key_dim,
-        n_slots=n_slots,
-        n_segments=n_segments,
-        topk_write=topk_write,
-        topk_read=topk_read,
-        **kw,
-    ).validate()
-
-
 def matched_ffn_dim(build, target: int) -> int:
     r"""Feed-forward width that gives a model ``target`` trainable parameters (or the nearest).
 
@@ -271,8 +261,8 @@ def baseline_ffn_dim(cfg, build) -> int:
 
     Parameters
     ----------
-    cfg : dataclass
-        Model fields (``baseline_ffn_dim``, ``ffn_dim``, ...).
+    cfg : TransformerConfig
+        The model (``baseline_ffn_dim``, ``ffn_dim``).
     build : callable
         ``build(kind, ffn_dim) -> torch.nn.Module`` for ``kind`` "pmi" or "baseline".
 
@@ -284,32 +274,40 @@ def baseline_ffn_dim(cfg, build) -> int:
     """
     from .torch_model import count_parameters
 
-    fixed = int(getattr(cfg, "baseline_ffn_dim", 0))
+    fixed = int(cfg.baseline_ffn_dim)
     if fixed > 0:
         return fixed
     target = count_parameters(build("pmi", cfg.ffn_dim))
     return matched_ffn_dim(lambda f: build("baseline", f), target)
 
 
-def babi_model(kind: str, vocab_size: int, n_answers: int, max_words: int, cfg, seed: int):
+def babi_model(
+    kind: str,
+    vocab_size: int,
+    n_answers: int,
+    max_words: int,
+    cfg: BabiModelConfig | None = None,
+    seed=0,
+):
     """A :class:`~neuromem.pmi.torch_model.BabiModel` of ``kind`` "pmi", "pmi-soft" or "baseline".
 
-    ``cfg`` provides ``dim, n_layers, ffn_dim, n_heads, key_dim, n_slots, n_segments, topk,
-    dropout`` (and optionally ``consolidation``, ``baseline_ffn_dim``, ``readout`` and
-    ``word_weights``, default ``"mean"``). The baseline's
-    feed-forward width is :func:`baseline_ffn_dim` (by default matched so that it has as many
-    parameters as the PMI model); the PMI models use ``ffn_dim``.
+    ``cfg`` is the model's :class:`~neuromem.pmi.config.BabiModelConfig` (its defaults when
+    None). The baseline's feed-forward width is :func:`baseline_ffn_dim` (by default matched so
+    that it has as many parameters as the PMI model); the PMI models use ``ffn_dim``.
     """
     torch = require_torch(threads=None)
     from .torch_model import BabiModel
+
+    cfg = _checked(cfg, BabiModelConfig)
+    seed = as_seed_int(seed)
 
     def build(k, ffn):
         return BabiModel(
             vocab_size,
             n_answers,
             max_words,
-            readout=getattr(cfg, "readout", "cls"),
-            word_weights=getattr(cfg, "word_weights", "mean"),
+            readout=cfg.readout,
+            word_weights=cfg.word_weights,
             **_encoder_kwargs(k, ffn, cfg, seed),
         )
 
@@ -363,28 +361,36 @@ def _encoder_kwargs(kind, ffn, cfg, seed) -> dict:
     )
 
 
-def _pmi_for(kind, cfg):
+def _pmi_for(kind, cfg: TransformerConfig):
+    """The PMI module of ``kind``: the config's, or with soft attention for "pmi-soft"."""
     if kind not in ("pmi", "pmi-soft", "baseline"):
         raise ValueError(f"kind must be 'pmi', 'pmi-soft' or 'baseline', got {kind!r}")
-    k = 0 if kind == "pmi-soft" else cfg.topk
-    return _pmi_cfg(
-        cfg.dim,
-        cfg.n_heads,
-        cfg.key_dim,
-        cfg.n_slots,
-        cfg.n_segments,
-        k,
-        min(k, cfg.n_slots),
-        consolidation=getattr(cfg, "consolidation", "code"),
-    )
+    if kind == "pmi-soft":
+        return dataclasses.replace(cfg.pmi, topk_write=0, topk_read=0).validate()
+    return dataclasses.replace(cfg.pmi).validate()
 
 
-def clevr_model(kind: str, image_size: int, patch: int, cfg, seed: int):
+def _checked(cfg, cls):
+    if cfg is None:
+        cfg = cls()
+    if not isinstance(cfg, TransformerConfig):
+        raise TypeError(f"cfg must be a {cls.__name__}, got {type(cfg).__name__}")
+    if not isinstance(cfg, cls):
+        raise TypeError(f"cfg must be a {cls.__name__}, got {type(cfg).__name__}")
+    cfg.validate()
+    return cfg
+
+
+def clevr_model(kind: str, image_size: int, patch: int, cfg: TransformerConfig | None = None,
+                seed=0):  # fmt: skip
     """A :class:`~neuromem.pmi.torch_model.ClevrModel` of ``kind`` (see :func:`babi_model`)."""
     torch = require_torch(threads=None)
     from neuromem.datasets.sort_of_clevr import ANSWERS, QUESTION_DIM
 
     from .torch_model import ClevrModel
+
+    cfg = _checked(cfg, TransformerConfig)
+    seed = as_seed_int(seed)
 
     def build(k, ffn):
         return ClevrModel(

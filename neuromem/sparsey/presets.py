@@ -1,50 +1,44 @@
-"""Build Sparsey models from the preset files in ``models/`` (``models/sparsey*.toml``).
+"""Build Sparsey models from the presets shipped in :mod:`neuromem.presets`.
 
-A preset names an experiment and its config (``experiment = "sparsey-mnist"`` and a
-``[config]`` table). The experiment's config dataclass knows how to turn itself into a
-:class:`~neuromem.sparsey.SparseyConfig` (its ``model_config()`` method), so the model a preset
-describes is the same one its experiment runs.
+A Sparsey experiment's preset holds the model's own config in its ``[config.model]`` table
+(``input_shape``, ``on_saturated`` and one ``[[config.model.levels]]`` table per level, with
+:class:`~neuromem.sparsey.LevelConfig` fields); :func:`config_from_preset` reads that table
+into a :class:`~neuromem.sparsey.SparseyConfig`. Fields the table leaves out take the
+model's defaults. This module reads the TOML file only: it imports no experiment.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from neuromem.errors import ConfigError
 
 from .model import SparseyConfig
 
-__all__ = ["config_from_preset", "experiment_config_from_preset"]
+__all__ = ["config_from_preset"]
 
 
-def experiment_config_from_preset(name: str | os.PathLike):
-    """The resolved experiment config of a preset (a file path, or a name in ``models/``).
+def config_from_preset(name: str | os.PathLike) -> SparseyConfig:
+    """The :class:`SparseyConfig` of a preset's ``[config.model]`` table.
+
+    Parameters
+    ----------
+    name : str or path
+        A preset name (``"sparsey-mnist"``, see ``neuromem show``) or a TOML file.
 
     Raises
     ------
     neuromem.errors.ConfigError
-        Missing preset, a preset without ``experiment``, or one whose experiment has no
-        Sparsey model.
+        Missing preset, a preset without a ``[config.model]`` table, or a table that is not a
+        valid Sparsey model.
     """
-    from neuromem.experiments import get, load_preset, presets_dir, resolve_config
+    from neuromem import presets
 
-    p = Path(name)
-    if not p.is_file():
-        cand = presets_dir() / f"{name}.toml"
-        if not cand.is_file():
-            raise ConfigError(f"name: preset not found: {name} (nor {cand})")
-        p = cand
-    exp_name, values = load_preset(p)
-    if exp_name is None:
-        raise ConfigError(f"name: preset {p} names no experiment")
-    exp = get(exp_name)
-    cfg = resolve_config(exp.config, values, experiment=exp_name)
-    if not hasattr(cfg, "model_config"):
-        raise ConfigError(f"name: preset {p} is for {exp_name}, which builds no Sparsey model")
-    return cfg
-
-
-def config_from_preset(name: str | os.PathLike) -> SparseyConfig:
-    """The :class:`SparseyConfig` described by a preset."""
-    return experiment_config_from_preset(name).model_config()
+    p = presets.load(name, argument="name")
+    table = p.config.get("model")
+    if not isinstance(table, dict):
+        raise ConfigError(f"name: preset {p.source} has no [config.model] table (no Sparsey model)")
+    try:
+        return SparseyConfig.from_dict(table)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"name: preset {p.source}: [config.model]: {e}") from None

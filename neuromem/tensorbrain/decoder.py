@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import DecoderConfig, DecoderFitConfig
 from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import softmax_xent
 from .models import Adam, _load_params, _npz_path
@@ -153,10 +154,10 @@ class TensorBrain:
         n_predicates: int,
         n_labels: int = 0,
         n_sensory: int = 0,
-        dim: int = 64,
-        alpha: float = 0.5,
-        beta: float = 1.0,
-        beta_fb: float = 1.0,
+        dim: int = DecoderConfig.dim,
+        alpha: float = DecoderConfig.alpha,
+        beta: float = DecoderConfig.beta,
+        beta_fb: float = DecoderConfig.beta_fb,
         seed=0,
     ):
         for name, v, lo in (
@@ -451,14 +452,14 @@ class TensorBrain:
     def fit(
         self,
         tasks: Sequence[Task],
-        epochs: int = 50,
-        batch_size: int = 128,
-        lr: float = 5e-3,
-        weight_decay: float = 0.0,
+        epochs: int = DecoderFitConfig.epochs,
+        batch_size: int = DecoderFitConfig.batch_size,
+        lr: float = DecoderFitConfig.lr,
+        weight_decay: float = DecoderFitConfig.weight_decay,
         seed=0,
-        time_budget: float | None = None,
+        time_budget: float | None = DecoderFitConfig.time_budget,
         callback=None,
-        schedule: str = "constant",
+        schedule: str = DecoderFitConfig.schedule,
     ) -> list[float]:
         """Train by teacher forcing with Adam on mini-batches drawn from every task.
 

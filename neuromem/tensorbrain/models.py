@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import KGFitConfig
 from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import (
     adam_update,
@@ -400,13 +401,13 @@ class TensorModel:
     def fit(
         self,
         triples,
-        epochs: int = 100,
-        batch_size: int = 256,
-        lr: float = 1e-2,
-        smoothing: float = 0.1,
-        reg: float = 1e-3,
+        epochs: int = KGFitConfig.epochs,
+        batch_size: int = KGFitConfig.batch_size,
+        lr: float = KGFitConfig.lr,
+        smoothing: float = KGFitConfig.smoothing,
+        reg: float = KGFitConfig.reg,
         seed=0,
-        time_budget: float | None = None,
+        time_budget: float | None = KGFitConfig.time_budget,
         callback: Callable[[int, float], None] | None = None,
     ) -> list[float]:
         """Train by Adam on the softmax cross-entropy of both directions.

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import WorldConfig
+
 __all__ = ["World", "Episodes", "make_world", "make_episodes"]
 
 
@@ -127,16 +129,16 @@ def _prob(name, v, closed=True):
 
 
 def make_world(
-    n_entities: int = 40,
-    n_classes: int = 5,
-    n_attributes: int = 6,
-    n_predicates: int = 8,
-    p_attribute: float = 0.3,
-    class_density: float = 0.3,
-    keep: float = 0.6,
-    holdout: float = 0.2,
-    feature_dim: int = 24,
-    noise: float = 0.5,
+    n_entities: int = WorldConfig.n_entities,
+    n_classes: int = WorldConfig.n_classes,
+    n_attributes: int = WorldConfig.n_attributes,
+    n_predicates: int = WorldConfig.n_predicates,
+    p_attribute: float = WorldConfig.p_attribute,
+    class_density: float = WorldConfig.class_density,
+    keep: float = WorldConfig.keep,
+    holdout: float = WorldConfig.holdout,
+    feature_dim: int = WorldConfig.feature_dim,
+    noise: float = WorldConfig.noise,
     seed=0,
 ) -> World:
     """Draw a synthetic world (see the module docstring).

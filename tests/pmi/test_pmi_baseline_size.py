@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 from neuromem import experiments  # noqa: E402
 from neuromem.errors import ConfigError  # noqa: E402
-from neuromem.experiments.pmi import PMIBabiConfig, PMIClevrConfig  # noqa: E402
+from neuromem.pmi.config import BabiModelConfig, TransformerConfig  # noqa: E402
 from neuromem.pmi.torch_model import count_parameters  # noqa: E402
 from neuromem.pmi.training import babi_model, clevr_model, matched_ffn_dim  # noqa: E402
 
@@ -19,7 +19,7 @@ SIZE_TOLERANCE = 0.01
 
 @pytest.mark.parametrize("vocab, answers, words", [(40, 12, 9), (160, 40, 13)])
 def test_default_babi_baseline_matches_pmi_size(vocab, answers, words):
-    cfg = PMIBabiConfig()
+    cfg = BabiModelConfig()  # the model's defaults: those of pmi-babi but word_weights
     pmi = babi_model("pmi", vocab, answers, words, cfg, seed=0)
     base = babi_model("baseline", vocab, answers, words, cfg, seed=0)
     n_pmi, n_base = count_parameters(pmi), count_parameters(base)
@@ -29,15 +29,15 @@ def test_default_babi_baseline_matches_pmi_size(vocab, answers, words):
     assert base.encoder.n_layers == pmi.encoder.n_layers
     assert base.embed.embedding_dim == pmi.embed.embedding_dim == cfg.dim
     # the unmatched baseline (same FFN width as PMI) would be far smaller
-    cfg_small = PMIBabiConfig(baseline_ffn_dim=cfg.ffn_dim)
+    cfg_small = BabiModelConfig(baseline_ffn_dim=cfg.ffn_dim)
     small = babi_model("baseline", vocab, answers, words, cfg_small, seed=0)
     assert count_parameters(small) < 0.5 * n_pmi
 
 
 def test_default_clevr_baseline_matches_pmi_size():
-    cfg = PMIClevrConfig()
-    pmi = clevr_model("pmi", cfg.image_size, cfg.patch, cfg, seed=0)
-    base = clevr_model("baseline", cfg.image_size, cfg.patch, cfg, seed=0)
+    cfg = TransformerConfig()  # the model of pmi-sort-of-clevr (75-pixel images, 15-pixel patches)
+    pmi = clevr_model("pmi", 75, 15, cfg, seed=0)
+    base = clevr_model("baseline", 75, 15, cfg, seed=0)
     n_pmi, n_base = count_parameters(pmi), count_parameters(base)
     assert abs(n_base - n_pmi) / n_pmi < SIZE_TOLERANCE
 
@@ -56,7 +56,7 @@ def test_matched_ffn_dim_solves_the_affine_count():
 
 
 def test_fixed_baseline_ffn_dim_is_used():
-    cfg = PMIBabiConfig(baseline_ffn_dim=77)
+    cfg = BabiModelConfig(baseline_ffn_dim=77)
     base = babi_model("baseline", 30, 10, 8, cfg, seed=0)
     assert base.encoder.ff[0].out_features == 77
 
@@ -64,6 +64,8 @@ def test_fixed_baseline_ffn_dim_is_used():
 def test_negative_baseline_ffn_dim_is_rejected():
     with pytest.raises(ConfigError, match="baseline_ffn_dim"):
         experiments.run("pmi-sort-of-clevr", baseline_ffn_dim=-1)
+    with pytest.raises(TypeError, match="cfg must be a BabiModelConfig"):
+        babi_model("pmi", 30, 10, 8, TransformerConfig(), seed=0)
 
 
 @pytest.mark.parametrize("readout, index", [("cls", 0), ("question", -1)])
@@ -92,7 +94,7 @@ def test_unknown_readout_is_rejected():
     with pytest.raises(ValueError, match="readout"):
         BabiModel(20, 5, 4, dim=16, n_layers=1, ffn_dim=8, attention="mha", readout="mean")
     with pytest.raises(ValueError, match="readout"):
-        PMIBabiConfig(readout="mean").validate()
+        BabiModelConfig(readout="mean").validate()
 
 
 def test_word_weights_set_the_scale_of_sentence_codes():
@@ -115,4 +117,4 @@ def test_word_weights_set_the_scale_of_sentence_codes():
     with pytest.raises(ValueError, match="word_weights"):
         BabiModel(50, 5, L, word_weights="max", **kw)
     with pytest.raises(ValueError, match="word_weights"):
-        PMIBabiConfig(word_weights="max").validate()
+        BabiModelConfig(word_weights="max").validate()

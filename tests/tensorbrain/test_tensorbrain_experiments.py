@@ -36,9 +36,7 @@ def test_kg_experiment_runs_on_a_data_folder(tmp_path):
         models=["distmult", "rescal"],
         dim=8,
         rescal_dim=8,
-        epochs=5,
-        decoder_dim=8,
-        decoder_epochs=2,
+        overrides={"kg_fit.epochs": 5, "decoder_model.dim": 8, "decoder_fit.epochs": 2},
     )
     m = res["metrics"]
     assert m["model_names"] == ["distmult", "rescal", "decoder"]
@@ -56,16 +54,18 @@ def test_kg_experiment_runs_on_a_data_folder(tmp_path):
 def test_kg_experiment_errors(tmp_path, monkeypatch):
     data = _toy_kg(tmp_path / "data")
     with pytest.raises(DataNotFoundError, match="umls"):
-        experiments.run("tensorbrain-kg", data=data, dataset="umls", epochs=1)
+        experiments.run("tensorbrain-kg", data=data, dataset="umls")
     with pytest.raises(ConfigError, match="dataset"):
         experiments.run("tensorbrain-kg", data=data, dataset="fb15k")
     with pytest.raises(ConfigError, match="models: unknown model"):
         experiments.run("tensorbrain-kg", data=data, models=["transe"])
-    with pytest.raises(ConfigError, match="decoder_schedule"):
-        experiments.run("tensorbrain-kg", data=data, decoder_schedule="step")
+    with pytest.raises(ConfigError, match="decoder_fit.schedule"):
+        experiments.run("tensorbrain-kg", data=data, schedule="step")
+    with pytest.raises(ConfigError, match="ambiguous config key 'epochs'"):
+        experiments.run("tensorbrain-kg", data=data, epochs=1)
     monkeypatch.delenv("NEUROMEM_DATA", raising=False)
     with pytest.raises(DataNotFoundError, match="--data"):
-        experiments.run("tensorbrain-kg", epochs=1)
+        experiments.run("tensorbrain-kg", dim=8)
 
 
 def test_scenes_experiment_small(tmp_path):
