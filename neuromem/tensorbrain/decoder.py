@@ -112,6 +112,13 @@ class Task:
         return 0 if self.inputs is None else len(self.inputs)
 
 
+def _rng(seed) -> np.random.Generator:
+    """The Generator of ``seed`` (:func:`neuromem.rng.as_generator`; None: fresh entropy)."""
+    from neuromem.rng import as_generator
+
+    return np.random.default_rng() if seed is None else as_generator(seed)
+
+
 def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -171,7 +178,7 @@ class TensorBrain:
         for name, v in (("alpha", alpha), ("beta", beta), ("beta_fb", beta_fb)):
             if not np.isfinite(v) or v < 0:
                 raise ValueError(f"{name}: expected a finite number >= 0, got {v!r}")
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = _rng(seed)
         n = int(dim)
         self.dim = n
         self.n_entities, self.n_predicates = int(n_entities), int(n_predicates)
@@ -504,7 +511,7 @@ class TensorBrain:
             self._check_targets(t.plan, t.targets, len(t))
         if epochs < 1 or batch_size < 1:
             raise ValueError("epochs and batch_size: must be >= 1")
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = _rng(seed)
         opt = Adam(self.params, lr=lr)
         t0 = time.perf_counter()
         out = []
@@ -580,7 +587,7 @@ class TensorBrain:
         if measure == "teacher" and targets is None:
             raise ValueError("targets: teacher forcing needs targets")
         tg = self._check_targets(plan, targets, B)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = _rng(seed)
         _, _, probs, chosen = self._forward(q0, plan, tg, measure=measure, rng=rng)
         return probs, chosen
 
@@ -647,7 +654,7 @@ class TensorBrain:
         plan = ("time",) + (PERCEPTION_PLAN[1:] if self.n_labels else TRIPLE_PLAN)
         tg = [t.astype(np.int64)] + [None] * (len(plan) - 1)
         q0 = self._start("time", t)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = _rng(seed)
         tg = self._check_targets(plan, tg, len(t))
         if measure not in MEASUREMENTS[1:]:
             raise ValueError(f"measure: expected one of {MEASUREMENTS[1:]}, got {measure!r}")
