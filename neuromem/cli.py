@@ -6,6 +6,7 @@
     neuromem run NAME [--set key=value ...] [--config FILE.toml] [--backend NAME]
                       [--data DIR] [--seed N] [--out DIR] [--no-progress]
     neuromem demo [--out DIR] [--data DIR]
+    neuromem show NAME [--config PRESET] [--set key=value ...] [--json]
     neuromem info
 
 Problems the user can fix (unknown experiment, unknown ``--set`` key, a value of the wrong
@@ -18,6 +19,7 @@ Subpackages add their own commands by providing a ``commands`` module with a fun
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import importlib.util
 import json
@@ -151,6 +153,93 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v) if not isinstance(v, str) else repr(v)
+
+
+def resolved_config(name: str, config_file=None, overrides=None):
+    """``(experiment, config, source)`` for ``neuromem show NAME``.
+
+    ``NAME`` is an experiment (its defaults, then ``config_file`` and ``overrides``) or, when
+    no experiment has that name, a preset (its experiment's defaults updated by the preset).
+    """
+    from neuromem import experiments, presets
+    from neuromem.config import resolve_config
+
+    layers, source = [], "defaults"
+    if name in experiments.names():
+        exp = experiments.get(name)
+    elif name in presets.names() or str(name).endswith(".toml"):
+        if config_file is not None:
+            raise ConfigError("--config: NAME is already a preset; give an experiment name")
+        p = presets.load(name, argument="NAME")
+        if p.experiment is None:
+            raise ConfigError(f"NAME: preset {p.source} names no experiment")
+        exp = experiments.get(p.experiment)
+        layers.append(p.config)
+        source = f"preset {p.source}"
+    else:
+        raise ConfigError(
+            f"NAME: no experiment or preset called {name!r}; experiments: "
+            f"{', '.join(experiments.names())}; presets: {', '.join(presets.names())}"
+        )
+    if config_file is not None:
+        p = presets.load(config_file)
+        if p.experiment is not None and p.experiment != exp.name:
+            raise ConfigError(f"--config: preset is for {p.experiment!r}, not {exp.name!r}")
+        layers.append(p.config)
+        source = f"preset {p.source}"
+    if overrides:
+        layers.append(overrides)
+        source += " + --set"
+    return exp, resolve_config(exp.config, *layers, experiment=exp.name), source
+
+
+def cmd_show(args) -> int:
+    from neuromem.config import field_docs, leaves
+
+    exp, cfg, source = resolved_config(args.name, args.config, _parse_set(args.set))
+    rows = []
+    for lf in leaves(cfg):
+        default = lf.default
+        rows.append(
+            {
+                "key": lf.path,
+                "value": _plain(lf.value),
+                "default": None if default is dataclasses.MISSING else _plain(default),
+                "owner": type(lf.owner).__name__,
+                "doc": field_docs(type(lf.owner)).get(lf.name, ""),
+            }
+        )
+    if args.json:
+        print(json.dumps({"experiment": exp.name, "source": source, "fields": rows}, indent=2))
+        return 0
+    print(f"{exp.name}: {exp.description}")
+    print(f"config {exp.config.__name__} from {source}; '*': value differs from the default")
+    print("of the field's owner. Set any field with --set KEY=VALUE (dotted path, or the last")
+    print("part of it when only one field ends so).")
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        mark = "*" if r["value"] != r["default"] else " "
+        print(
+            f"  {r['key']:<{width}} {mark} {_fmt(r['value']):<14} "
+            f"default {_fmt(r['default']):<12} ({r['owner']}) {r['doc']}"
+        )
+    return 0
+
+
+def _plain(v):
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
 def cmd_info(args) -> int:
     from neuromem.experiments import versions
     from neuromem.spiking import backends
@@ -224,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="override one config value (repeatable); lists as 1,2,3",
     )
-    sp.add_argument("--config", metavar="FILE.toml", help="preset file (or a name in models/)")
+    sp.add_argument("--config", metavar="PRESET", help="preset name (neuromem show) or file.toml")
     sp.add_argument("--backend", metavar="NAME", help="simulator backend (default: numba)")
     sp.add_argument("--data", metavar="DIR", help="data folder (default: $NEUROMEM_DATA)")
     sp.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
@@ -242,6 +331,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     sp.add_argument("--no-progress", action="store_true", help="hide progress bars")
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser(
+        "show",
+        help="print the fully resolved config of an experiment or preset, with defaults and docs",
+        description="Print every config field of an experiment (or preset): its value, the "
+        "default of the config that owns it, and one line of documentation.",
+    )
+    sp.add_argument("name", metavar="NAME", help="experiment or preset name (or a preset file)")
+    sp.add_argument("--config", metavar="PRESET", help="apply a preset (name or file) first")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                    help="override one value (repeatable)")  # fmt: skip
+    sp.add_argument("--json", action="store_true", help="print as JSON")
+    sp.set_defaults(func=cmd_show)
 
     sp = sub.add_parser(
         "info", help="versions, usable backends and the SpiNNaker configuration found"
@@ -267,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("neuromem: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head`, say: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -350,12 +350,24 @@ def field_docs(cls) -> dict[str, str]:
     """One line of doc per field, from the class docstring's Attributes/Parameters section.
 
     Numpy style: ``name : type`` (or ``a, b : type``) then an indented description; the first
-    sentence of the description is returned.
+    sentence of the description is returned. Docs of base classes are included (a subclass's
+    own win).
     """
-    import inspect
+    out: dict[str, str] = {}
+    for klass in reversed(type.mro(cls) if isinstance(cls, type) else [cls]):
+        if klass is object:
+            continue
+        out.update(_own_field_docs(klass))
+    return out
+
+
+def _own_field_docs(cls) -> dict[str, str]:
     import re
 
-    doc = inspect.getdoc(cls) or ""
+    doc = cls.__dict__.get("__doc__") or ""
+    import inspect
+
+    doc = inspect.cleandoc(doc)
     out: dict[str, str] = {}
     lines = doc.splitlines()
     in_sec = False
@@ -384,7 +396,7 @@ def field_docs(cls) -> dict[str, str]:
                         desc.append(lines[j].strip())
                     j += 1
                 text = " ".join(desc)
-                first = re.split(r"(?<=[.;])\s", text, maxsplit=1)[0] if text else m.group(2)
+                first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0] if text else m.group(2)
                 for name in m.group(1).split(","):
                     out.setdefault(name.strip(), first)
                 i = j

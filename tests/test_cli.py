@@ -174,3 +174,44 @@ def test_demo_skips_experiment_whose_data_set_is_missing(tmp_path, capsys, monke
     assert "test-needs-mnist" in out and "skipped" in out and "MNIST" in out
     assert "torch is not installed" in out
     assert (tmp_path / "r" / "sdr-overlap" / "result.json").is_file()
+
+
+# ----------------------------------------------------------------------------- show
+def test_show_prints_every_field_with_its_default_and_doc(capsys):
+    from neuromem import experiments
+    from neuromem.config import leaves, resolve_config
+
+    assert main(["show", "sparsey-mnist"]) == 0
+    out = capsys.readouterr().out
+    cfg = resolve_config(experiments.get("sparsey-mnist").config)
+    for lf in leaves(cfg):
+        line = next(ln for ln in out.splitlines() if ln.split()[:1] == [lf.path])
+        assert "default" in line and "(" in line, line
+    g = next(ln for ln in out.splitlines() if ln.split()[:1] == ["model.levels.0.G_min"])
+    assert "0.3" in g and "Familiarity" in g and "*" not in g.split("default")[0]
+
+
+def test_show_marks_departures_from_the_owner_default(capsys):
+    assert main(["show", "sparsey-capacity", "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["fields"]}
+    g = rows["model.levels.0.G_min"]
+    assert (g["value"], g["default"], g["owner"]) == (0.9, 0.3, "LevelConfig")
+    assert main(["show", "sparsey-capacity", "--set", "G_min=0.5"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "G_min" in ln)
+    assert "* 0.5" in line
+
+
+def test_show_a_preset_and_errors(capsys):
+    assert main(["show", "pmi-babi-paper", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {r["key"]: r["value"] for r in data["fields"]}
+    assert data["experiment"] == "pmi-babi" and rows["model.pmi.dim"] == 256
+    assert rows["train.steps"] == 200000 and rows["model.word_weights"] == "mean"
+    for args, needle in (
+        (["show", "nope"], "no experiment or preset called 'nope'"),
+        (["show", "sparsey-mnist", "--set", "Q=x"], "model.levels.0.Q: expected int"),
+        (["show", "tensorbrain-kg", "--set", "epochs=3"], "ambiguous config key 'epochs'"),
+    ):
+        proc = _cli(*args)
+        assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1

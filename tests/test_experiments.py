@@ -291,3 +291,12 @@ def test_sdr_overlap_detects_a_wrong_law():
     m = res["metrics"]
     wrong = 32 * 32 / 900  # analytic mean if the codes had 900 units instead of 1024
     assert abs(m["expected_overlap_measured"] - wrong) > 4 * m["overlap_standard_error"]
+
+
+def test_every_config_field_is_documented():
+    from neuromem.config import field_docs, leaves
+
+    for e in experiments.experiments():
+        cfg = resolve_config(e.config, experiment=e.name)
+        missing = [lf.path for lf in leaves(cfg) if not field_docs(type(lf.owner)).get(lf.name)]
+        assert not missing, f"{e.name}: undocumented fields {missing}"
