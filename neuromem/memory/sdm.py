@@ -9,9 +9,9 @@ bipolar form (+1 for a 1 bit, -1 for a 0 bit) to their counters, which saturate 
 ``+-(2**(counter_bits-1) - 1)``. Reading sums the counters of the locations the read address
 activates.
 
-The data word is ``[item | key code]``: each key gets a random code (an item-like pattern, half
-the bits on) that serves as the key's address; its first ``key_size`` bits are stored as a tag
-beside the item. Every item
+The data word is ``[item | key tag]``: each key gets a random address (an item-like pattern:
+``item_active`` of ``item_size`` bits on, so that the radius means the same for both kinds of
+address) and a random tag (half of ``key_size`` bits on) stored beside the item. Every item
 is written twice: at its own address (auto-association, recall by content) and at its key's
 address (recall by key).
 
@@ -91,9 +91,7 @@ class SparseDistributedMemory(Memory):
     n_counters : int, optional
         Counter budget; ``n_locations = n_counters // (item_size + key_size)``.
     key_size : int, optional
-        Bits of the key tag in the data word (default ``min(item_size, 64)``). Key codes are
-        addresses too, so they have ``item_size`` bits; the tag holds their first ``key_size``
-        bits.
+        Bits of the key tag in the data word (default ``min(item_size, 64)``).
     radius : int, optional
         Activation radius (Hamming distance); default from ``active_fraction``.
     active_fraction : float, optional
@@ -176,6 +174,7 @@ class SparseDistributedMemory(Memory):
         self._addr = _half_on(g, self.n_locations, self.item_size)
         self._C = np.zeros((self.n_locations, word), dtype=np.int16)
         self._codes = np.zeros((0, self.item_size), dtype=np.uint8)
+        self._tags = np.zeros((0, self.key_size), dtype=np.uint8)
         self._row: dict[int, int] = {}
         self.size_bits = self.n_locations * word
 
@@ -216,12 +215,17 @@ class SparseDistributedMemory(Memory):
 
     # ------------------------------------------------------------------ storing
     def _store(self, items: np.ndarray, keys: np.ndarray) -> None:
-        codes = _half_on(self._rng, len(items), self.item_size)
-        words = np.concatenate([items, codes[:, : self.key_size]], axis=1)
+        n = len(items)
+        order = np.argsort(self._rng.random((n, self.item_size)), axis=1)
+        codes = np.zeros((n, self.item_size), dtype=np.uint8)
+        np.put_along_axis(codes, order[:, : self.item_active], 1, axis=1)
+        tags = _half_on(self._rng, n, self.key_size)
+        words = np.concatenate([items, tags], axis=1)
         self._write(items, words)
         self._write(codes, words)
         start = len(self._codes)
         self._codes = np.concatenate([self._codes, codes])
+        self._tags = np.concatenate([self._tags, tags])
         for i, k in enumerate(keys):
             self._row[int(k)] = start + i
 
@@ -242,7 +246,7 @@ class SparseDistributedMemory(Memory):
         if not self._row:
             return out
         T = _top(S[:, self.item_size :], self.key_size // 2).astype(np.float32)
-        C = self._codes[:, : self.key_size].astype(np.float32)
+        C = self._tags.astype(np.float32)
         d = T.sum(axis=1)[:, None] + C.sum(axis=1)[None, :] - 2.0 * (T @ C.T)
         best = d.argmin(axis=1)
         ok = (d[np.arange(len(S)), best] <= self.key_size // 8) & (n_act > 0)
@@ -288,6 +292,7 @@ class SparseDistributedMemory(Memory):
             "addresses": np.packbits(self._addr, axis=1),
             "counters": self._C,
             "codes": np.packbits(self._codes, axis=1),
+            "tags": np.packbits(self._tags, axis=1),
             "code_keys": order,
         }
         return meta, arrays
@@ -311,5 +316,7 @@ class SparseDistributedMemory(Memory):
         mem._C = arrays["counters"].astype(np.int16)
         mem._codes = np.unpackbits(arrays["codes"], axis=1, count=n).astype(np.uint8)
         mem._codes = mem._codes.reshape(-1, n)
+        mem._tags = np.unpackbits(arrays["tags"], axis=1, count=mem.key_size).astype(np.uint8)
+        mem._tags = mem._tags.reshape(-1, mem.key_size)
         mem._row = {int(k): i for i, k in enumerate(arrays["code_keys"])}
         return mem
