@@ -85,7 +85,7 @@ def test_network_validation():
         net.population(1, IF_curr_exp(), "r", record=("v",))
 
 
-def test_from_list_weights_reach_the_simulator():
+def test_from_list_weights_reach_the_simulator(backend):
     net = Network()
     src = net.population(2, SpikeSourceArray([[0.0], [0.0]]), "src")
     cells = net.population(2, IF_curr_exp(), "cells")
@@ -94,7 +94,7 @@ def test_from_list_weights_reach_the_simulator():
     assert pr.initial_weights().tolist() == [2.5, 0.5]
     from neuromem.spiking import run
 
-    w = run(net, 2.0).weights[pr.label]
+    w = run(net, 2.0, backend=backend).weights[pr.label]
     assert w[0, 1] == 2.5 and w[1, 0] == 0.5 and np.isnan(w[0, 0])
     stdp = STDPMechanism(weight_dependence=AdditiveWeightDependence(0.0, 1.0))
     with pytest.raises(ValueError, match="w_min, w_max"):
