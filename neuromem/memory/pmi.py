@@ -11,7 +11,7 @@ Token of an item (width ``D = n_slots + item_size``): ``[address ; x - p]``, whe
 item, ``p = item_active / item_size`` its expected density (a centred code: two unrelated
 items have a near-zero dot product) and ``address`` is ``address_gain`` times the one-hot
 code of a slot, ``i mod n_slots`` for the ``i``-th item stored (the key code stored with the
-item; the adapter keeps ``key -> address``).
+item; the adapter keeps ``key -> address``). The item part is ``item_gain * (x - p)``.
 
 * store: one :func:`~neuromem.pmi.core.pmi_step` per item, with two tokens, a blank (zero)
   token first and the item's token: each slot writes the token it attends to most (top-1),
@@ -37,6 +37,10 @@ written into them (:math:`M_w^t = I \\odot \\tanh(\\bar M) + F \\odot M_w^{t-1}`
 recall needs about one item per slot and fails once slots are shared; the long-term memory
 (consolidated, layer-normalised mixtures) does not hold items by itself. The adapter's
 constants (gains, blank token, centred code) were chosen by hand for 64-256-bit items.
+Measured (16 slots, 10% active bits, working memory only, exact recall by content over 3
+seeds): 64 bits: 100% of 4 items, 79% of 8, 58% of 16; 128 bits: 100% of 4, 79% of 8, 50% of
+16, 6% of 24. Reading long-term memory too (``use_ltm=True``) lowers these: the consolidated
+slots are mixtures that add noise to the read.
 """
 
 from __future__ import annotations
@@ -84,8 +88,14 @@ class PMIMemoryAdapter(Memory):
         ablation).
     alpha : float
         Fusion weight of the working-memory retrieval (the authors' 0.7).
-    address_gain, read_gain : float
-        Gain of the address code in stored tokens, and of the query in reads.
+    address_gain : float, optional
+        Gain of the address code in stored tokens (default ``item_size / 4``: the write
+        competition needs the address to dominate a token's score, and the item to keep a
+        share of the layer-normalised slot; measured best over 64-256-bit items).
+    read_gain : float
+        Gain of the query in reads by content.
+    item_gain : float
+        Gain of the item part ``x - p`` in stored tokens.
     item_active : int, optional
         Active bits per item (sets the centring ``p`` and what :meth:`random_items` draws;
         default ``item_size // 10``).
@@ -109,8 +119,9 @@ class PMIMemoryAdapter(Memory):
         n_segments: int = 4,
         use_ltm: bool = True,
         alpha: float = 0.7,
-        address_gain: float = 16.0,
+        address_gain: float | None = None,
         read_gain: float = 8.0,
+        item_gain: float = 1.0,
         item_active: int | None = None,
         seed=0,
     ):
@@ -122,7 +133,13 @@ class PMIMemoryAdapter(Memory):
                 raise ValueError(f"{name} must be >= 1, got {v}")
         if not isinstance(use_ltm, (bool, np.bool_)):
             raise TypeError(f"use_ltm must be a bool, got {type(use_ltm).__name__}")
-        for name, v in (("address_gain", address_gain), ("read_gain", read_gain)):
+        if address_gain is None:
+            address_gain = int(item_size) / 4 if isinstance(item_size, (int, np.integer)) else 1.0
+        for name, v in (
+            ("address_gain", address_gain),
+            ("read_gain", read_gain),
+            ("item_gain", item_gain),
+        ):
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
                 raise TypeError(f"{name} must be a number, got {type(v).__name__}")
             if not np.isfinite(v) or v <= 0:
@@ -151,13 +168,14 @@ class PMIMemoryAdapter(Memory):
         state = PMIState(cfg, dim, weights=_identity_weights(cfg, dim), seed=rng)
         self._setup(
             state, int(item_size), bool(use_ltm), float(address_gain), float(read_gain),
-            int(item_active),
+            int(item_active), float(item_gain),
         )  # fmt: skip
         self._address: dict[int, int] = {}  # key -> slot address
         self._n_written = 0
 
-    def _setup(self, state, item_size, use_ltm, address_gain, read_gain, item_active):
+    def _setup(self, state, item_size, use_ltm, address_gain, read_gain, item_active, item_gain):
         self.state = state
+        self.item_gain = item_gain
         self.item_size = item_size
         self.use_ltm = use_ltm
         self.address_gain = address_gain
@@ -169,15 +187,16 @@ class PMIMemoryAdapter(Memory):
         self._p = item_active / item_size
 
     # ------------------------------------------------------------------ module access
-    def _tokens(self, items=None, addresses=None, gain=1.0) -> np.ndarray:
+    def _tokens(self, items=None, addresses=None, gain=None) -> np.ndarray:
+        gain = self.item_gain if gain is None else gain
         n = len(items) if items is not None else len(addresses)
         N = self.n_slots
         t = np.zeros((n, N + self.item_size))
         if addresses is not None:
             t[np.arange(n), addresses] = self.address_gain
         if items is not None:
-            t[:, N:] = items - self._p
-        return gain * t
+            t[:, N:] = gain * (items - self._p)
+        return t
 
     def _read(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The module's read: (U, confidence) for query tokens."""
@@ -236,6 +255,7 @@ class PMIMemoryAdapter(Memory):
             "use_ltm": self.use_ltm,
             "address_gain": self.address_gain,
             "read_gain": self.read_gain,
+            "item_gain": self.item_gain,
             "item_active": self.item_active,
             "address": [[k, a] for k, a in self._address.items()],
             "n_written": self._n_written,
@@ -261,7 +281,7 @@ class PMIMemoryAdapter(Memory):
         Memory.__init__(mem)
         mem._setup(
             st, int(meta["item_size"]), bool(meta["use_ltm"]), float(meta["address_gain"]),
-            float(meta["read_gain"]), int(meta["item_active"]),
+            float(meta["read_gain"]), int(meta["item_active"]), float(meta["item_gain"]),
         )  # fmt: skip
         mem._address = {int(k): int(a) for k, a in meta["address"]}
         mem._n_written = int(meta["n_written"])
