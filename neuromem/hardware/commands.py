@@ -1,4 +1,9 @@
-"""``neuromem hardware check [--cfg FILE]``: what the configuration points at; map CA3."""
+"""``neuromem hardware check|template``: the sPyNNaker configuration, a board check, CA3 mapping.
+
+``neuromem hardware template NAME [--out FILE]`` prints (or writes) one of the configuration
+templates shipped in :mod:`neuromem.presets` (``virtual-board``, ``spinn3``, ``spinn5``,
+``spalloc``), so a wheel install has them too.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +25,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     info = check_configured_board(args.cfg, timeout=args.timeout)
     if info["path"] is None:
         raise ConfigError(
-            "no sPyNNaker configuration: copy a template from hardware/ to ~/.spynnaker.cfg "
-            "or pass --cfg FILE"
+            "no sPyNNaker configuration: write one with `neuromem hardware template NAME "
+            "--out ~/.spynnaker.cfg` or pass --cfg FILE"
         )
     print(f"configuration: {info['path']}")
     print(f"target: {info['target']}")
@@ -51,12 +56,38 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    """Print a shipped sPyNNaker template, or write it to ``--out`` (never over a file)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from neuromem.presets import spinnaker_template
+
+    text = spinnaker_template(args.name)
+    if args.out is None:
+        print(text, end="")
+        return 0
+    out = Path(os.path.expanduser(args.out))
+    if out.exists() and not args.force:
+        raise ConfigError(f"--out: {out} exists; pass --force to replace it")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out: folder {out.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".neuromem-", suffix=".cfg")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, out)
+    print(f"wrote {out} (template {args.name}); edit machine_name etc. as its comments say")
+    return 0
+
+
 def add_commands(subparsers) -> None:
-    """Add ``neuromem hardware check``."""
+    """Add ``neuromem hardware check`` and ``neuromem hardware template``."""
     p = subparsers.add_parser(
         "hardware",
         help="SpiNNaker deployment: check the configuration and map the CA3 memory",
-        description="SpiNNaker boards: configuration check and CA3 mapping (see hardware/).",
+        description="SpiNNaker boards: configuration templates, check, CA3 mapping.",
     )
     sub = p.add_subparsers(dest="hardware_command", metavar="COMMAND")
     sub.required = True
@@ -83,3 +114,16 @@ def add_commands(subparsers) -> None:
     sp.add_argument("--no-map", action="store_true", help="only describe and check")
     sp.add_argument("--json", action="store_true", help="also print the result as JSON")
     sp.set_defaults(func=cmd_check)
+
+    from neuromem.presets import spinnaker_templates
+
+    sp = sub.add_parser(
+        "template",
+        help="print or write a shipped sPyNNaker configuration template",
+        description="Print a sPyNNaker configuration template, or write it with --out "
+        "(e.g. --out ~/.spynnaker.cfg).",
+    )
+    sp.add_argument("name", metavar="NAME", help="one of: " + ", ".join(spinnaker_templates()))
+    sp.add_argument("--out", metavar="FILE", help="write here instead of printing")
+    sp.add_argument("--force", action="store_true", help="replace an existing --out file")
+    sp.set_defaults(func=cmd_template)

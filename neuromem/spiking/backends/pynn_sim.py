@@ -193,7 +193,7 @@ class PyNNSimulator:
         if simulator == "spiNNaker":
             _check_spinnaker_cfg()
             if check_board:
-                from neuromem.hardware import check_configured_board
+                from neuromem.spiking.board import check_configured_board
 
                 check_configured_board(timeout=board_timeout)
             self.workdir = Path(workdir or tempfile.mkdtemp(prefix="neuromem_spinnaker_"))
