@@ -26,8 +26,9 @@ computed from the weights alone. A MAC past its critical period (see
 chooses codes but learns nothing: items stored after it froze get codes without weights,
 which read back wrong and score low familiarity, so a frozen memory shows in both.
 
-:meth:`SparseyMemory.codes` gives the binary code of items for the similarity-preservation
-protocol (input overlap against code overlap); other memories may lack such a method.
+:meth:`SparseyMemory.codes` (binary cells) and :meth:`SparseyMemory.modular_codes` (the
+winner of each CM) give the code of items for the similarity-preservation protocol (input
+overlap against code overlap); other memories may lack such methods.
 """
 
 from __future__ import annotations
@@ -244,6 +245,28 @@ class SparseyMemory(Memory):
         n_i, m_i, q_i = np.nonzero(w >= 0)
         out[n_i, m_i, q_i, w[n_i, m_i, q_i]] = 1
         return out.reshape(len(x), -1)
+
+    def modular_codes(self, items, learn: bool = False) -> np.ndarray:
+        """Codes of ``items`` as winners: int64 ``(n, n_macs * Q)``, the winning cell
+        (``0..K-1``) of each CM, -1 where a MAC's gate was closed (the ``code_fn`` form of the
+        similarity-preservation protocol).
+
+        Parameters
+        ----------
+        items : array_like
+            ``(n, item_size)`` binary items.
+        learn : bool
+            Learn the items while coding them (single trial, as :meth:`store` but without
+            keys); default: encode only.
+        """
+        from .base import check_items
+
+        x = check_items(items, self.item_size)
+        if learn:
+            w = self.model.learn(self._frames(x)).winners[0]
+        else:
+            w, _ = self._familiarity(x)
+        return w.reshape(len(x), -1).astype(np.int64)
 
     # ------------------------------------------------------------------ persistence
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -162,18 +162,22 @@ def test_sparsey_codes_and_frozen_memory_shows():
     items = mem.random_items(60, rng)
     codes = mem.codes(items[:3])
     assert codes.shape == (3, mem.Q * mem.K) and (codes.sum(axis=1) == mem.Q).all()
+    winners = mem.modular_codes(items[:3])
+    assert winners.shape == (3, mem.Q) and winners.min() >= 0 and winners.max() < mem.K
+    np.testing.assert_array_equal(codes.reshape(3, mem.Q, mem.K).argmax(axis=2), winners)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mem.store(items[:10])
         assert mem.frozen().all()  # critical period over after a few items
         with pytest.warns(UserWarning, match="saturated"):
             mem.store(items[10:])
-    early = mem.recall(items[:5])
-    late = mem.recall(items[-5:])
-    # items stored after the MAC froze were not learned: their recall fails
-    assert (late.items == items[-5:]).all(axis=1).mean() < (early.items == items[:5]).all(
-        axis=1
-    ).mean() or (late.keys != mem.keys[-5:]).any()
+    early, late = mem.recall(items[:5]), mem.recall(items[-5:])
+    # items stored after the MAC froze were not learned: recall fails and familiarity is low
+    assert (early.items == items[:5]).all() and (early.keys == mem.keys[:5]).all()
+    assert not (late.items == items[-5:]).all(axis=1).any()
+    assert late.confidence.max() < early.confidence.min()
+    by_key = mem.recall(mem.keys[-5:], by="key")
+    assert not (by_key.items == items[-5:]).all(axis=1).any()
 
 
 def test_ca3_refuses_more_items_than_cue_neurons():
