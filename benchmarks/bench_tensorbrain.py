@@ -1,6 +1,6 @@
 """Benchmark: filtered MRR and training time of the tensor models on Kinships, UMLS, Nations.
 
-For each graph the settings of the preset ``models/tensorbrain-<dataset>.toml`` train
+For each graph the settings of the preset ``tensorbrain-<dataset>`` train
 **ComplEx** (the model the targets are measured on) and, in the same run with the same
 settings, the baseline **DistMult** (the usual reference of the link-prediction literature).
 Training runs on one thread (``OMP_NUM_THREADS=1``); Numba compilation is done before the
