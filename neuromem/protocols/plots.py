@@ -175,7 +175,12 @@ def plot_forgetting(results: dict[str, dict], title: str = "recency and forgetti
             axes[1].text(i, 0.52, "not\napplicable", ha="center", va="bottom", fontsize=7)
     axes[1].axhline(0.5, color="k", ls=":", lw=1)
     axes[1].set_xticks(x, names, rotation=30)
-    axes[1].set(ylabel="AUC kept vs forgotten", title="forget: confidence AUC", ylim=(0.0, 1.05))
+    axes[1].set(
+        xlabel="memory",
+        ylabel="AUC kept vs forgotten",
+        title="forget: confidence AUC",
+        ylim=(0.0, 1.05),
+    )
     axes[1].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
