@@ -4,7 +4,8 @@ The four models behind the memory interface (Sparsey, the CA3 spiking memory, th
 episodic memory, PMI's working/long-term memory) and two textbook references (Willshaw's
 clipped-Hebbian matrix, Kanerva's sparse distributed memory), at one size budget
 (``n_synapses``) where the model allows it, on items of ``item_size`` bits with ``item_active``
-on (the tensor brain's items are triples of its world, 3 of ``2 * 16 + 8`` bits).
+on (the tensor brain's items are triples of its world: one subject, one predicate and one
+object bit of ``item_size = 2 * entities + predicates``, with ``predicates = item_size / 4``).
 
 Sizes (``size_bits`` lists what each memory holds):
 
@@ -89,7 +90,8 @@ class MemoryCompareConfig:
     loads : list of int
         Numbers of stored items of the capacity measure.
     n_probe : int
-        Items tested per load (and never-stored items for the AUC).
+        Items tested per load (and never-stored items for the AUC); twice as many are tested
+        per noise level of the noisy/partial-cue curves.
     cue_drop : float
         Fraction of active bits removed from the partial cues of capacity and interference.
     noise_levels : list of float
@@ -194,7 +196,13 @@ def _factories(cfg: MemoryCompareConfig, rng: np.random.Generator) -> dict:
         elif name == "tensorbrain":
             from neuromem.memory.tensorbrain import TensorBrainEpisodicMemory
 
-            trained = TensorBrainEpisodicMemory(seed=seeds[name])  # trains the decoder once
+            # a world whose triples fill item_size bits: 2 * entities + predicates
+            n_pred = max(2, N // 4)
+            n_ent = (N - n_pred) // 2
+            n_pred = N - 2 * n_ent
+            trained = TensorBrainEpisodicMemory(  # trains the decoder once
+                n_entities=n_ent, n_predicates=n_pred, seed=seeds[name]
+            )
             world, brain = trained.world, trained.brain
             out[name] = lambda w=world, b=brain: TensorBrainEpisodicMemory(
                 world=w, brain=b, seed=next_seed("tensorbrain")
@@ -220,25 +228,18 @@ def _factories(cfg: MemoryCompareConfig, rng: np.random.Generator) -> dict:
 
 def _sparsey_code_fn(make_memory):
     """code_fn for :func:`~neuromem.protocols.similarity_preservation`: learns the base inputs,
-    then codes each variant as Sparsey's CSA chooses it while learning it (each variant learnt
-    in a copy of the model that holds the bases only, so variants do not interfere)."""
+    then codes each variant as Sparsey's CSA chooses it while learning it
+    (:meth:`~neuromem.memory.sparsey.SparseyMemory.modular_codes` with ``learn=True``), each
+    variant in a copy of the memory that holds the bases only, so variants do not interfere."""
     state = {}
 
-    def winners(enc):
-        w = enc.winners[0]  # (n, M, Q)
-        return w.reshape(len(w), -1)
-
     def code_fn(X):
-        frames = X.reshape(len(X), 1, -1)
         if "mem" not in state:
-            mem = make_memory()
-            state["mem"] = mem
-            return winners(mem.model.learn(frames))
-        out = []
-        for f in frames:
-            model = copy.deepcopy(state["mem"].model)
-            out.append(winners(model.learn(f[None]))[0])
-        return np.asarray(out)
+            state["mem"] = make_memory()
+            return state["mem"].modular_codes(X, learn=True)
+        return np.concatenate(
+            [copy.deepcopy(state["mem"]).modular_codes(x[None], learn=True) for x in X]
+        )
 
     return code_fn
 
@@ -285,7 +286,9 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
             items = mem.random_items(half, rng)
             keys = mem.store(items)
             noisy[name] = {
-                kind: P.noisy_recall(mem, items, cfg.noise_levels, kind, rng, keys=keys)
+                kind: P.noisy_recall(
+                    mem, items, cfg.noise_levels, kind, rng, keys=keys, n_probe=2 * cfg.n_probe
+                )
                 for kind in ("flip", "drop")
             }
             noisy[name]["load"] = half

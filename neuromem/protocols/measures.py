@@ -181,6 +181,7 @@ def noisy_recall(
     rng=0,
     *,
     keys=None,
+    n_probe: int | None = None,
 ) -> dict:
     """Recall by content from noisy (``"flip"``) or partial (``"drop"``) cues, as curves.
 
@@ -188,7 +189,8 @@ def noisy_recall(
     corrupted (:func:`~neuromem.protocols.corrupt`: that fraction of its active bits moved or
     switched off) and recalled. ``exact`` is the fraction recalled bit for bit, ``overlap`` the
     mean :func:`item_overlap` of the recalled item with the stored one, ``key_accuracy`` the
-    fraction naming the right key (when ``keys`` are given).
+    fraction naming the right key (when ``keys`` are given). With ``n_probe``, a random sample
+    of that many items (the same at every level) is recalled instead of all.
 
     Null
         No completion: the cue itself as the answer (``null_exact``, ``null_overlap``). At any
@@ -206,6 +208,12 @@ def noisy_recall(
         if keys.shape != (len(x),):
             raise ValueError(f"keys must have shape ({len(x)},), got {keys.shape}")
     g = as_generator(rng, "rng")
+    if n_probe is not None:
+        n_probe = check_int(n_probe, "n_probe")
+        if n_probe < len(x):
+            pick = np.sort(g.choice(len(x), size=n_probe, replace=False))
+            x = x[pick]
+            keys = None if keys is None else keys[pick]
     out: dict = {"kind": kind, "noise_levels": levels, "n_items": len(x)}
     for k in ("exact", "overlap", "key_accuracy", "null_exact", "null_overlap"):
         out[k] = []
