@@ -770,6 +770,12 @@ def pmi_step(
         Mismatched dimensions, ``topk_write`` larger than the number of tokens, NaN values,
         bad mask or weights; checked before any work.
     """
+    return _pmi_step(x, working, long_term, weights, cfg, mask, weights_checked=False)
+
+
+def _pmi_step(x, working, long_term, weights, cfg, mask, weights_checked: bool) -> dict:
+    """:func:`pmi_step`; ``weights_checked``: ``weights`` came from :func:`_check_weights`
+    for this ``cfg`` and input width (:class:`PMIState` checks them once, not every step)."""
     cfg.validate()
     x = _as_float_array("x", x, ndim=(2, 3))
     batched = x.ndim == 3
@@ -778,7 +784,10 @@ def pmi_step(
     B, T, Din = x.shape
     if T < 1:
         raise ValueError("x must hold at least one token")
-    w = _check_weights(weights, cfg, Din)
+    if weights_checked and Din == weights["W_in"].shape[0]:
+        w = weights
+    else:
+        w = _check_weights(weights, cfg, Din)
     Mw = _as_float_array("working", working, ndim=(3,) if batched else (2,))
     Ml = _as_float_array("long_term", long_term, ndim=(4,) if batched else (3,))
     if not batched:
@@ -906,7 +915,7 @@ class PMIState:
         self.cfg = cfg
         self.input_dim = int(input_dim)
         w = init_weights(cfg, input_dim, rng) if weights is None else weights
-        self.weights = _check_weights(w, cfg, self.input_dim)
+        self._weights = _check_weights(w, cfg, self.input_dim)
         N, D, C = cfg.n_slots, cfg.dim, cfg.n_segments
         if working is None:
             working = init_working_memory(N, D)
@@ -920,6 +929,12 @@ class PMIState:
             raise ValueError(f"long_term must have shape {(C, N, D)}, got {self.long_term.shape}")
         self.steps = 0
 
+    @property
+    def weights(self) -> dict:
+        """The module weights (checked once, when the state was built: to change them, build
+        a new :class:`PMIState`)."""
+        return self._weights
+
     def step(self, x: np.ndarray, mask: np.ndarray | None = None) -> dict:
         """One :func:`pmi_step` on tokens ``x`` (T, D_in); the memories move to the new ones.
 
@@ -928,7 +943,9 @@ class PMIState:
         dict
             What :func:`pmi_step` returns.
         """
-        r = pmi_step(x, self.working, self.long_term, self.weights, self.cfg, mask=mask)
+        r = _pmi_step(
+            x, self.working, self.long_term, self._weights, self.cfg, mask, weights_checked=True
+        )
         self.working, self.long_term = r["working"], r["long_term"]
         self.steps += 1
         return r
