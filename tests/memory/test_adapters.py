@@ -233,3 +233,24 @@ def test_sparsey_model_takes_a_generator_and_saves(tmp_path):
     np.testing.assert_array_equal(b.learn(x).winners[0], c.learn(x).winners[0])
     with pytest.raises(TypeError, match="seed"):
         Sparsey(cfg, seed="7")
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, exc, match",
+    [
+        ("sparsey", dict(item_size=0), ValueError, "item_size"),
+        ("sparsey", dict(item_size=64, read_threshold=1.5), ValueError, "read_threshold"),
+        ("sparsey", dict(item_size=64, n_macs=65), ValueError, "n_macs"),
+        ("sparsey", dict(item_size=64, K=1), ValueError, "K"),
+        ("ca3", dict(item_size=64, n_cues=True), TypeError, "n_cues"),
+        ("ca3", dict(item_size=64, n_cues=4, item_active=65), ValueError, "item_active"),
+        ("pmi", dict(item_size=64, n_slots=0), ValueError, "n_slots"),
+        ("pmi", dict(item_size=64, read_gain=float("nan")), ValueError, "read_gain"),
+        ("pmi", dict(item_size=64, use_ltm=1), TypeError, "use_ltm"),
+        ("tensorbrain", dict(n_entities=1), ValueError, "n_entities"),
+        ("tensorbrain", dict(brain=object()), ValueError, "world"),
+    ],
+)
+def test_bad_constructor_arguments_are_named(name, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        create(name, **kwargs)
