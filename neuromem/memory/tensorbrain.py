@@ -57,6 +57,9 @@ def _plain(obj):
 
 __all__ = ["TensorBrainEpisodicMemory"]
 
+#: trained decoders by constructor arguments (int seeds only): (world, brain, rng state)
+_TRAINED: dict[tuple, tuple] = {}
+
 _WORLD_ARRAYS = (
     "classes",
     "attributes",
@@ -102,8 +105,16 @@ class TensorBrainEpisodicMemory(Memory):
     brain : neuromem.tensorbrain.TensorBrain
     world : neuromem.tensorbrain.scenes.World
     size_bits : int
-        Real numbers the episodes take: ``dim`` per stored episode at full capacity is
-        unbounded, so this is the decoder's parameter count (floats, not bits).
+        The decoder's parameter count (floats, not bits); each stored episode adds ``dim``
+        floats more, without bound.
+
+    Notes
+    -----
+    Building one trains a decoder (under a second at the defaults). With an int ``seed`` and
+    no ``world``/``brain`` given, the world, the trained decoder and the generator's state after
+    training are kept (the 8 most recent) and reused by the next memory built with the same
+    arguments, which is then exactly what a fresh build would give; protocols that build many
+    fresh memories pay for training once.
     """
 
     kind = "tensorbrain"
@@ -128,6 +139,14 @@ class TensorBrainEpisodicMemory(Memory):
         rng = as_generator(seed)
         if brain is not None and world is None:
             raise ValueError("world: a given brain needs the world it was trained on")
+        cache_key = None
+        if world is None and brain is None and not isinstance(seed, np.random.Generator):
+            cache_key = (n_entities, n_predicates, n_classes, n_attributes, feature_dim,
+                         float(noise), dim, epochs, n_train, int(seed))  # fmt: skip
+            hit = _TRAINED.get(cache_key)
+            if hit is not None:
+                world, brain, state = hit
+                rng.bit_generator.state = state
         if world is None:
             world = make_world(
                 n_entities,
@@ -144,6 +163,10 @@ class TensorBrainEpisodicMemory(Memory):
             raise TypeError(f"world must be a World, got {type(world).__name__}")
         if brain is None:
             brain = self._train(world, dim, epochs, n_train, rng)
+            if cache_key is not None:
+                _TRAINED[cache_key] = (world, self._fresh_copy(brain), rng.bit_generator.state)
+                while len(_TRAINED) > 8:
+                    _TRAINED.pop(next(iter(_TRAINED)))
         if not isinstance(brain, TensorBrain):
             raise TypeError(f"brain must be a TensorBrain, got {type(brain).__name__}")
         if (brain.n_entities, brain.n_predicates, brain.n_sensory) != (

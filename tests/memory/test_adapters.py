@@ -254,3 +254,19 @@ def test_sparsey_model_takes_a_generator_and_saves(tmp_path):
 def test_bad_constructor_arguments_are_named(name, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         create(name, **kwargs)
+
+
+def test_tensorbrain_reused_decoder_is_what_a_fresh_build_gives():
+    from neuromem.memory import tensorbrain as tbm
+
+    x = None
+    out = []
+    for clear in (True, False):
+        if clear:
+            tbm._TRAINED.clear()
+        mem = build("tensorbrain", seed=11)
+        x = mem.random_items(6, np.random.default_rng(0)) if x is None else x
+        mem.store(x)  # perception noise comes from the generator after training
+        out.append((mem.brain.A_time.copy(), mem.recall(x).confidence))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
