@@ -7,14 +7,14 @@ Recall``, ``forget(keys)``, ``save(path)`` / ``load(path)``.
 Adapters (imported when first used, so that torch or a simulator is only needed by the memory
 that needs it):
 
-============================  ===========================================================
-``SparseyMemory``             :mod:`neuromem.memory.sparsey`
-``CA3ContentMemory``          :mod:`neuromem.memory.ca3`
-``TensorBrainEpisodicMemory`` :mod:`neuromem.memory.tensorbrain`
-``PMIMemoryAdapter``          :mod:`neuromem.memory.pmi`
-``WillshawMemory``            :mod:`neuromem.memory.willshaw` (clipped Hebbian, Willshaw 1969)
-``SparseDistributedMemory``   :mod:`neuromem.memory.sdm` (Kanerva 1988)
-============================  ===========================================================
+=============================  ===================================================================
+``SparseyMemory``              :mod:`neuromem.memory.sparsey`
+``CA3ContentMemory``           :mod:`neuromem.memory.ca3`
+``TensorBrainEpisodicMemory``  :mod:`neuromem.memory.tensorbrain`
+``PMIMemoryAdapter``           :mod:`neuromem.memory.pmi`
+``WillshawMemory``             :mod:`neuromem.memory.willshaw` (clipped Hebbian, Willshaw 1969)
+``SparseDistributedMemory``    :mod:`neuromem.memory.sdm` (Kanerva 1988)
+=============================  ===================================================================
 
 :func:`create` builds any of them by its short name (``sparsey``, ``ca3``, ``tensorbrain``,
 ``pmi``, ``willshaw``, ``sdm``).

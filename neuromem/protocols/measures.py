@@ -442,7 +442,7 @@ def _modular_variant(n_bits: int, x: np.ndarray, k_keep: int, g) -> np.ndarray:
 
 
 def similarity_nulls_theory(Q: int, K: int, overlaps: Sequence[float]) -> dict:
-    """Expected code similarity and mean |code similarity - overlap| of the two nulls.
+    """Expected code similarity and mean ``|code similarity - overlap|`` of the two nulls.
 
     Graded: ``B ~ Binomial(Q, o)``, similarity ``B / Q``, so the expected similarity is ``o`` and
     the expected deviation is ``E|B/Q - o|``. Threshold: similarity 1 above overlap 0.5,
