@@ -148,8 +148,9 @@ def capacity(
         ``auc_recent``, ``confidence_stored``, ``confidence_novel`` (lists aligned with
         ``loads``; NaN from the load that the memory refused to store, named in
         ``refused_at``, e.g. CA3 beyond its number of cue neurons), ``capacity_at`` and
-        ``capacity_at_content`` (largest load with exact
-        recall >= ``level``), the same with a ``null_`` prefix, ``size_bits``.
+        ``capacity_at_content``, ``capacity_at_both`` (largest load with exact
+        recall >= ``level`` by key, from partial cues, both), the same with a ``null_`` prefix,
+        ``size_bits``.
     """
     make = make_memory_fn(make_memory)
     loads = check_loads(loads)
@@ -165,6 +166,8 @@ def capacity(
     res.update(_capacity_run(mem, items, novel, loads, n_probe, cue_drop, g))
     res["capacity_at"] = capacity_at(loads, res["exact_key"], level)
     res["capacity_at_content"] = capacity_at(loads, res["exact_content"], level)
+    both = [min(a, b) for a, b in zip(res["exact_key"], res["exact_content"], strict=True)]
+    res["capacity_at_both"] = capacity_at(loads, both, level)
     if null:
         nul = _capacity_run(NoStorageMemory(mem, seed=g), items, novel, loads, n_probe, 0.0, g)
         res.update({f"null_{k}": v for k, v in nul.items()})
