@@ -322,3 +322,25 @@ def test_plots_draw_titled_figures_with_legends():
             assert ax.get_xlabel() and ax.get_ylabel()
             assert ax.get_legend() is not None
         matplotlib.pyplot.close(fig)
+
+
+def test_a_frozen_sparsey_mac_shows_in_the_recent_auc():
+    """Sparsey's MAC ends its critical period at ~20 items here (saturation 0.2): items stored
+    after it get codes without weights, and its familiarity no longer tells them from novel."""
+    import warnings
+
+    from neuromem.memory.sparsey import SparseyMemory
+
+    def frozen_mac():
+        return SparseyMemory(
+            128, Q=16, K=8, item_active=12, seed=0, saturation=0.2, on_saturated="ignore"
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = P.capacity(frozen_mac, [10, 20, 40, 80, 160], 1, n_probe=50, n_novel=50)
+    assert r["auc_recent"][:2] == [1.0, 1.0] and r["exact_key"][:2] == [1.0, 1.0]
+    # 50 recent vs 50 novel: SE of the AUC ~ 0.058; 0.2 is 3.4 SE
+    for a in r["auc_recent"][2:]:
+        assert abs(a - 0.5) < 0.2
+    assert r["exact_key"][-1] < 0.3
