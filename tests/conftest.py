@@ -14,8 +14,12 @@ from neuromem.spiking import backends as _backends  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
-# markers that the `backend` fixture adds to a test run on a backend of one of these kinds
-_KIND_MARKERS = {"brian2": "brian2", "pynn:brian2": "brian2", "pynn:spiNNaker": "spinnaker"}
+
+def _kind_marker(name: str) -> str | None:
+    """The marker (``brian2``, ``spinnaker``) of a test run on backend ``name``: the simulator
+    module its probe imports (brian2, pyNN.brian2 -> brian2; pyNN.spiNNaker -> spinnaker)."""
+    kind = _backends.TABLE[name].probe_module.rsplit(".", 1)[-1].lower()
+    return kind if kind in ("brian2", "spinnaker") else None
 
 
 def pytest_configure(config):
@@ -59,8 +63,9 @@ def pytest_collection_modifyitems(config, items):
         if callspec is None or "backend" not in callspec.params:
             continue
         name = callspec.params["backend"]
-        if name in _KIND_MARKERS:
-            item.add_marker(getattr(pytest.mark, _KIND_MARKERS[name]))
+        kind = _kind_marker(name)
+        if kind is not None:
+            item.add_marker(getattr(pytest.mark, kind))
         for mark in item.iter_markers("deviation"):
             names = mark.args[0] if mark.args else mark.kwargs["backends"]
             names = (names,) if isinstance(names, str) else tuple(names)
