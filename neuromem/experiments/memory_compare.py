@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -270,7 +269,6 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
         makers = _factories(cfg, rng)
     caps, noisy, inter, forg = {}, {}, {}, {}
     sim = None
-    warnings.filterwarnings("ignore", module=r"neuromem\.sparsey")
     for name in ctx.progress(cfg.models, desc="memories"):
         make = makers[name]
         with ctx.phase(f"{name}: capacity"):
