@@ -151,7 +151,9 @@ def probe(name: str) -> BackendStatus:
         except Exception as e:  # noqa: BLE001 - any import failure is a reason
             return BackendStatus(name, False, f"spynnaker not importable: {_first_line(e)}")
         return BackendStatus(
-            name, False, "no ~/.spynnaker.cfg found (templates: see hardware/README.md)"
+            name,
+            False,
+            "no ~/.spynnaker.cfg found (`neuromem hardware template NAME --out` writes one)",
         )
     try:
         mod = importlib.import_module(info.probe_module)

@@ -117,8 +117,9 @@ def _check_spinnaker_cfg() -> None:
     cfg = spinnaker_config()
     if cfg["path"] is None:
         raise BackendUnavailableError(
-            "backend 'pynn:spiNNaker': no ~/.spynnaker.cfg found (copy a template from "
-            "hardware/, e.g. hardware/virtual-board.cfg)"
+            "backend 'pynn:spiNNaker': no ~/.spynnaker.cfg found (write one with "
+            "`neuromem hardware template virtual-board --out ~/.spynnaker.cfg`, or spinn3, "
+            "spinn5, spalloc)"
         )
 
 
