@@ -23,7 +23,7 @@ TINY = {
     "forget_blocks": 2,
     "similarity_pairs": 3,
 }
-ALL = ["sparsey", "ca3", "tensorbrain", "pmi", "willshaw", "sdm"]
+ALL = ["sparsey", "ca3", "tensorbrain", "pmi", "willshaw", "sdm", "sparsey-no-csa", "pmi-no-ltm"]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,7 @@ def tiny_run(tmp_path_factory):
 
 
 def test_memory_compare_reports_all_six_memories_with_aligned_metrics(tiny_run):
+    """The six memories, then the two ablations, every list aligned with ``models``."""
     result, out = tiny_run
     m = result["metrics"]
     assert m["models"] == ALL
@@ -61,6 +62,14 @@ def test_memory_compare_reports_all_six_memories_with_aligned_metrics(tiny_run):
     assert m["forget_auc"][ALL.index("ca3")] is not None
     saved = json.loads((out / "result.json").read_text())
     assert saved["metrics"]["models"] == ALL
+
+
+def test_the_ablation_without_code_selection_loses_similarity_preservation(tiny_run):
+    """chi = 0 draws every code at random: input similarity no longer reaches the code, which
+    only a working CSA gives (Spearman well above the ablation's, MAD well below)."""
+    m = tiny_run[0]["metrics"]
+    assert m["sparsey_similarity_spearman"] > m["sparsey_no_csa_similarity_spearman"] + 0.3
+    assert m["sparsey_similarity_mad"] < m["sparsey_no_csa_similarity_mad"]
 
 
 def test_memory_compare_writes_one_figure_per_measure(tiny_run):

@@ -55,7 +55,13 @@ forget_auc, null_forget_auc
     before (the null); None elsewhere ("not applicable").
 sparsey_similarity_spearman/_mad, graded_null_*, threshold_null_*
     Similarity preservation of Sparsey's codes (the only memory here with modular codes),
-    beside the graded and threshold nulls.
+    beside the graded and threshold nulls; ``sparsey_no_csa_similarity_*``: the same without
+    familiarity-driven code selection (the ablation).
+
+Ablations (in ``models`` by default, after the six): ``sparsey-no-csa`` (``chi = 0``: every
+new code drawn at random while learning, so the CSA's mapping of similar inputs to similar
+codes is gone; recognition still takes each CM's most strongly driven cell) and
+``pmi-no-ltm`` (PMI's working memory alone: what its long-term memory adds or costs).
 
 Figures: ``capacity.png``, ``noisy_recall.png``, ``interference.png``, ``forgetting.png``,
 ``similarity.png``.
@@ -75,6 +81,15 @@ from neuromem.protocols import plots
 from ._registry import RunContext, register
 
 ALL_MODELS = ("sparsey", "ca3", "tensorbrain", "pmi", "willshaw", "sdm")
+#: ablations run beside the models: name -> (model, what is switched off, adapter options)
+ABLATIONS = {
+    # chi = 0: no familiarity-driven code selection while learning (every new code drawn at
+    # random); recognition is unchanged (each CM's most strongly driven cell)
+    "sparsey-no-csa": ("sparsey", {"chi": 0.0}),
+    # working memory only: the long-term memory is neither written nor read
+    "pmi-no-ltm": ("pmi", {"use_ltm": False}),
+}
+KNOWN = ALL_MODELS + tuple(ABLATIONS)
 
 
 @dataclass
@@ -84,7 +99,10 @@ class MemoryCompareConfig:
     Attributes
     ----------
     models : list of str
-        Memories to compare (any of ``sparsey, ca3, tensorbrain, pmi, willshaw, sdm``).
+        Memories to compare (any of ``sparsey, ca3, tensorbrain, pmi, willshaw, sdm``) and the
+        ablations ``sparsey-no-csa`` (``chi = 0``: codes drawn at random while learning, no
+        familiarity-driven code selection; recognition unchanged) and ``pmi-no-ltm`` (working
+        memory only).
     n_synapses : int
         Size budget (modifiable synapses, counters or stored numbers) of each memory.
     item_size, item_active : int
@@ -110,7 +128,7 @@ class MemoryCompareConfig:
         Input overlap levels of the similarity-preservation measure.
     """
 
-    models: list[str] = field(default_factory=lambda: list(ALL_MODELS))
+    models: list[str] = field(default_factory=lambda: list(KNOWN))
     n_synapses: int = 16384
     item_size: int = 128
     item_active: int = 12
@@ -131,9 +149,9 @@ class MemoryCompareConfig:
     def validate(self) -> None:
         if not self.models:
             raise ValueError("models is empty")
-        bad = [m for m in self.models if m not in ALL_MODELS]
+        bad = [m for m in self.models if m not in KNOWN]
         if bad:
-            raise ValueError(f"models: unknown {bad}; known: {', '.join(ALL_MODELS)}")
+            raise ValueError(f"models: unknown {bad}; known: {', '.join(KNOWN)}")
         if len(set(self.models)) != len(self.models):
             raise ValueError("models holds a name twice")
         if self.item_size < 8:
@@ -182,14 +200,16 @@ def _factories(cfg: MemoryCompareConfig, rng: np.random.Generator) -> dict:
         return seeds[name] + counter["n"]
 
     for name in cfg.models:
-        if name == "sparsey":
+        base, extra = ABLATIONS.get(name, (name, {}))
+        if base == "sparsey":
             from neuromem.memory.sparsey import SparseyMemory
 
             K = 8
             Q = max(1, B // (N * K))
-            out[name] = lambda Q=Q, K=K: SparseyMemory(
-                N, Q=Q, K=K, item_active=k, seed=next_seed("sparsey"), on_saturated="ignore"
-            )
+            out[name] = lambda Q=Q, K=K, extra=extra: SparseyMemory(
+                N, Q=Q, K=K, item_active=k, seed=next_seed("sparsey"), on_saturated="ignore",
+                **extra,
+            )  # fmt: skip
         elif name == "ca3":
             from neuromem.memory.ca3 import CA3ContentMemory
 
@@ -209,13 +229,14 @@ def _factories(cfg: MemoryCompareConfig, rng: np.random.Generator) -> dict:
             out[name] = lambda w=world, b=brain: TensorBrainEpisodicMemory(
                 world=w, brain=b, seed=next_seed("tensorbrain")
             )
-        elif name == "pmi":
+        elif base == "pmi":
             from neuromem.memory.pmi import PMIMemoryAdapter
 
-            # N slots hold N * (N + item_size) * (1 + 4 segments) numbers
+            # N slots hold N * (N + item_size) * (1 + 4 segments) numbers (the ablation keeps
+            # the same slots; its unused long-term memory still counts)
             slots = max(1, int((-N + math.sqrt(N * N + 4 * B / 5)) / 2))
-            out[name] = lambda s=slots: PMIMemoryAdapter(
-                N, n_slots=s, item_active=k, seed=next_seed("pmi")
+            out[name] = lambda s=slots, extra=extra: PMIMemoryAdapter(
+                N, n_slots=s, item_active=k, seed=next_seed("pmi"), **extra
             )
         elif name == "willshaw":
             from neuromem.memory.willshaw import WillshawMemory
@@ -268,7 +289,7 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
     with ctx.phase("build"):
         makers = _factories(cfg, rng)
     caps, noisy, inter, forg = {}, {}, {}, {}
-    sim = None
+    sim, sims = None, {}
     for name in ctx.progress(cfg.models, desc="memories"):
         make = makers[name]
         with ctx.phase(f"{name}: capacity"):
@@ -306,6 +327,18 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
             forg[name] = P.forgetting(
                 make, cfg.forget_items, rng, n_blocks=cfg.forget_blocks, cue_drop=cfg.cue_drop
             )
+        if name == "sparsey-no-csa":
+            with ctx.phase(f"{name}: similarity"):
+                sims[name] = P.similarity_preservation(
+                    _sparsey_code_fn(make),
+                    cfg.item_size,
+                    make().Q,
+                    make().K,
+                    cfg.similarity_overlaps,
+                    rng,
+                    n_active=cfg.item_active,
+                    n_pairs=cfg.similarity_pairs,
+                )
         if name == "sparsey":
             with ctx.phase("sparsey: similarity"):
                 sim = P.similarity_preservation(
@@ -374,6 +407,10 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
         "threshold_null_mad": sim["threshold_mad"],
         "loads": list(cfg.loads),
     }
+    for m, r in sims.items():  # the same measure without the code selection's mechanism
+        key = m.replace("-", "_")
+        metrics[f"{key}_similarity_spearman"] = r["model_spearman"]
+        metrics[f"{key}_similarity_mad"] = r["model_mad"]
     for m in models:
         metrics[f"{m}_exact_key"] = caps[m]["exact_key"]
         metrics[f"{m}_auc"] = caps[m]["auc"]
@@ -390,5 +427,5 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
         )
         ctx.save_figure(plots.plot_interference(inter), "interference")
         ctx.save_figure(plots.plot_forgetting(forg), "forgetting")
-        ctx.save_figure(plots.plot_similarity(sim, name="sparsey"), "similarity")
+        ctx.save_figure(plots.plot_similarity(sim, name="sparsey", ablations=sims), "similarity")
     return metrics

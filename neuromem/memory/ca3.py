@@ -143,7 +143,28 @@ class CA3ContentMemory(Memory):
             conf[j] = 0.5 * (c in op.cues) + 0.5 * bool(op.pattern.any())
         return Recall(out, keys.copy(), conf)
 
+    #: recalls by content made before the patterns of their cues are read (see _recall_content)
+    CONTENT_CHUNK = 8
+
     def _recall_content(self, cues: np.ndarray) -> Recall:
+        # The authors' memory answers a fragment with the cues that share it (recall by
+        # content); each cue's pattern is then a recall by cue. STDP stays on during recall: a
+        # run of recalls by content with no recall by cue between them depresses the
+        # cue->content synapses (the content fires before the cue) until no pattern is left
+        # (measured: 20 in a row on 2 stored 128-bit items erased both; 16 did not), while a
+        # recall by cue restores them. So cues are answered in chunks of CONTENT_CHUNK: the
+        # chunk's recalls by content, then one recall by cue per cue that fired.
+        n = len(cues)
+        items = np.zeros((n, self.item_size), np.uint8)
+        keys = np.full(n, -1, np.int64)
+        conf = np.zeros(n)
+        for s in range(0, n, self.CONTENT_CHUNK):
+            part = slice(s, min(n, s + self.CONTENT_CHUNK))
+            r = self._recall_content_chunk(cues[part])
+            items[part], keys[part], conf[part] = r.items, r.keys, r.confidence
+        return Recall(items, keys, conf)
+
+    def _recall_content_chunk(self, cues: np.ndarray) -> Recall:
         n = len(cues)
         fired = []
         for x in cues:

@@ -193,7 +193,10 @@ def noisy_recall(
     switched off) and recalled. ``exact`` is the fraction recalled bit for bit, ``overlap`` the
     mean :func:`item_overlap` of the recalled item with the stored one, ``key_accuracy`` the
     fraction naming the right key (when ``keys`` are given). With ``n_probe``, a random sample
-    of that many items (the same at every level) is recalled instead of all.
+    of that many items (the same at every level) is recalled instead of all; when ``n_probe``
+    exceeds the number of items, each item is cued several times (``n_probe`` cues in all,
+    items in turn, each cue with its own noise), so that a memory holding few items is still
+    measured on ``n_probe`` cues.
 
     Null
         No completion: the cue itself as the answer (``null_exact``, ``null_overlap``). At any
@@ -215,9 +218,14 @@ def noisy_recall(
         n_probe = check_int(n_probe, "n_probe")
         if n_probe < len(x):
             pick = np.sort(g.choice(len(x), size=n_probe, replace=False))
-            x = x[pick]
-            keys = None if keys is None else keys[pick]
-    out: dict = {"kind": kind, "noise_levels": levels, "n_items": len(x)}
+        else:
+            pick = np.resize(np.arange(len(x)), n_probe)
+        n_items = len(np.unique(pick))
+        x = x[pick]
+        keys = None if keys is None else keys[pick]
+    else:
+        n_items = len(x)
+    out: dict = {"kind": kind, "noise_levels": levels, "n_items": n_items, "n_cues": len(x)}
     for k in ("exact", "overlap", "key_accuracy", "null_exact", "null_overlap"):
         out[k] = []
     for lv in levels:

@@ -187,13 +187,28 @@ def plot_forgetting(results: dict[str, dict], title: str = "recency and forgetti
     return fig
 
 
-def plot_similarity(result: dict, name: str = "model", title: str = "similarity preservation"):
+def plot_similarity(
+    result: dict,
+    name: str = "model",
+    title: str = "similarity preservation",
+    ablations: dict | None = None,
+):
     """Mean code similarity against input overlap for the model and the two nulls, with the
-    identity line; the legend gives Spearman and MAD."""
+    identity line; the legend gives Spearman and MAD. ``ablations`` maps a name to another
+    result of :func:`~neuromem.protocols.similarity_preservation` (the model without its
+    mechanism), drawn beside it."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     x = result["input_overlap"]
     ax.plot([0, 1], [0, 1], color="grey", lw=1, label="identity")
+    for i, (aname, ab) in enumerate((ablations or {}).items()):
+        ax.plot(
+            ab["input_overlap"],
+            ab["model_mean"],
+            "v:",
+            color=f"C{3 + i}",
+            label=f"{aname}: Spearman {ab['model_spearman']:.2f}, MAD {ab['model_mad']:.2f}",
+        )
     if result.get("model_mean") is not None:
         ax.plot(
             x,

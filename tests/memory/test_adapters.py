@@ -270,3 +270,18 @@ def test_tensorbrain_reused_decoder_is_what_a_fresh_build_gives():
         out.append((mem.brain.A_time.copy(), mem.recall(x).confidence))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+def test_ca3_answers_a_long_run_of_content_cues():
+    """Recalls by content in a row depress CA3's cue->content synapses (STDP stays on in
+    recall); the adapter reads patterns every CONTENT_CHUNK cues, so 40 cues of 2 stored items
+    are all answered (in one run of 40 content recalls both patterns were erased)."""
+    from neuromem.memory.ca3 import CA3ContentMemory
+
+    m = CA3ContentMemory(128, 64, item_active=12)
+    X = m.random_items(2, np.random.default_rng(1))
+    m.store(X)
+    cues = np.resize(X, (40, 128))
+    r = m.recall(cues, by="content")
+    assert (r.items == cues).all()
+    assert CA3ContentMemory.CONTENT_CHUNK < 16

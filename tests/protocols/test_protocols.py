@@ -174,6 +174,21 @@ def test_noisy_recall_curves_beat_the_cue_null():
         P.noisy_recall(m, X, [1.2], "flip", g)
 
 
+def test_noisy_recall_cues_few_items_many_times():
+    """With fewer items than n_probe, every item is cued in turn with fresh noise."""
+    g = np.random.default_rng(3)
+    m = _willshaw()
+    X = m.random_items(2, g)
+    keys = m.store(X)
+    r = P.noisy_recall(m, X, [0.0, 0.3], "flip", g, keys=keys, n_probe=30)
+    assert (r["n_items"], r["n_cues"]) == (2, 30)
+    # 30 cues of 2 items: the fraction is a multiple of 1/30, not only 0, 0.5 or 1
+    assert r["exact"][0] == 1.0 and r["key_accuracy"][0] == 1.0
+    assert abs(r["exact"][1] * 30 - round(r["exact"][1] * 30)) < 1e-9
+    r = P.noisy_recall(m, X, [0.3], "flip", g, keys=keys, n_probe=1)
+    assert (r["n_items"], r["n_cues"]) == (1, 1)
+
+
 # ------------------------------------------------------------------------ interference
 def test_similar_items_share_the_asked_fraction():
     g = np.random.default_rng(3)
