@@ -26,10 +26,10 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from neuromem.datasets import default_data_dir  # noqa: E402
-from neuromem.datasets.kg import load_kg  # noqa: E402
 from neuromem import experiments  # noqa: E402
 from neuromem.config import config_to_dict, load_preset, resolve_config  # noqa: E402
+from neuromem.datasets import default_data_dir  # noqa: E402
+from neuromem.datasets.kg import load_kg  # noqa: E402
 from neuromem.experiments import versions  # noqa: E402
 from neuromem.tensorbrain import TensorModel  # noqa: E402
 from neuromem.tensorbrain.decoder import TRIPLE_PLAN, Task, TensorBrain  # noqa: E402

@@ -72,7 +72,8 @@ def probe(kind, seed, cfg, data, steps, eval_every, threshold):
 
     hist = fit(model, babi_batch_fn(a_tr, model, True), len(a_tr["answer"]), steps,
                cfg.train.batch_size, cfg.train.lr, np.random.default_rng(mseed),
-               warmup=cfg.train.warmup, schedule=cfg.train.schedule, callback=evaluate, callback_every=eval_every)  # fmt: skip
+               warmup=cfg.train.warmup, schedule=cfg.train.schedule, callback=evaluate,
+               callback_every=eval_every)  # fmt: skip
     escape = next((c["step"] for c in curve if c["mean"] >= threshold), None)
     return {
         "model": kind,
@@ -101,9 +102,9 @@ def main(argv=None):
         ap.error("--steps and --eval-every must be >= 1")
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from neuromem.config import resolve_config
     from neuromem.datasets.babi import BabiVocab, vectorize_babi
     from neuromem.errors import ConfigError
-    from neuromem.config import resolve_config
     from neuromem.experiments.pmi import PMIBabiConfig
     from neuromem.pmi.training import require_torch
 

@@ -13,7 +13,8 @@ pytest.importorskip("torch")
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "probe_pmi_babi.py"
 TINY = ["--set", "dim=16", "--set", "n_layers=1", "--set", "ffn_dim=16", "--set", "key_dim=4",
-        "--set", "n_slots=4", "--set", "topk_write=2", "--set", "topk_read=2", "--set", "batch_size=8"]  # fmt: skip
+        "--set", "n_slots=4", "--set", "topk_write=2", "--set", "topk_read=2",
+        "--set", "batch_size=8"]  # fmt: skip
 
 
 def _load():
