@@ -20,12 +20,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from neuromem import npzfile
 from neuromem.spiking import create
 
 from .network import (
@@ -462,23 +462,11 @@ class CA3Memory:
         ValueError
             Backend options that are not JSON data.
         """
-        p = Path(path)
-        if p.suffix != ".npz":
-            p = p.with_name(p.name + ".npz")
-        if not p.parent.is_dir():
-            raise FileNotFoundError(f"path: folder {p.parent} does not exist")
         meta, arrays = self.state()
-        header = {"kind": "ca3-memory", "meta": meta}
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
-        os.close(fd)
         try:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, __header__=np.array(json.dumps(header)), **arrays)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return p
+            return npzfile.write(path, "ca3-memory", meta, arrays)
+        except TypeError as e:
+            raise ValueError(f"backend options are not JSON data: {e}") from None
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CA3Memory:
@@ -492,21 +480,10 @@ class CA3Memory:
             Corrupt file, not a CA3 memory, another format version, or a replay that does not
             give the saved weights.
         """
+        meta, arrays = npzfile.read(path, "ca3-memory", "a CA3 memory file")
         p = Path(path)
-        if not p.is_file() and p.suffix != ".npz" and p.with_name(p.name + ".npz").is_file():
-            p = p.with_name(p.name + ".npz")
-        if not p.is_file():
-            raise FileNotFoundError(f"path: no such file: {p}")
         try:
-            with np.load(p, allow_pickle=False) as z:
-                header = json.loads(str(z["__header__"]))
-                arrays = {k: z[k] for k in z.files if k != "__header__"}
-        except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
-            raise ValueError(f"path: {p} is not a CA3 memory file: {e}") from None
-        if not isinstance(header, dict) or header.get("kind") != "ca3-memory":
-            raise ValueError(f"path: {p} is not a CA3 memory file")
-        try:
-            return cls.from_state(header.get("meta") or {}, arrays)
+            return cls.from_state(meta, arrays)
         except ValueError as e:
             raise ValueError(f"path: {p}: {e}") from None
 

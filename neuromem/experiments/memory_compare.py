@@ -327,9 +327,9 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
             forg[name] = P.forgetting(
                 make, cfg.forget_items, rng, n_blocks=cfg.forget_blocks, cue_drop=cfg.cue_drop
             )
-        if name == "sparsey-no-csa":
+        if ABLATIONS.get(name, (name,))[0] == "sparsey":  # Sparsey and its ablation
             with ctx.phase(f"{name}: similarity"):
-                sims[name] = P.similarity_preservation(
+                r = P.similarity_preservation(
                     _sparsey_code_fn(make),
                     cfg.item_size,
                     make().Q,
@@ -339,18 +339,10 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
                     n_active=cfg.item_active,
                     n_pairs=cfg.similarity_pairs,
                 )
-        if name == "sparsey":
-            with ctx.phase("sparsey: similarity"):
-                sim = P.similarity_preservation(
-                    _sparsey_code_fn(make),
-                    cfg.item_size,
-                    make().Q,
-                    make().K,
-                    cfg.similarity_overlaps,
-                    rng,
-                    n_active=cfg.item_active,
-                    n_pairs=cfg.similarity_pairs,
-                )
+            if name == "sparsey":
+                sim = r
+            else:
+                sims[name] = r
     if sim is None:
         K = 8
         sim = P.similarity_preservation(

@@ -22,15 +22,15 @@ Conventions
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+
+from neuromem import npzfile
 
 __all__ = [
     "FORMAT_VERSION",
@@ -120,50 +120,17 @@ def check_keys(keys, n: int | None = None, name: str = "keys") -> np.ndarray:
 
 
 def write_npz(path: str | os.PathLike, kind: str, meta: dict, arrays: dict) -> Path:
-    """Write ``arrays`` and the JSON ``meta`` to ``path`` (``.npz``) atomically."""
-    p = Path(path)
-    if p.suffix != ".npz":
-        p = p.with_name(p.name + ".npz")
-    if not p.parent.is_dir():
-        raise FileNotFoundError(f"path: folder {p.parent} does not exist")
-    header = {"format_version": FORMAT_VERSION, "kind": kind, "meta": meta}
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, __header__=np.array(json.dumps(header)), **arrays)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    """Write a memory file (:func:`neuromem.npzfile.write`, format :data:`FORMAT_VERSION`)."""
+    return npzfile.write(path, kind, meta, arrays, version=FORMAT_VERSION)
 
 
 def read_npz(path: str | os.PathLike, kind: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read a file written by :func:`write_npz`; check its kind and format version.
+    """Read a memory file written by :func:`write_npz`; check its kind and format version.
 
     Returns ``(meta, arrays)``. Raises :class:`FileNotFoundError` for a missing file and
     :class:`ValueError` for a corrupt file, another kind or an unknown format version.
     """
-    p = Path(path)
-    if not p.is_file() and p.suffix != ".npz" and p.with_name(p.name + ".npz").is_file():
-        p = p.with_name(p.name + ".npz")
-    if not p.is_file():
-        raise FileNotFoundError(f"path: no such file: {p}")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            header = json.loads(str(z["__header__"]))
-            arrays = {k: z[k] for k in z.files if k != "__header__"}
-    except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
-        raise ValueError(f"path: {p} is not a neuromem memory file: {e}") from None
-    if header.get("kind") != kind:
-        raise ValueError(f"path: {p} holds a {header.get('kind')!r} memory, not {kind!r}")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"path: {p} has format version {header.get('format_version')!r}; "
-            f"this neuromem reads version {FORMAT_VERSION}"
-        )
-    return header["meta"], arrays
+    return npzfile.read(path, kind, f"a neuromem {kind!r} memory file", version=FORMAT_VERSION)
 
 
 class Memory(ABC):

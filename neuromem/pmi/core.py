@@ -111,14 +111,14 @@ Initialisation: :math:`M_w^0` is the identity, padded with zeros (or truncated) 
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numba
 import numpy as np
+
+from neuromem import npzfile
 
 __all__ = [
     "PMIConfig",
@@ -953,45 +953,20 @@ class PMIState:
     def save(self, path: str | os.PathLike) -> Path:
         """Write config, weights and memories to one ``.npz`` file (written atomically).
 
-        The file holds ``__header__`` (JSON: ``format_version`` = :data:`PMI_FORMAT_VERSION`,
-        ``kind`` = ``"pmi-state"``, ``config``, ``input_dim``, ``steps``), ``working``,
-        ``long_term`` and every weight as ``w.<name>``. Returns the path (``.npz`` added when
-        missing).
+        The file (:mod:`neuromem.npzfile`) holds ``__header__`` (JSON: ``format_version`` =
+        :data:`PMI_FORMAT_VERSION`, ``kind`` = ``"pmi-state"``, ``meta``: ``config``,
+        ``input_dim``, ``steps``), ``working``, ``long_term`` and every weight as
+        ``w.<name>``. Returns the path (``.npz`` added when missing).
 
         Raises
         ------
         FileNotFoundError
             The folder of ``path`` does not exist.
         """
-        p = Path(path)
-        if p.suffix != ".npz":
-            p = p.with_name(p.name + ".npz")
-        if not p.parent.is_dir():
-            raise FileNotFoundError(f"path: folder {p.parent} does not exist")
-        header = {
-            "format_version": PMI_FORMAT_VERSION,
-            "kind": "pmi-state",
-            "config": self.cfg.as_dict(),
-            "input_dim": self.input_dim,
-            "steps": self.steps,
-        }
+        meta = {"config": self.cfg.as_dict(), "input_dim": self.input_dim, "steps": self.steps}
         arrays = {f"w.{k}": v for k, v in self.weights.items()}
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    __header__=np.array(json.dumps(header)),
-                    working=self.working,
-                    long_term=self.long_term,
-                    **arrays,
-                )
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return p
+        arrays.update(working=self.working, long_term=self.long_term)
+        return npzfile.write(path, "pmi-state", meta, arrays, version=PMI_FORMAT_VERSION)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PMIState:
@@ -1004,22 +979,10 @@ class PMIState:
         ValueError
             Corrupt file, not a PMI state, another format version, or bad shapes.
         """
+        header, arrays = npzfile.read(
+            path, "pmi-state", "a PMI state file", version=PMI_FORMAT_VERSION
+        )
         p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"path: no such file: {p}")
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                header = json.loads(str(z["__header__"]))
-                arrays = {k: z[k] for k in z.files if k != "__header__"}
-        except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
-            raise ValueError(f"path: {p} is not a PMI state file: {e}") from None
-        if not isinstance(header, dict) or header.get("kind") != "pmi-state":
-            raise ValueError(f"path: {p} is not a PMI state file")
-        if header.get("format_version") != PMI_FORMAT_VERSION:
-            raise ValueError(
-                f"path: {p} has format version {header.get('format_version')!r}; "
-                f"this neuromem reads version {PMI_FORMAT_VERSION}"
-            )
         try:
             cfg = PMIConfig(**header["config"])
             weights = {k[2:]: v for k, v in arrays.items() if k.startswith("w.")}

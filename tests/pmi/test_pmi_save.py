@@ -55,7 +55,7 @@ def test_pmi_state_bad_files(tmp_path):
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
     header = json.loads(str(arrays["__header__"]))
-    header["format_version"] = PMI_FORMAT_VERSION + 1
+    header["format_version"] = PMI_FORMAT_VERSION + 1  # the version beside the kind
     np.savez(tmp_path / "v.npz", **{**arrays, "__header__": np.array(json.dumps(header))})
     with pytest.raises(ValueError, match="format version"):
         PMIState.load(tmp_path / "v.npz")

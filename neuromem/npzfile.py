@@ -1,0 +1,106 @@
+"""One file format for saved models and memories: a ``.npz`` archive with a JSON header.
+
+The archive holds ``__header__`` (JSON: ``kind``, ``format_version`` when the caller versions
+the file here, and ``meta``, the caller's JSON data) beside named arrays. :func:`write` writes
+it atomically (a temporary file renamed into place: a failed write leaves nothing half-written);
+:func:`read` checks the kind and version and names ``path`` in every error. Used by
+:meth:`neuromem.memory.Memory.save`, :meth:`neuromem.ca3.CA3Memory.save` and
+:meth:`neuromem.pmi.PMIState.save`. Bottom layer: imports no other part of neuromem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write", "read", "npz_path"]
+
+
+def npz_path(path: str | os.PathLike) -> Path:
+    """``path`` with ``.npz`` added when it has another suffix (as :func:`numpy.savez`)."""
+    p = Path(path)
+    return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+
+
+def write(
+    path: str | os.PathLike,
+    kind: str,
+    meta: dict,
+    arrays: dict[str, np.ndarray],
+    version: int | None = None,
+) -> Path:
+    """Write ``arrays`` and the header to ``path`` (``.npz`` added) atomically; return the path.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder of ``path`` does not exist.
+    TypeError
+        ``meta`` is not JSON data.
+    """
+    p = npz_path(path)
+    if not p.parent.is_dir():
+        raise FileNotFoundError(f"path: folder {p.parent} does not exist")
+    header = {"kind": kind, "meta": meta}
+    if version is not None:
+        header["format_version"] = version
+    text = json.dumps(header)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, __header__=np.array(text), **arrays)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def read(
+    path: str | os.PathLike, kind: str, what: str, version: int | None = None
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a file written by :func:`write`; return ``(meta, arrays)``.
+
+    Parameters
+    ----------
+    kind : str
+        The kind the file must hold.
+    what : str
+        How errors name the file (``"a CA3 memory file"``).
+    version : int, optional
+        The format version the file must have (not checked when None).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file (``.npz`` is tried too).
+    ValueError
+        Not an archive with a header, another kind, or another format version.
+    """
+    p = Path(path)
+    if not p.is_file() and npz_path(p).is_file():
+        p = npz_path(p)
+    if not p.is_file():
+        raise FileNotFoundError(f"path: no such file: {p}")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            header = json.loads(str(z["__header__"]))
+            arrays = {k: z[k] for k in z.files if k != "__header__"}
+    except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
+        raise ValueError(f"path: {p} is not {what}: {e}") from None
+    if not isinstance(header, dict) or header.get("kind") != kind:
+        got = header.get("kind") if isinstance(header, dict) else None
+        raise ValueError(f"path: {p} is not {what} (it holds {got!r})")
+    if version is not None and header.get("format_version") != version:
+        raise ValueError(
+            f"path: {p} has format version {header.get('format_version')!r}; "
+            f"this neuromem reads version {version}"
+        )
+    meta = header.get("meta")
+    return (meta if isinstance(meta, dict) else {}), arrays
