@@ -249,20 +249,27 @@ def _factories(cfg: MemoryCompareConfig, rng: np.random.Generator) -> dict:
     return out
 
 
-def _sparsey_code_fn(make_memory):
+def _sparsey_code_fn(make_memory, rng: np.random.Generator):
     """code_fn for :func:`~neuromem.protocols.similarity_preservation`: learns the base inputs,
     then codes each variant as Sparsey's CSA chooses it while learning it
     (:meth:`~neuromem.memory.sparsey.SparseyMemory.modular_codes` with ``learn=True``), each
-    variant in a copy of the memory that holds the bases only, so variants do not interfere."""
+    variant in a copy of the memory that holds the bases only, so variants do not interfere.
+    Each copy draws its code from a generator of its own (spawned from ``rng``): a copy of the
+    memory's generator would give every variant the same random draws, so that codes chosen at
+    random (a novel input, or the ablation without familiarity) would all be the same."""
     state = {}
+    seeds = np.random.SeedSequence(int(rng.integers(2**63)))
 
     def code_fn(X):
         if "mem" not in state:
             state["mem"] = make_memory()
             return state["mem"].modular_codes(X, learn=True)
-        return np.concatenate(
-            [copy.deepcopy(state["mem"]).modular_codes(x[None], learn=True) for x in X]
-        )
+        codes = []
+        for x, child in zip(X, seeds.spawn(len(X))):
+            mem = copy.deepcopy(state["mem"])
+            mem.model.rng = np.random.default_rng(child)
+            codes.append(mem.modular_codes(x[None], learn=True))
+        return np.concatenate(codes)
 
     return code_fn
 
@@ -330,7 +337,7 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
         if ABLATIONS.get(name, (name,))[0] == "sparsey":  # Sparsey and its ablation
             with ctx.phase(f"{name}: similarity"):
                 r = P.similarity_preservation(
-                    _sparsey_code_fn(make),
+                    _sparsey_code_fn(make, rng),
                     cfg.item_size,
                     make().Q,
                     make().K,
