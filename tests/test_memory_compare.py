@@ -54,9 +54,11 @@ def test_memory_compare_reports_all_six_memories_with_aligned_metrics(tiny_run):
     # the nulls: no storage recalls nothing and its constant confidence gives AUC 0.5
     assert m["null_capacity_at_95"] == [0] * len(ALL)
     assert m["null_stored_vs_novel_auc"] == [0.5] * len(ALL)
-    # Willshaw stores 2 items of 4 bits in a 2048-synapse matrix exactly; its confidence knows
+    # Willshaw holds items of 4 bits in a 2048-synapse matrix; its confidence knows them
     w = ALL.index("willshaw")
-    assert m["capacity_at_95"][w] >= 4 and m["stored_vs_novel_auc"][w] > 0.9
+    # (by key: 16 at seeds 0-2; from partial cues of 4 bits, one dropped, 4 to 16 by seed)
+    assert m["capacity_at_95_key"][w] >= 8 and m["stored_vs_novel_auc"][w] > 0.9
+    assert m["capacity_at_95"][w] >= 2
     # only CA3 forgets
     assert m["can_forget"] == [name == "ca3" for name in ALL]
     assert m["forget_auc"][ALL.index("ca3")] is not None
