@@ -33,6 +33,8 @@ import numpy as np
 from numba import njit
 from scipy import stats
 
+from neuromem.rng import as_generator
+
 __all__ = [
     "SDR",
     "ModularCode",
@@ -202,7 +204,7 @@ class SDR:
         n_active = _check_positive_int(n_active, "n_active", minimum=0)
         if n_active > size:
             raise ValueError(f"n_active must be <= size ({size}), got {n_active}")
-        return cls(rng.choice(size, size=n_active, replace=False), size)
+        return cls(as_generator(rng, "rng").choice(size, size=n_active, replace=False), size)
 
     def _check_same_size(self, other: SDR) -> None:
         if not isinstance(other, SDR):
@@ -296,7 +298,7 @@ class ModularCode:
         """Draw one winner per module uniformly."""
         Q = _check_positive_int(Q, "Q")
         K = _check_positive_int(K, "K", minimum=2)
-        return cls(rng.integers(0, K, size=Q), K)
+        return cls(as_generator(rng, "rng").integers(0, K, size=Q), K)
 
     @classmethod
     def from_sdr(cls, sdr: SDR, K: int) -> ModularCode:

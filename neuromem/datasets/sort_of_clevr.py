@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuromem.rng import as_generator
+
 __all__ = [
     "COLORS",
     "COLOR_NAMES",
@@ -122,8 +124,7 @@ def generate_sort_of_clevr(
         ("questions_per_kind", questions_per_kind),
     ):
         _check_pos_int(n, v)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = as_generator(rng, "rng")
     free = image_size - 2 * object_size
     if free < 1 or (free / (2 * object_size)) ** 2 < 2 * N_OBJECTS:
         raise ValueError(

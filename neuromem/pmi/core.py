@@ -119,6 +119,7 @@ import numba
 import numpy as np
 
 from neuromem import npzfile
+from neuromem.rng import as_generator
 
 __all__ = [
     "PMIConfig",
@@ -293,8 +294,7 @@ def init_weights(cfg: PMIConfig, input_dim: int, rng: np.random.Generator) -> di
     """
     cfg.validate()
     _check_int("input_dim", input_dim)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = as_generator(rng, "rng")
     out = {}
     for name, shape in weight_shapes(cfg, input_dim).items():
         if name.startswith("ln") and name.endswith("_g"):
@@ -363,8 +363,7 @@ def init_long_term_memory(
     """
     for n, v in (("n_segments", n_segments), ("n_slots", n_slots), ("dim", dim)):
         _check_int(n, v)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = as_generator(rng, "rng")
     shape = (n_segments, n_slots, dim)
     if batch is not None:
         _check_int("batch", batch)
@@ -905,8 +904,6 @@ class PMIState:
         working: np.ndarray | None = None,
         long_term: np.ndarray | None = None,
     ):
-        from neuromem.rng import as_generator
-
         if not isinstance(cfg, PMIConfig):
             raise TypeError(f"cfg must be a PMIConfig, got {type(cfg).__name__}")
         cfg.validate()

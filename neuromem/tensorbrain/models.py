@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neuromem.rng import as_generator
+
 from .config import KGFitConfig
 from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import (
@@ -190,7 +192,7 @@ class TensorModel:
             )
         if not (np.isfinite(init_scale) and init_scale > 0):
             raise ValueError(f"init_scale: must be a positive number, got {init_scale}")
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = as_generator(seed)
         self.kind = kind
         self.n_entities = int(n_entities)
         self.n_relations = int(n_relations)
@@ -453,7 +455,7 @@ class TensorModel:
             raise ValueError(f"smoothing: must lie in [0, 1), got {smoothing}")
         if not (np.isfinite(reg) and reg >= 0):
             raise ValueError(f"reg: must be >= 0, got {reg}")
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = as_generator(seed)
         opt = Adam(self.params, lr=lr)
         t0 = time.perf_counter()
         out = []

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuromem.rng import as_generator
+
 from .config import WorldConfig
 
 __all__ = ["World", "Episodes", "make_world", "make_episodes"]
@@ -186,7 +188,7 @@ def make_world(
         raise ValueError(f"holdout: expected a fraction in [0, 1), got {holdout!r}")
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise: expected a number >= 0, got {noise!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     classes = rng.integers(0, n_classes, n_entities)
     attrs = rng.random((n_entities, n_attributes)) < p_attribute
     labels = np.concatenate([np.eye(n_classes)[classes], attrs.astype(float)], axis=1)
@@ -232,7 +234,7 @@ def make_episodes(world: World, n: int, observed_only: bool = True, seed=0) -> E
     if not isinstance(world, World):
         raise TypeError(f"world: expected a World, got {type(world).__name__}")
     _pos_int("n", n)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     pool = world.facts[world.observed] if observed_only else world.facts
     t = pool[rng.integers(0, len(pool), n)]
     return Episodes(triples=t, sensory=world.sense(t, rng))

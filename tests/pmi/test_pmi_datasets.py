@@ -160,5 +160,10 @@ def test_sort_of_clevr_is_seeded_and_checks_sizes():
         generate_sort_of_clevr(1, np.random.default_rng(0), image_size=20, object_size=5)
     with pytest.raises(ValueError, match="n_images"):
         generate_sort_of_clevr(0, np.random.default_rng(0))
+    # one seed convention: an int seeds a generator (same int, same images); others refused
+    a, b = generate_sort_of_clevr(2, 7), generate_sort_of_clevr(2, np.random.default_rng(7))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
     with pytest.raises(TypeError, match="rng"):
-        generate_sort_of_clevr(1, 0)
+        generate_sort_of_clevr(1, "seed")
+    with pytest.raises(ValueError, match="rng"):
+        generate_sort_of_clevr(1, -1)
