@@ -92,6 +92,20 @@ ABLATIONS = {
 KNOWN = ALL_MODELS + tuple(ABLATIONS)
 
 
+def _adapter_default(cls_path: str, name: str):
+    """The default of an adapter's constructor argument (its one owner)."""
+    import importlib
+    import inspect
+
+    mod, cls = cls_path.rsplit(".", 1)
+    return inspect.signature(getattr(importlib.import_module(mod), cls)).parameters[name].default
+
+
+def _sparsey_k() -> int:
+    """Cells per CM of the Sparsey memory: the adapter's default (Q follows from the budget)."""
+    return _adapter_default("neuromem.memory.sparsey.SparseyMemory", "K")
+
+
 @dataclass
 class MemoryCompareConfig:
     """Parameters of ``memory-compare``.
@@ -204,7 +218,7 @@ def _factories(cfg: MemoryCompareConfig, rng: np.random.Generator) -> dict:
         if base == "sparsey":
             from neuromem.memory.sparsey import SparseyMemory
 
-            K = 8
+            K = _sparsey_k()
             Q = max(1, B // (N * K))
             out[name] = lambda Q=Q, K=K, extra=extra: SparseyMemory(
                 N, Q=Q, K=K, item_active=k, seed=next_seed("sparsey"), on_saturated="ignore",
@@ -351,7 +365,7 @@ def memory_compare(cfg: MemoryCompareConfig, ctx: RunContext) -> dict:
             else:
                 sims[name] = r
     if sim is None:
-        K = 8
+        K = _sparsey_k()
         sim = P.similarity_preservation(
             None,
             cfg.item_size,
