@@ -150,7 +150,17 @@ def versions() -> dict[str, str]:
     import neuromem
 
     out = {"python": platform.python_version(), "neuromem": neuromem.__version__}
-    for dist in ("numpy", "scipy", "numba", "brian2", "PyNN", "neo", "matplotlib", "spynnaker"):
+    for dist in (
+        "numpy",
+        "scipy",
+        "numba",
+        "brian2",
+        "PyNN",
+        "neo",
+        "matplotlib",
+        "spynnaker",
+        "torch",
+    ):
         try:
             out[dist.lower()] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -397,11 +397,13 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
         metrics["baseline_to_pmi_parameter_ratio"] = (
             metrics["baseline_parameters"] / metrics["pmi_parameters"]
         )
-    _plot_curves(ctx, curves, "bAbI training loss", "babi_loss")
+    _plot_curves(ctx, curves, "bAbI training loss", "babi_loss", cfg.train.steps)
     return metrics
 
 
-def _plot_curves(ctx, curves, title, name):
+def _plot_curves(ctx, curves, title, name, steps: int, log_every: int = 50):
+    """Training loss per logging interval, drawn at the interval's last step, with markers (a
+    short budget logs one or two points)."""
     if ctx.out is None:
         return
     import matplotlib
@@ -411,8 +413,13 @@ def _plot_curves(ctx, curves, title, name):
 
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for k, c in curves.items():
-        ax.plot(np.arange(1, len(c) + 1), c, label=k)
-    ax.set(xlabel="logging interval (50 steps)", ylabel="cross-entropy", title=title)
+        at = np.minimum(log_every * np.arange(1, len(c) + 1), steps)
+        ax.plot(at, c, "o-", ms=4, label=f"{k} ({len(c)} point{'s' if len(c) != 1 else ''})")
+    ax.set(
+        xlabel=f"training step (mean loss per interval of {log_every} steps)",
+        ylabel="cross-entropy",
+        title=title,
+    )
     ax.legend()
     fig.tight_layout()
     ctx.save_figure(fig, name)
@@ -547,5 +554,5 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
         metrics[f"{key}_parameters"] = count_parameters(model)
         metrics[f"{key}_ffn_dim"] = model.encoder.ff[0].out_features
         curves[key] = hist["loss_curve"]
-    _plot_curves(ctx, curves, "Sort-of-CLEVR training loss", "clevr_loss")
+    _plot_curves(ctx, curves, "Sort-of-CLEVR training loss", "clevr_loss", cfg.train.steps)
     return metrics

@@ -86,3 +86,26 @@ def test_babi_needs_data_and_valid_config(tmp_path):
     pytest.importorskip("torch")
     with pytest.raises(ConfigError, match="bAbI"):
         experiments.run("pmi-babi", data=tmp_path, steps=1)
+
+
+def test_loss_plot_marks_each_logged_point(tmp_path):
+    """A short budget logs one point per model: it is drawn as a marker at its step."""
+    from neuromem.experiments import RunContext
+    from neuromem.experiments.pmi import _plot_curves
+
+    ctx = RunContext(seed=0, backend="torch", data=None, out=tmp_path)
+    seen = {}
+    ctx.save_figure = lambda fig, name: seen.update(fig=fig, name=name)
+    _plot_curves(ctx, {"pmi": [2.1], "baseline": [2.0, 1.5, 1.2]}, "t", "loss", steps=120)
+    lines = seen["fig"].axes[0].get_lines()
+    assert [ln.get_marker() for ln in lines] == ["o", "o"]
+    assert lines[0].get_xdata().tolist() == [50]
+    assert lines[1].get_xdata().tolist() == [50, 100, 120]
+    assert "1 point" in lines[0].get_label()
+
+
+def test_result_records_torch_version():
+    from neuromem.experiments import versions
+
+    v = versions()
+    assert "torch" in v and v["torch"] != ""
