@@ -77,7 +77,9 @@ class BabiModelConfig(TransformerConfig):
         ``"cls"`` (the authors' code) or ``"question"``: which token the answer is read from.
     word_weights : str
         Initial word-position weights of the sentence codes: ``"mean"`` (``1/L``, the authors'
-        input module) or ``"sum"`` (1).
+        input module) or ``"sum"`` (1). Default ``"mean"``: ``InputModule.__init__`` in
+        ``baselines/sam/qamodel_zxy.py`` of ``zengxyyu/PMI-TR`` (the input module their
+        ``babi_main.py`` uses) sets ``pos_embed`` to ones divided by ``max_seq``.
     """
 
     readout: str = "cls"

@@ -147,32 +147,71 @@ LN_EPS = 1e-5
 class PMIConfig:
     """Shape and switches of a PMI module.
 
+    Every attention and memory setting of the module is a field here, with one default. The
+    authors' code (``zengxyyu/PMI-TR``, folder ``sort_of_clevr_and_babi``) is cited by file and
+    function; where neuromem's class default differs from what that code runs, the field says
+    so, and the experiments that follow the authors (``pmi-babi``, ``pmi-sort-of-clevr``) set
+    the authors' value in their config factories (``neuromem show NAME`` marks them).
+
     Attributes
     ----------
     dim : int
         Memory width ``D`` (also the width of the projected input and of the output ``U``).
+        Default 64: neuromem's CPU size; the authors use ``--embed_dim 256`` (``babi_main.py``
+        and ``sort_main.py`` argument parsers, the README commands), and their memory width is
+        ``head_size * num_heads`` = the embedding width (``SW_LTM.__init__``, ``mem_size``).
     n_heads : int
-        Attention heads ``H``; must divide ``dim``.
+        Attention heads ``H``; must divide ``dim`` (the value width per head is ``dim / H``).
+        Default 4: ``--num_heads 4`` of ``sort_main.py`` and the README's small Sort-of-CLEVR
+        row; ``babi_main.py`` hard-codes ``num_heads = 8`` in its ``TransformerEncoder`` call.
     key_dim : int
-        Query/key width per head ``d_k`` (the authors use 32).
+        Query/key width per head ``d_k`` (the authors' code: 32); any width >= 1 (the query and
+        key projections map ``dim`` to ``n_heads * key_dim``, the value projection ``dim`` to
+        ``dim``). Default 16: neuromem's choice; the authors' code hard-codes 32
+        (``key_size=32`` where ``MultiheadAttention.__init__`` in
+        ``transformer_utilities/multihead_attention.py`` builds its ``SW_LTM``;
+        ``SW_LTM.__init__`` projects to ``key_size * num_heads``).
     n_slots : int
-        Working-memory slots ``N``.
+        Working-memory slots ``N``. Default 8: ``--mem_slots 8`` (``babi_main.py``,
+        ``sort_main.py``, every PMI-TR command of the README).
     n_segments : int
-        Long-term memory segments ``C``.
+        Long-term memory segments ``C``. Default 5: ``--long_mem_segs 5`` (argument parsers,
+        README) and ``long_mem_segs=5`` of ``TransformerEncoder.__init__``
+        (``transformers.py``) and ``SW_LTM.__init__``.
     topk_write : int
-        Tokens kept per slot in the competitive write (0: soft attention).
+        Tokens kept per slot in the competitive write (0: soft attention; must not exceed the
+        number of tokens a step perceives). Default 5: ``--use_topk True --topk 5`` of the
+        README's PMI-TR commands; in ``SW_LTM.multihead_attention`` the top-k applies to the
+        write of ``SW_LTM.attend_over_memory``.
     topk_read : int
-        Slots kept per token in the long-term retrieval (0: soft attention).
+        Slots kept per token in the long-term retrieval (0: soft attention; at most
+        ``n_slots``). Default 5: the same ``topk`` (the authors have one ``k``): the
+        long-term retrieval ``hx2 = self.multihead_attention(Mr_step, inputs_reshape)`` of
+        ``SW_LTM.forward_step`` keeps the top-k; the working-memory retrieval is soft.
     alpha : float
-        Fusion weight of the working-memory retrieval, in [0, 1].
+        Fusion weight of the working-memory retrieval, in [0, 1]. Default 0.7:
+        ``hx = hx1 * 0.7 + hx2 * 0.3`` in ``SW_LTM.forward_step`` (``sw_ltm.py``).
     consolidation : {"code", "outer"}
-        Consolidation rule (see the module docstring).
+        Consolidation rule (see the module docstring). Default ``"code"``: the
+        ``einsum('bmnd,bnf->bmnf', Mr, next_memory)`` and ``attended_memory_layernorm3`` of
+        ``SW_LTM.forward_step``; ``"outer"`` is neuromem's reading of the paper's sentence.
     use_correction : bool
-        Correction step (the long-term retrieval attends over the working-memory retrieval).
+        Correction step (the long-term retrieval attends over the working-memory retrieval:
+        equation 11 of the paper, as the README's ``w/o2`` row names it). Default True: the
+        paper's full model, and the README's PMI-TR commands (``long_mem_aggre`` True, forwarded
+        by ``model.py`` for Sort-of-CLEVR). The authors' switch is ``long_mem_aggre``
+        (``SW_LTM.forward_step``), whose default is False in ``TransformerEncoder.__init__``
+        (``transformers.py``) and ``SW_LTM``; their ``babi_main.py`` never passes it, so their
+        bAbI runs have **no** correction step.
     use_wm_inference : bool
-        Fuse the working-memory retrieval into ``U`` (else ``U = U_wl``).
+        Fuse the working-memory retrieval into ``U`` (else ``U = U_wl``). Default True:
+        ``use_wm_inference=True`` of ``TransformerEncoder.__init__`` (``transformers.py``),
+        which ``babi_main.py`` never overrides; the README's PMI-TR commands pass True.
     scaled : bool
-        Scale attention scores by ``1/sqrt(key_dim)`` (the authors' code does not).
+        Scale attention scores by ``1/sqrt(key_dim)`` (the authors' code does not). Default
+        True: neuromem's choice (Vaswani et al.); the authors' code does **not** scale (``scores
+        = torch.matmul(q, k.transpose(2, 3))`` in ``SW_LTM.multihead_attention``; the scaled
+        variant there is dead code inside a string).
     """
 
     dim: int = 64
