@@ -227,6 +227,29 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
 BABI_MODELS = ("pmi", "baseline", "pmi-soft")
 
 
+def authors_babi_pmi(**changes) -> PMIConfig:
+    """The PMI module as the authors' bAbI runs compute it (``zengxyyu/PMI-TR``).
+
+    :class:`~neuromem.pmi.PMIConfig`'s defaults with unscaled attention scores
+    (``scaled=False``: ``SW_LTM.multihead_attention`` in ``sw_ltm.py`` does not scale), key
+    width 32 (``key_dim=32``: ``key_size=32`` in ``multihead_attention.py``) and no correction
+    step (``use_correction=False``: ``babi_main.py`` never passes ``long_mem_aggre``, False by
+    default in ``TransformerEncoder.__init__`` of ``transformers.py``); ``changes`` override.
+    """
+    return PMIConfig(**{"scaled": False, "key_dim": 32, "use_correction": False, **changes})
+
+
+def authors_clevr_pmi(**changes) -> PMIConfig:
+    """The PMI module as the authors' Sort-of-CLEVR runs compute it (``zengxyyu/PMI-TR``).
+
+    As :func:`authors_babi_pmi` (unscaled scores, key width 32) but **with** the correction
+    step: the README's PMI-TR commands for Sort-of-CLEVR pass ``long_mem_aggre True`` to
+    ``pmi_sort.sh``, and ``model.py`` forwards it to ``TransformerEncoder`` (only its
+    ``w/o2`` ablation row passes False).
+    """
+    return authors_babi_pmi(**{"use_correction": True, **changes})
+
+
 @dataclass
 class PMIBabiConfig:
     """Parameters of ``pmi-babi`` (one model trained jointly on all chosen tasks).
@@ -239,10 +262,18 @@ class PMIBabiConfig:
     Attributes
     ----------
     model : BabiModelConfig
-        The reader: the model's defaults (width 64, 3 shared layers, 4 heads of key width 16,
-        8 slots, 5 segments, top-5, ``"code"`` consolidation), except ``word_weights="sum"``
-        (validation, 5 tasks, 4000 steps: PMI 0.499 -> 0.631 and 0.499 -> 0.660, baseline
-        0.653 -> 0.763 and 0.659 -> 0.787 on two seeds; docs/models/pmi.md).
+        The reader: the model's defaults (width 64, 3 shared layers, 4 heads, 8 slots, 5
+        segments, top-5, ``"code"`` consolidation, fusion 0.7, working memory in inference),
+        except the PMI module's attention as the authors' bAbI runs compute it
+        (:func:`authors_babi_pmi`): unscaled scores (``scaled=False``, as
+        ``SW_LTM.multihead_attention``), key width 32 (``key_dim=32``, as
+        ``multihead_attention.py``) and no correction step (``use_correction=False``:
+        ``babi_main.py`` never passes ``long_mem_aggre``, whose default in ``transformers.py``
+        is False). ``word_weights``: ``"sum"`` (word weights start at 1), not the authors'
+        ``"mean"`` (1/L), because it helps both models with these settings on validation data (5
+        tasks, 2000 steps, seeds 0 and 1: PMI 0.645 and 0.564 against 0.480 and 0.447, baseline
+        0.590 and 0.669 against 0.469 and 0.414; ``benchmarks/probe_pmi_babi.py``,
+        docs/models/pmi.md).
     train : TrainConfig
         The budget: the defaults of :func:`neuromem.pmi.training.fit` with 4000 steps.
     tasks : tuple of int
@@ -263,7 +294,9 @@ class PMIBabiConfig:
         ``babi_main.py``), so each task gets the same share of the steps whatever its size.
     """
 
-    model: BabiModelConfig = field(default_factory=lambda: BabiModelConfig(word_weights="sum"))
+    model: BabiModelConfig = field(
+        default_factory=lambda: BabiModelConfig(pmi=authors_babi_pmi(), word_weights="sum")
+    )
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000))
     tasks: tuple[int, ...] = (1, 2, 3, 6, 15)
     train_per_task: int = 0
@@ -292,6 +325,14 @@ class PMIBabiConfig:
                 raise ValueError(f"{f} must be >= 0, got {getattr(self, f)}")
         if self.max_sentences < 1:
             raise ValueError(f"max_sentences must be >= 1, got {self.max_sentences}")
+        # a step perceives the class token, the story's sentences and the question
+        n_tokens = self.max_sentences + 2
+        if "pmi" in self.models and self.model.pmi.topk_write > n_tokens:
+            raise ValueError(
+                f"model.pmi.topk_write={self.model.pmi.topk_write} is larger than the number "
+                f"of tokens {n_tokens} (max_sentences={self.max_sentences} + the class token "
+                f"+ the question)"
+            )
 
 
 def _babi_dir(ctx):
@@ -323,7 +364,6 @@ def _subset(examples, n, rng):
         "dim": 32,
         "n_layers": 2,
         "ffn_dim": 64,
-        "key_dim": 8,
     },
     needs_data=True,
     backends=("torch",),
@@ -436,13 +476,21 @@ class PMIClevrConfig:
     to 3e-4: with 1e-3 a 1200-step probe stayed on the question-type prior.
     Besides the models' accuracies the experiment reports ``prior_*``: the accuracy of always
     giving the most frequent training answer of each question type (what a model that ignores
-    the image and the colour can reach).
+    the image and the colour can reach), and per model ``<model>_learned_beyond_prior`` (its
+    accuracy minus ``prior_accuracy``) and ``<model>_beyond_prior`` (whether that excess is
+    more than two binomial standard errors of the prior's accuracy on the test questions).
+    ``budget_too_short`` is true when no model gets beyond the prior; ``budget_note`` then says
+    in words that the budget (steps, images) is too short to learn, as the demo's is.
 
     Attributes
     ----------
     model : TransformerConfig
         The model's defaults (the baseline is matched to PMI's size unless
-        ``model.baseline_ffn_dim`` is set).
+        ``model.baseline_ffn_dim`` is set), except the PMI module's attention as the authors'
+        Sort-of-CLEVR runs compute it (:func:`authors_clevr_pmi`): unscaled scores
+        (``scaled=False``), key width 32 (``key_dim=32``), and the correction step kept
+        (``use_correction=True``: the README's PMI-TR commands pass ``long_mem_aggre True``,
+        which ``model.py`` forwards, unlike ``babi_main.py``).
     train : TrainConfig
         3000 steps of 64 at lr 3e-4.
     n_train_images, n_test_images : int
@@ -453,7 +501,9 @@ class PMIClevrConfig:
         Which of "pmi", "baseline", "pmi-soft" (top-k replaced by soft attention) to train.
     """
 
-    model: TransformerConfig = field(default_factory=TransformerConfig)
+    model: TransformerConfig = field(
+        default_factory=lambda: TransformerConfig(pmi=authors_clevr_pmi())
+    )
     train: TrainConfig = field(default_factory=lambda: TrainConfig(batch_size=64, lr=3e-4))
     n_train_images: int = 4000
     n_test_images: int = 500
@@ -481,6 +531,18 @@ class PMIClevrConfig:
             raise ValueError("models must name at least one model")
 
 
+def prior_margin(prior_accuracy: float, n_questions: int) -> float:
+    r"""How far above the prior's accuracy a model must score to count as having learned.
+
+    Two binomial standard errors of an accuracy ``prior_accuracy`` on ``n_questions`` test
+    questions, :math:`2\sqrt{p(1-p)/n}` (about 0.05 for the demo's 400 questions).
+    """
+    p, n = float(prior_accuracy), int(n_questions)
+    if n < 1:
+        raise ValueError(f"n_questions must be >= 1, got {n}")
+    return 2.0 * float(np.sqrt(max(p * (1.0 - p), 0.0) / n))
+
+
 @register(
     "pmi-sort-of-clevr",
     config=PMIClevrConfig,
@@ -492,7 +554,6 @@ class PMIClevrConfig:
         "dim": 32,
         "n_layers": 2,
         "ffn_dim": 64,
-        "key_dim": 8,
     },
     backends=("torch",),
 )
@@ -533,6 +594,8 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
     metrics["prior_relational_accuracy"] = float(prior_ok[te["relational"]].mean())
     metrics["prior_nonrelational_accuracy"] = float(prior_ok[~te["relational"]].mean())
     metrics["prior_accuracy"] = float(prior_ok.mean())
+    p0 = metrics["prior_accuracy"]
+    margin = prior_margin(p0, len(prior_ok))
     curves = {}
     for kind in cfg.models:
         seed = int(rng.integers(2**31))
@@ -550,9 +613,25 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
         metrics[f"{key}_relational_accuracy"] = float(ok[rel].mean())
         metrics[f"{key}_nonrelational_accuracy"] = float(ok[~rel].mean())
         metrics[f"{key}_accuracy"] = float(ok.mean())
+        metrics[f"{key}_learned_beyond_prior"] = float(ok.mean()) - metrics["prior_accuracy"]
+        metrics[f"{key}_beyond_prior"] = bool(metrics[f"{key}_learned_beyond_prior"] > margin)
         metrics[f"{key}_train_seconds"] = hist["train_seconds"]
         metrics[f"{key}_parameters"] = count_parameters(model)
         metrics[f"{key}_ffn_dim"] = model.encoder.ff[0].out_features
         curves[key] = hist["loss_curve"]
+    learned = [
+        k.replace("-", "_") for k in cfg.models if metrics[f"{k.replace('-', '_')}_beyond_prior"]
+    ]
+    metrics["budget_too_short"] = not learned
+    if learned:
+        metrics["budget_note"] = "beyond the prior: " + ", ".join(learned)
+    else:
+        metrics["budget_note"] = (
+            f"budget too short to learn: no model beats always giving the most common answer "
+            f"of each question type (prior accuracy {p0:.3f}) by more than 2 standard errors "
+            f"({margin:.3f}) after {cfg.train.steps} steps on {cfg.n_train_images} "
+            f"images; raise train.steps and n_train_images (the accuracies above are not a "
+            f"comparison of the models)"
+        )
     _plot_curves(ctx, curves, "Sort-of-CLEVR training loss", "clevr_loss", cfg.train.steps)
     return metrics

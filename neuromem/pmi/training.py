@@ -329,13 +329,20 @@ def babi_batch_fn(arrs: dict, model, with_labels: bool):
     with_labels : bool
         Return ``(logits, labels)`` instead of ``logits``.
 
-    The stories of a batch are cut to its longest story, so short tasks run on short tensors.
+    The stories of a batch are cut to its longest story, so short tasks run on short tensors,
+    but never below ``topk_write - 2`` sentences of a PMI model (padding, masked), so that
+    every step perceives at least ``topk_write`` tokens (class token, sentences, question)
+    whatever the batch; the experiments check ``topk_write <= max_sentences + 2`` beforehand.
     """
     torch = require_torch(threads=None)
+    attn = getattr(getattr(model, "encoder", None), "attn", None)
+    topk = int(getattr(getattr(attn, "cfg", None), "topk_write", 0) or 0)
+    S_max = arrs["story"].shape[1]
+    S_min = min(max(topk - 2, 1), S_max)
 
     def fn(idx):
         m = arrs["story_mask"][idx]
-        S = max(int(m.sum(axis=1).max()), 1)
+        S = max(int(m.sum(axis=1).max()), S_min)
         logits = model(
             torch.as_tensor(arrs["story"][idx, :S]),
             torch.as_tensor(m[:, :S]),

@@ -118,3 +118,28 @@ def test_word_weights_set_the_scale_of_sentence_codes():
         BabiModel(50, 5, L, word_weights="max", **kw)
     with pytest.raises(ValueError, match="word_weights"):
         BabiModelConfig(word_weights="max").validate()
+
+
+@pytest.mark.parametrize("experiment", ["pmi-babi", "pmi-sort-of-clevr"])
+def test_experiment_baseline_matches_pmi_size_with_key_width_32(experiment):
+    """The experiments run the authors' key width 32 (PMI grows by the wider query and key
+    projections); the baseline's feed-forward width is re-matched to the new size."""
+    import dataclasses
+
+    cfg = experiments.get(experiment).config().model
+    assert cfg.pmi.key_dim == 32 and cfg.baseline_ffn_dim == 0
+
+    def build(kind, c):
+        if experiment == "pmi-babi":
+            return babi_model(kind, 160, 40, 13, c, seed=0)
+        return clevr_model(kind, 75, 15, c, seed=0)
+
+    pmi, base = build("pmi", cfg), build("baseline", cfg)
+    n_pmi, n_base = count_parameters(pmi), count_parameters(base)
+    assert abs(n_base - n_pmi) / n_pmi < SIZE_TOLERANCE
+    # key width 16 -> 32 adds 2 * (dim + 1) * n_heads * 16 parameters to PMI (W_q, b_q, W_k,
+    # b_k; one module shared by the layers), and the matched baseline widens with it
+    narrow = dataclasses.replace(cfg, pmi=dataclasses.replace(cfg.pmi, key_dim=16))
+    d, h = cfg.pmi.dim, cfg.pmi.n_heads
+    assert n_pmi - count_parameters(build("pmi", narrow)) == 2 * (d + 1) * h * 16
+    assert base.encoder.ff[0].out_features > build("baseline", narrow).encoder.ff[0].out_features

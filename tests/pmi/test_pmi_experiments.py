@@ -59,6 +59,17 @@ def test_sort_of_clevr_tiny_run():
     assert m["baseline_ffn_dim"] > m["pmi_ffn_dim"]
     # question-type priors: about 0.5 for non-relational questions (yes/no, two shapes)
     assert 0.3 < m["prior_nonrelational_accuracy"] < 0.75
+    # the demo budget (20 steps on 60 images) stays at or below that prior: the metrics say
+    # so per model and in words
+    from neuromem.experiments.pmi import prior_margin
+
+    margin = prior_margin(m["prior_accuracy"], m["n_test_questions"])
+    for kind in ("pmi", "baseline", "pmi_soft"):
+        excess = m[f"{kind}_accuracy"] - m["prior_accuracy"]
+        assert m[f"{kind}_learned_beyond_prior"] == pytest.approx(excess)
+        assert m[f"{kind}_beyond_prior"] == (excess > margin)
+    assert m["budget_too_short"] is True
+    assert m["budget_note"].startswith("budget too short to learn")
     with pytest.raises(ConfigError, match="patch"):
         experiments.run("pmi-sort-of-clevr", patch=7)
     with pytest.raises(ConfigError, match="models"):
