@@ -319,6 +319,11 @@ def babi_model(
 def babi_batch_fn(arrs: dict, model, with_labels: bool):
     """A ``batch_fn(idx)`` for :func:`fit` (``with_labels=True``) or :func:`predict`.
 
+    The stories of a batch are cut to its longest story, so short tasks run on short tensors,
+    but never below ``topk_write - 2`` sentences of a PMI model (padding, masked), so that
+    every step perceives at least ``topk_write`` tokens (class token, sentences, question)
+    whatever the batch; the experiments check ``topk_write <= max_sentences + 2`` beforehand.
+
     Parameters
     ----------
     arrs : dict
@@ -328,11 +333,6 @@ def babi_batch_fn(arrs: dict, model, with_labels: bool):
         The reader.
     with_labels : bool
         Return ``(logits, labels)`` instead of ``logits``.
-
-    The stories of a batch are cut to its longest story, so short tasks run on short tensors,
-    but never below ``topk_write - 2`` sentences of a PMI model (padding, masked), so that
-    every step perceives at least ``topk_write`` tokens (class token, sentences, question)
-    whatever the batch; the experiments check ``topk_write <= max_sentences + 2`` beforehand.
     """
     torch = require_torch(threads=None)
     attn = getattr(getattr(model, "encoder", None), "attn", None)
