@@ -9,8 +9,10 @@ judged by how reliably and how early it escapes that plateau, without touching t
 Validation rows: 300 questions drawn once (seed 12345) from ``qaN_valid.txt`` of each task;
 a task without a training file (task 3 in ``en-valid-10k``) trains on the first 80% of its
 ``valid`` file (800 questions) and validates on the rest. Model seed ``1000 + seed``.
-Everything else is the default ``pmi-babi`` configuration, changed with ``--set KEY=VALUE``
-(its fields: ``n_heads``, ``key_dim``, ``n_slots``, ``topk``, ``lr``, ...).
+Everything else is the default ``pmi-babi`` configuration (since issue 14 the authors'
+attention: ``scaled=false``, ``key_dim=32``, ``use_correction=false``), changed with
+``--set KEY=VALUE`` (its fields: ``n_heads``, ``key_dim``, ``n_slots``, ``topk_write``,
+``scaled``, ``lr``, ...).
 
     python benchmarks/probe_pmi_babi.py --data ../shared/data [--tasks 1] [--seeds 0 1 2 3]
         [--models pmi baseline] [--steps 1500] [--eval-every 250] [--set KEY=VALUE ...]
