@@ -200,7 +200,7 @@ def resolved_config(name: str, config_file=None, overrides=None):
 
 
 def cmd_show(args) -> int:
-    from neuromem.config import field_docs, leaves
+    from neuromem.config import field_docs, leaves, plain
 
     exp, cfg, source = resolved_config(args.name, args.config, _parse_set(args.set))
     rows = []
@@ -209,8 +209,8 @@ def cmd_show(args) -> int:
         rows.append(
             {
                 "key": lf.path,
-                "value": _plain(lf.value),
-                "default": None if default is dataclasses.MISSING else _plain(default),
+                "value": plain(lf.value),
+                "default": None if default is dataclasses.MISSING else plain(default),
                 "owner": type(lf.owner).__name__,
                 "doc": field_docs(type(lf.owner)).get(lf.name, ""),
             }
@@ -230,14 +230,6 @@ def cmd_show(args) -> int:
             f"default {_fmt(r['default']):<12} ({r['owner']}) {r['doc']}"
         )
     return 0
-
-
-def _plain(v):
-    if isinstance(v, tuple):
-        return [_plain(x) for x in v]
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    return v
 
 
 def cmd_info(args) -> int:

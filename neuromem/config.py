@@ -30,6 +30,7 @@ __all__ = [
     "resolve_config",
     "coerce_value",
     "config_to_dict",
+    "plain",
     "type_name",
     "leaves",
     "Leaf",
@@ -147,17 +148,18 @@ def coerce_value(value: Any, tp, key: str) -> Any:
     return _coerce_scalar(value, tp, key)
 
 
-def _plain(v):
+def plain(v):
+    """``v`` as JSON data: nested configs as dicts, tuples as lists."""
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return config_to_dict(v)
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     return v
 
 
 def config_to_dict(cfg) -> dict[str, Any]:
     """A JSON-ready dict of a config dataclass, nested configs as nested dicts."""
-    return {f.name: _plain(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    return {f.name: plain(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
 
 
 def load_preset(path: str | Path) -> tuple[str | None, dict[str, Any]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write", "read", "npz_path"]
+__all__ = ["write", "read", "read_kind", "npz_path"]
 
 
 def npz_path(path: str | os.PathLike) -> Path:
@@ -62,6 +62,28 @@ def write(
     return p
 
 
+def _header(path: str | os.PathLike, what: str) -> tuple[Path, dict, dict[str, np.ndarray]]:
+    """The file (``.npz`` tried too), its header and its arrays; errors name ``path``."""
+    p = Path(path)
+    if not p.is_file() and npz_path(p).is_file():
+        p = npz_path(p)
+    if not p.is_file():
+        raise FileNotFoundError(f"path: no such file: {p}")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            header = json.loads(str(z["__header__"]))
+            arrays = {k: z[k] for k in z.files if k != "__header__"}
+    except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
+        raise ValueError(f"path: {p} is not {what}: {e}") from None
+    return p, header, arrays
+
+
+def read_kind(path: str | os.PathLike, what: str = "a neuromem file") -> str | None:
+    """The ``kind`` a file written by :func:`write` holds (None when its header has none)."""
+    _, header, _ = _header(path, what)
+    return header.get("kind") if isinstance(header, dict) else None
+
+
 def read(
     path: str | os.PathLike, kind: str, what: str, version: int | None = None
 ) -> tuple[dict, dict[str, np.ndarray]]:
@@ -83,17 +105,7 @@ def read(
     ValueError
         Not an archive with a header, another kind, or another format version.
     """
-    p = Path(path)
-    if not p.is_file() and npz_path(p).is_file():
-        p = npz_path(p)
-    if not p.is_file():
-        raise FileNotFoundError(f"path: no such file: {p}")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            header = json.loads(str(z["__header__"]))
-            arrays = {k: z[k] for k in z.files if k != "__header__"}
-    except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
-        raise ValueError(f"path: {p} is not {what}: {e}") from None
+    p, header, arrays = _header(path, what)
     if not isinstance(header, dict) or header.get("kind") != kind:
         got = header.get("kind") if isinstance(header, dict) else None
         raise ValueError(f"path: {p} is not {what} (it holds {got!r})")

@@ -64,24 +64,14 @@ def create(name: str, **kwargs) -> Memory:
 
 def load(path) -> Memory:
     """Load any memory file written by ``Memory.save`` (its kind picks the class)."""
-    import json
-    from pathlib import Path
+    from neuromem import npzfile
 
-    import numpy as np
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"path: no such file: {p}")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            kind = json.loads(str(z["__header__"]))["kind"]
-    except Exception as e:  # noqa: BLE001
-        raise ValueError(f"path: {p} is not a neuromem memory file: {e}") from None
+    kind = npzfile.read_kind(path, "a neuromem memory file")
     for name in MEMORIES:
         cls = memory_class(name)
         if cls.kind == kind:
-            return cls.load(p)
-    raise ValueError(f"path: {p} holds an unknown memory kind {kind!r}")
+            return cls.load(path)
+    raise ValueError(f"path: {path} holds an unknown memory kind {kind!r}")
 
 
 def __getattr__(name):

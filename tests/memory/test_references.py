@@ -224,3 +224,22 @@ def test_sdm_save_load_round_trip(tmp_path):
 def test_sdm_bad_arguments(kwargs, err, match):
     with pytest.raises(err, match=match):
         SparseDistributedMemory(64, **kwargs)
+
+
+def test_memory_load_picks_the_class_from_the_file(tmp_path):
+    """neuromem.memory.load reads the kind from the file's header (.npz added as on save)."""
+    from neuromem.memory import create, load
+    from neuromem.memory.sdm import SparseDistributedMemory
+
+    m = create("sdm", item_size=32, item_active=4, n_counters=2048, seed=0)
+    X = m.random_items(3, 1)
+    keys = m.store(X)
+    m.save(tmp_path / "m")
+    back = load(tmp_path / "m")
+    assert isinstance(back, SparseDistributedMemory)
+    assert (back.recall(keys, by="key").items == m.recall(keys, by="key").items).all()
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="junk.npz is not a neuromem memory file"):
+        load(tmp_path / "junk.npz")
+    with pytest.raises(FileNotFoundError, match="path: no such file"):
+        load(tmp_path / "none.npz")
