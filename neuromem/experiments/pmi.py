@@ -14,12 +14,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from neuromem.pmi import PMIConfig
-from neuromem.pmi.config import BabiModelConfig, TrainConfig, TransformerConfig
+from neuromem.pmi.config import (
+    MODEL_KINDS,
+    VARIANTS,
+    BabiModelConfig,
+    TrainConfig,
+    TransformerConfig,
+)
 
 from ._registry import RunContext, register
 
@@ -224,7 +231,16 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
 
 # --------------------------------------------------------------------------- pmi-babi
 
-BABI_MODELS = ("pmi", "baseline", "pmi-soft")
+BABI_MODELS = MODEL_KINDS
+
+
+def _check_variant(pmi: PMIConfig, kind: str) -> None:
+    """Refuse, before training, a model kind whose ablation contradicts the config."""
+    if kind in VARIANTS:
+        try:
+            dataclasses.replace(pmi, **VARIANTS[kind]).validate()
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"models: {kind!r} with this model.pmi: {e}") from None
 
 
 def authors_babi_pmi(**changes) -> PMIConfig:
@@ -287,7 +303,12 @@ class PMIBabiConfig:
     max_sentences : int
         Most recent story sentences kept.
     models : tuple of str
-        Which of "pmi", "baseline", "pmi-soft" to train.
+        Which models to train: "pmi", "baseline" (same-size Transformer) and the ablations of
+        :data:`neuromem.pmi.config.VARIANTS` ("pmi-soft": soft attention instead of top-k;
+        "pmi-no-ltm": working memory only; "pmi-no-wm-inference": no working-memory
+        retrieval in ``U``; "pmi-correction" / "pmi-no-correction": with / without the
+        correction step). All models share one model seed (same initial weights where the
+        shapes agree, same batches).
     batches : str
         ``"mixed"``: every batch is a random draw from all tasks' questions; ``"per_task"``:
         every batch holds questions of one task, picked uniformly at random (the authors'
@@ -318,6 +339,7 @@ class PMIBabiConfig:
         for m in self.models:
             if m not in BABI_MODELS:
                 raise ValueError(f"models: unknown model {m!r}; known: {', '.join(BABI_MODELS)}")
+            _check_variant(self.model.pmi, m)
         if not self.models:
             raise ValueError("models must name at least one model")
         for f in ("train_per_task", "test_per_task"):
@@ -327,7 +349,7 @@ class PMIBabiConfig:
             raise ValueError(f"max_sentences must be >= 1, got {self.max_sentences}")
         # a step perceives the class token, the story's sentences and the question
         n_tokens = self.max_sentences + 2
-        if "pmi" in self.models and self.model.pmi.topk_write > n_tokens:
+        if any(m != "baseline" for m in self.models) and self.model.pmi.topk_write > n_tokens:
             raise ValueError(
                 f"model.pmi.topk_write={self.model.pmi.topk_write} is larger than the number "
                 f"of tokens {n_tokens} (max_sentences={self.max_sentences} + the class token "
@@ -406,9 +428,20 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
         "vocab_size": len(vocab),
         "n_answers": len(vocab.answers),
     }
+    # the null: each task's most common training answer, whatever the story and question
+    prior = []
+    for t in cfg.tasks:
+        ans = a_tr["answer"][(a_tr["task"] == t) & (a_tr["answer"] >= 0)]
+        guess = np.bincount(ans).argmax() if ans.size else -1
+        prior.append(float(np.mean(a_te["answer"][a_te["task"] == t] == guess)))
+    metrics["prior_accuracy"] = prior
+    metrics["prior_accuracy_mean"] = float(np.mean(prior))
     curves = {}
+    # one model seed for every model (initial weights where shapes agree, dropout, batch order):
+    # a model's result does not depend on which other models run beside it, and the ablations
+    # are paired with the full model
+    seed = int(rng.integers(2**31))
     for kind in cfg.models:
-        seed = int(rng.integers(2**31))
         model = babi_model(kind, len(vocab), len(vocab.answers), W, cfg.model, seed)
         key = kind.replace("-", "_")
         with ctx.phase(f"train_{key}"):
@@ -498,7 +531,9 @@ class PMIClevrConfig:
     image_size, object_size, patch : int
         Image side, object half-size, patch side (tokens = (image_size/patch)^2 + 2).
     models : tuple of str
-        Which of "pmi", "baseline", "pmi-soft" (top-k replaced by soft attention) to train.
+        Which models to train (as ``pmi-babi``'s ``models``: "pmi", "baseline" and the
+        ablations of :data:`neuromem.pmi.config.VARIANTS`, e.g. "pmi-soft", top-k replaced by
+        soft attention).
     """
 
     model: TransformerConfig = field(
@@ -527,6 +562,7 @@ class PMIClevrConfig:
         for m in self.models:
             if m not in BABI_MODELS:
                 raise ValueError(f"models: unknown model {m!r}; known: {', '.join(BABI_MODELS)}")
+            _check_variant(self.model.pmi, m)
         if not self.models:
             raise ValueError("models must name at least one model")
 
@@ -597,8 +633,11 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
     p0 = metrics["prior_accuracy"]
     margin = prior_margin(p0, len(prior_ok))
     curves = {}
+    # one model seed for every model (initial weights where shapes agree, dropout, batch order):
+    # a model's result does not depend on which other models run beside it, and the ablations
+    # are paired with the full model
+    seed = int(rng.integers(2**31))
     for kind in cfg.models:
-        seed = int(rng.integers(2**31))
         model = clevr_model(kind, cfg.image_size, cfg.patch, cfg.model, seed)
         key = kind.replace("-", "_")
         with ctx.phase(f"train_{key}"):

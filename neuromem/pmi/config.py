@@ -13,11 +13,32 @@ from dataclasses import dataclass, field
 
 from .core import PMIConfig
 
-__all__ = ["TransformerConfig", "BabiModelConfig", "TrainConfig", "READOUTS", "WORD_WEIGHTS"]
+__all__ = [
+    "TransformerConfig",
+    "BabiModelConfig",
+    "TrainConfig",
+    "READOUTS",
+    "WORD_WEIGHTS",
+    "VARIANTS",
+    "MODEL_KINDS",
+]
 
 READOUTS = ("cls", "question")
 WORD_WEIGHTS = ("mean", "sum")
 SCHEDULES = ("constant", "cosine")
+
+#: The PMI ablations (the paper's ablation table, the README rows of ``zengxyyu/PMI-TR``): each
+#: model kind's changes to the config's :class:`~neuromem.pmi.PMIConfig`. "pmi" is the config
+#: itself; "baseline" is a same-size Transformer without the module.
+VARIANTS = {
+    "pmi": {},
+    "pmi-soft": {"topk_write": 0, "topk_read": 0},  # soft attention instead of top-k
+    "pmi-no-ltm": {"use_ltm": False, "use_correction": False},  # working memory only
+    "pmi-no-wm-inference": {"use_wm_inference": False},  # U from the long-term side only
+    "pmi-correction": {"use_correction": True},  # with the correction step
+    "pmi-no-correction": {"use_correction": False},  # without it
+}
+MODEL_KINDS = (*VARIANTS, "baseline")
 
 
 @dataclass

@@ -103,7 +103,8 @@ Inference:
     U = \alpha U_w + (1 - \alpha) U_{wl}
 
 With ``use_correction=False``, :math:`U_{wl} = U_l`; with ``use_wm_inference=False``,
-:math:`U = U_{wl}`. The authors' code uses :math:`\alpha = 0.7`.
+:math:`U = U_{wl}`; with ``use_ltm=False`` (no long-term memory), no consolidation and
+:math:`U = U_w`. The authors' code uses :math:`\alpha = 0.7`.
 
 Initialisation: :math:`M_w^0` is the identity, padded with zeros (or truncated) to ``N x D``;
 :math:`M_l^0` is uniform on :math:`[0, 1)`.
@@ -207,6 +208,15 @@ class PMIConfig:
         Fuse the working-memory retrieval into ``U`` (else ``U = U_wl``). Default True:
         ``use_wm_inference=True`` of ``TransformerEncoder.__init__`` (``transformers.py``),
         which ``babi_main.py`` never overrides; the README's PMI-TR commands pass True.
+    use_ltm : bool
+        Keep a long-term memory (consolidation and the long-term retrieval). False: the
+        paper's "w/o LTM" ablation: no consolidation (``long_term`` is returned unchanged) and
+        ``U = U_w``, the working-memory retrieval alone. Needs ``use_wm_inference`` and no
+        correction step (there is nothing to correct). Default True: ``use_long_men=True`` of
+        ``TransformerEncoder.__init__`` (``transformers.py``) and ``--use_long_men`` of
+        ``babi_main.py`` (default True); with False the authors' ``transformer_layer.py``
+        builds a plain shared-workspace attention instead of ``SW_LTM``
+        (``build_self_attention``).
     scaled : bool
         Scale attention scores by ``1/sqrt(key_dim)`` (the authors' code does not). Default
         True: neuromem's choice (Vaswani et al.); the authors' code does **not** scale (``scores
@@ -225,6 +235,7 @@ class PMIConfig:
     consolidation: str = "code"
     use_correction: bool = True
     use_wm_inference: bool = True
+    use_ltm: bool = True
     scaled: bool = True
 
     def validate(self) -> PMIConfig:
@@ -255,9 +266,19 @@ class PMIConfig:
             raise ValueError(
                 f"consolidation must be one of {CONSOLIDATIONS}, got {self.consolidation!r}"
             )
-        for f in ("use_correction", "use_wm_inference", "scaled"):
+        for f in ("use_correction", "use_wm_inference", "use_ltm", "scaled"):
             if not isinstance(getattr(self, f), (bool, np.bool_)):
                 raise TypeError(f"{f} must be a bool, got {getattr(self, f)!r}")
+        if not self.use_ltm and not self.use_wm_inference:
+            raise ValueError(
+                "use_ltm=False needs use_wm_inference=True (without both the module has no "
+                "retrieval)"
+            )
+        if not self.use_ltm and self.use_correction:
+            raise ValueError(
+                "use_ltm=False needs use_correction=False (the correction step corrects the "
+                "long-term retrieval)"
+            )
         return self
 
     def as_dict(self) -> dict:
@@ -528,6 +549,7 @@ def _pmi_step_one(
     consolidation,
     use_correction,
     use_wm,
+    use_ltm,
     scale,
 ):
     N, D = Mw.shape
@@ -563,6 +585,10 @@ def _pmi_step_one(
             Mw_new[n, d] = ig * np.tanh(Mbar[n, d]) + fg * Mw[n, d]
     # --- consolidation
     Ml_new = np.empty_like(Ml)
+    if not use_ltm:
+        Ml_new[:] = Ml
+        Uw, w_read_w = _mha(xh, Mw_new, all_slots, W_q, b_q, W_k, b_k, W_v, b_v, n_heads, 0, scale)
+        return Uw, Mw_new, Ml_new, w_write, w_read_w, np.zeros_like(w_read_w)
     if consolidation == 0:
         for c in range(C):
             delta = np.empty((N, D))
@@ -800,7 +826,8 @@ def pmi_step(
     dict
         ``U`` (understanding, like ``x`` with width ``D``), ``working`` (:math:`M_w^t`),
         ``long_term`` (:math:`M_l^t`), ``write_attention`` ((B,) H x N x T, after top-k),
-        ``read_attention_wm`` and ``read_attention_ltm`` ((B,) H x T x N).
+        ``read_attention_wm`` and ``read_attention_ltm`` ((B,) H x T x N; the latter zeros
+        when ``use_ltm`` is False).
 
     Raises
     ------
@@ -847,7 +874,7 @@ def _pmi_step(x, working, long_term, weights, cfg, mask, weights_checked: bool) 
         float(w["input_bias"]), float(w["forget_bias"]),
         cfg.n_heads, cfg.topk_write, cfg.topk_read, float(cfg.alpha),
         CONSOLIDATIONS.index(cfg.consolidation), bool(cfg.use_correction),
-        bool(cfg.use_wm_inference), scale,
+        bool(cfg.use_wm_inference), bool(cfg.use_ltm), scale,
     )  # fmt: skip
     U, Mw2, Ml2, ww, wrw, wrl = _pmi_step_batch(x, m, Mw, Ml, cfg.n_heads, params)
     out = {

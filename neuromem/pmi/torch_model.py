@@ -324,6 +324,8 @@ class PMIMemory(_Saveable, nn.Module):
         ig = torch.sigmoid(gates[..., :D] + self.input_bias)
         fg = torch.sigmoid(gates[..., D:] + self.forget_bias)
         new_working = ig * torch.tanh(mbar) + fg * working
+        if not cfg.use_ltm:
+            return self.mha(xh, new_working, None, 0)[0], new_working, long_term
         if cfg.consolidation == CONSOLIDATIONS[0]:
             delta = torch.einsum("bcnd,bnf->bcnf", long_term, mbar)
         else:

@@ -15,7 +15,14 @@ import numpy as np
 
 from neuromem.rng import as_seed_int
 
-from .config import SCHEDULES, BabiModelConfig, TrainConfig, TransformerConfig
+from .config import (
+    MODEL_KINDS,
+    SCHEDULES,
+    VARIANTS,
+    BabiModelConfig,
+    TrainConfig,
+    TransformerConfig,
+)
 
 __all__ = [
     "BabiModelConfig",
@@ -289,7 +296,7 @@ def babi_model(
     cfg: BabiModelConfig | None = None,
     seed=0,
 ):
-    """A :class:`~neuromem.pmi.torch_model.BabiModel` of ``kind`` "pmi", "pmi-soft" or "baseline".
+    """A :class:`~neuromem.pmi.torch_model.BabiModel` of ``kind`` (:data:`MODEL_KINDS`).
 
     ``cfg`` is the model's :class:`~neuromem.pmi.config.BabiModelConfig` (its defaults when
     None). The baseline's feed-forward width is :func:`baseline_ffn_dim` (by default matched so
@@ -369,12 +376,10 @@ def _encoder_kwargs(kind, ffn, cfg, seed) -> dict:
 
 
 def _pmi_for(kind, cfg: TransformerConfig):
-    """The PMI module of ``kind``: the config's, or with soft attention for "pmi-soft"."""
-    if kind not in ("pmi", "pmi-soft", "baseline"):
-        raise ValueError(f"kind must be 'pmi', 'pmi-soft' or 'baseline', got {kind!r}")
-    if kind == "pmi-soft":
-        return dataclasses.replace(cfg.pmi, topk_write=0, topk_read=0).validate()
-    return dataclasses.replace(cfg.pmi).validate()
+    """The PMI module of ``kind``: the config's with the changes of :data:`VARIANTS`."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(MODEL_KINDS)}; got {kind!r}")
+    return dataclasses.replace(cfg.pmi, **VARIANTS.get(kind, {})).validate()
 
 
 def _checked(cfg, cls):

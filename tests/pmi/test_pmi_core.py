@@ -175,6 +175,14 @@ def test_inference_fusion_and_correction():
     np.testing.assert_allclose(pmi_step(x, mw, ml, w, cfg3)["U"], 0.3 * uw + 0.7 * uwl, atol=1e-12)
     cfgn = PMIConfig(**{**CFG, "use_wm_inference": False})
     np.testing.assert_allclose(pmi_step(x, mw, ml, w, cfgn)["U"], uwl, atol=1e-12)
+    # without long-term memory: U is the working-memory retrieval alone and nothing is
+    # consolidated (the long-term memory comes back unchanged)
+    cfgl = PMIConfig(**{**CFG, "use_ltm": False, "use_correction": False})
+    rl = pmi_step(x, mw, ml, w, cfgl)
+    np.testing.assert_allclose(rl["U"], uw, atol=1e-12)
+    np.testing.assert_array_equal(rl["long_term"], ml)
+    np.testing.assert_allclose(rl["working"], r["working"], atol=1e-12)
+    assert not np.allclose(r["long_term"], ml)  # with it, consolidation changes it
 
 
 def test_same_seed_same_weights():
@@ -196,6 +204,13 @@ def test_same_seed_same_weights():
         (dict(topk_write=-1), ValueError, "topk_write"),
         (dict(dim=16.0), TypeError, "dim"),
         (dict(use_correction="yes"), TypeError, "use_correction"),
+        (dict(use_ltm=1), TypeError, "use_ltm"),
+        (dict(use_ltm=False, use_correction=True), ValueError, "use_ltm=False needs use_corr"),
+        (
+            dict(use_ltm=False, use_correction=False, use_wm_inference=False),
+            ValueError,
+            "use_ltm=False needs use_wm_inference",
+        ),  # fmt: skip
     ],
 )
 def test_bad_config(change, exc, words):

@@ -17,9 +17,12 @@ from neuromem.pmi.torch_model import BabiModel, Encoder, PMIMemory  # noqa: E402
 
 
 @pytest.mark.parametrize("consolidation", ["code", "outer"])
-@pytest.mark.parametrize("correction", [True, False])
+@pytest.mark.parametrize("correction", [True, False, "no-ltm"])
 def test_torch_forward_matches_numpy(consolidation, correction):
+    use_ltm = correction != "no-ltm"
+    correction = correction is True
     cfg = PMIConfig(
+        use_ltm=use_ltm,
         dim=16,
         n_heads=2,
         key_dim=4,
