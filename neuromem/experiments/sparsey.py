@@ -2,8 +2,9 @@
 
 * ``sparsey-sisc``: similar inputs get similar codes (Spearman correlation of input overlap
   and code similarity over families of inputs with controlled overlap).
-* ``sparsey-capacity``: exact recall and familiarity of N random inputs stored single-trial in
-  one MAC, against the capacity predicted from ``Q``, ``K`` and the input statistics.
+* ``sparsey-capacity``: N random items (some recurring) stored single-trial in one MAC: recall
+  by the item's identity, familiarity of stored against never-stored items and identification
+  under noise, with ``chi=0``, a critical period and a frozen MAC (the null) in the same run.
 * ``sparsey-sequences``: M random sequences of length L over a shared alphabet of frames,
   stored in one presentation each and recognised from their last frame's code (which only the
   horizontal weights can tell apart), clean and with noise.
@@ -26,6 +27,7 @@ from neuromem.sparsey import ClassAssociation, CodeKNN, LevelConfig, Sparsey, Sp
 __all__ = [
     "SISCConfig",
     "CapacityConfig",
+    "roc_auc",
     "SequencesConfig",
     "MNISTConfig",
     "predicted_exact_recall",
@@ -227,86 +229,239 @@ class CapacityConfig(_OneMAC):
     ----------
     model : SparseyConfig
         The model: one MAC of 16 CMs x 16 cells over 1024 inputs, no critical period
-        (``saturation=1.0``, to measure the raw capacity) and ``G_min=0.9`` (the model's
-        default is 0.3): random items share no structure, and ``G_min`` must stay above the
-        familiarity that crosstalk alone gives a novel item (``mean_G_novel``), else novel items
-        are steered onto the most-used cells and codes collide long before the capacity.
+        (``saturation=1.0``, to measure the raw capacity), ``G_min=0.9`` and a sigmoid with
+        inflection ``sigma2=0.95`` and slope ``sigma1=100`` (the model's defaults are 0.3, 0.75
+        and 25). Random items share no structure: crosstalk alone gives a never-stored item a
+        familiarity near 0.9 at the capacity (``mean_G_novel``) and cells a support ``V`` near
+        0.9, so ``G_min`` must stay above the first (else novel items are steered onto the
+        most-used cells) and the inflection above the second (else a recurring item's code is
+        not reinstated but split over several cells; measured: exact recall 0.84 at N = 600
+        with the default sigmoid against 0.98 with this one).
     n_active : int
         Active inputs of each random item.
     n_items : list of int
-        Numbers of stored items to test (a fresh MAC for each).
+        Loads: numbers of distinct items stored (a fresh MAC for each load).
+    repeat_fraction : float
+        Fraction of the items presented a second time, at a random later place of the stream
+        (as in experience, items recur). Familiarity must then reinstate the item's code; a
+        second code for the same item breaks its recall (the ``chi=0`` ablation shows it).
+    noise : float
+        ``noisy_identification``: fraction of an item's active inputs moved to random inactive
+        positions.
+    n_novel : int
+        Never-stored items (same statistics) against which ``stored_vs_novel_auc`` is computed.
+    critical_period : float
+        ``saturation`` of the MAC in the critical-period condition (``*_critical_period``
+        metrics): the MAC ends learning once this fraction of its weights is set, so every item
+        presented after that is never stored; the metrics must show it.
+    min_exact_recall, min_auc, min_noisy_identification : float
+        A load holds when all three reach these; ``capacity`` is the largest tested load that
+        holds, with every smaller tested load holding too.
     """
 
     model: SparseyConfig = field(
-        default_factory=lambda: _one_mac(1024, Q=16, K=16, saturation=1.0, G_min=0.9)
+        default_factory=lambda: _one_mac(
+            1024, Q=16, K=16, saturation=1.0, G_min=0.9, sigma1=100.0, sigma2=0.95
+        )
     )
     n_active: int = 32
     n_items: list[int] = field(
         default_factory=lambda: [50, 100, 200, 400, 600, 800, 1000, 1200, 1600]
     )
+    repeat_fraction: float = 0.25
+    noise: float = 0.2
+    n_novel: int = 200
+    critical_period: float = 0.5
+    min_exact_recall: float = 0.99
+    min_auc: float = 0.95
+    min_noisy_identification: float = 0.9
 
     def validate(self):
         self._check_one_mac()
         self.n_items = [int(n) for n in self.n_items]
-        if not self.n_items or min(self.n_items) < 1:
-            raise ValueError("n_items must be a non-empty list of positive integers")
-        if self.n_active < 1 or self.n_active > self.n_inputs:
-            raise ValueError("n_active must be in [1, model.input_shape]")
+        if not self.n_items or min(self.n_items) < 2:
+            raise ValueError("n_items must be a non-empty list of integers >= 2")
+        if self.n_items != sorted(set(self.n_items)):
+            raise ValueError(f"n_items must be strictly increasing, got {self.n_items}")
+        if self.n_active < 1 or self.n_active >= self.n_inputs:
+            raise ValueError("n_active must be in [1, model.input_shape)")
+        if not 0.0 <= self.repeat_fraction <= 1.0:
+            raise ValueError(f"repeat_fraction must be in [0, 1], got {self.repeat_fraction}")
+        if not 0.0 < self.noise < 1.0:
+            raise ValueError(f"noise must be in (0, 1), got {self.noise}")
+        if round(self.noise * self.n_active) > self.n_inputs - self.n_active:
+            raise ValueError("noise: too few inactive inputs to move the active ones to")
+        if self.n_novel < 2:
+            raise ValueError(f"n_novel must be >= 2, got {self.n_novel}")
+        if not 0.0 < self.critical_period <= 1.0:
+            raise ValueError(f"critical_period must be in (0, 1], got {self.critical_period}")
+        for name in ("min_exact_recall", "min_auc", "min_noisy_identification"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+
+    def model_config(self, **level) -> SparseyConfig:
+        """The model, with the level-1 values ``level`` replaced (ablations)."""
+        if not level:
+            return self.model
+        lv = dataclasses.replace(self.model.levels[0], **level)
+        return dataclasses.replace(self.model, levels=[lv])
+
+
+def roc_auc(pos, neg) -> float:
+    """Area under the ROC curve: P(a positive scores above a negative), ties count half."""
+    pos = np.asarray(pos, dtype=float)
+    neg = np.asarray(neg, dtype=float)
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("roc_auc needs at least one positive and one negative score")
+    ranks = stats.rankdata(np.concatenate([pos, neg]))
+    u = ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2.0
+    return float(u / (pos.size * neg.size))
+
+
+def _stream(rng, n: int, repeat_fraction: float) -> np.ndarray:
+    """Item ids in presentation order: each once, a fraction once more at a later place."""
+    order = list(range(n))
+    for i in rng.choice(n, int(round(repeat_fraction * n)), replace=False):
+        order.insert(int(rng.integers(order.index(int(i)) + 1, len(order) + 1)), int(i))
+    return np.array(order, dtype=np.int64)
+
+
+def _identify(codes: np.ndarray, learned: np.ndarray, stream: np.ndarray) -> np.ndarray:
+    """The item each code is nearest to among the learned codes (``-1``: a tie of items)."""
+    sim = pairwise_code_similarity(codes, learned)
+    out = np.full(codes.shape[0], -1, dtype=np.int64)
+    for i in range(codes.shape[0]):
+        owners = np.unique(stream[sim[i] == sim[i].max()])
+        if owners.size == 1:
+            out[i] = owners[0]
+    return out
+
+
+def _capacity_load(cfg: CapacityConfig, rng, n: int, **level) -> dict:
+    """Store ``n`` items (with repeats) in a fresh MAC; recall, familiarity, noisy identity."""
+    model = Sparsey(cfg.model_config(**level), seed=int(rng.integers(2**31)))
+    X = _random_frames(rng, n, cfg.n_inputs, cfg.n_active)
+    stream = _stream(rng, n, cfg.repeat_fraction)
+    # one presentation at a time, to know which items reached the MAC before it froze
+    learned = np.empty((stream.size, cfg.Q), dtype=np.int64)
+    first_frozen = stream.size
+    for t, i in enumerate(stream):
+        learned[t] = model.learn(X[i]).winners[0][0, 0]
+        if first_frozen == stream.size and model.frozen()[0][0]:
+            first_frozen = t + 1
+    rec = model.encode(X)
+    got = rec.winners[0][:, 0]
+    # identity: a recognised code is right when it is one of the codes learned for this item
+    # and for no other item (a frozen MAC or a second code for a recurring item fails here)
+    owners: dict[bytes, set[int]] = {}
+    for t, i in enumerate(stream):
+        owners.setdefault(learned[t].tobytes(), set()).add(int(i))
+    exact = float(np.mean([owners.get(got[i].tobytes(), set()) == {i} for i in range(n)]))
+    last = {int(i): t for t, i in enumerate(stream)}
+    vs_learned = float(np.mean([(got[i] == learned[last[i]]).all() for i in range(n)]))
+    noisy = np.stack([_noisy(rng, x, cfg.noise) for x in X])
+    ident = _identify(model.encode(noisy).winners[0][:, 0], learned, stream)
+    novel = _random_frames(rng, cfg.n_novel, cfg.n_inputs, cfg.n_active)
+    G_novel = model.encode(novel).G[0][:, 0]
+    G_stored = rec.G[0][:, 0]
+    return {
+        "exact_recall": exact,
+        "exact_recall_vs_learned_code": vs_learned,
+        "stored_vs_novel_auc": roc_auc(G_stored, G_novel),
+        "noisy_identification": float(np.mean(ident == np.arange(n))),
+        "froze": bool(model.frozen()[0][0]),
+        "mean_G": float(G_stored.mean()),
+        "mean_G_novel": float(G_novel.mean()),
+        "saturation": float(model.saturation()[0][0]),
+        "items_stored_before_freeze": int(np.unique(stream[:first_frozen]).size),
+    }
+
+
+def _capacity(cfg: CapacityConfig, rows: list[dict]) -> int:
+    """Largest tested load at which (and below which) all three targets hold; 0 if none."""
+    cap = 0
+    for n, r in zip(cfg.n_items, rows):
+        if (
+            r["exact_recall"] >= cfg.min_exact_recall
+            and r["stored_vs_novel_auc"] >= cfg.min_auc
+            and r["noisy_identification"] >= cfg.min_noisy_identification
+        ):
+            cap = n
+        else:
+            break
+    return cap
+
+
+#: the conditions of ``sparsey-capacity``: metric suffix and the level values they replace
+_CAPACITY_CONDITIONS = {
+    "": {},
+    "_chi0": {"chi": 0.0},
+    "_critical_period": None,  # saturation = cfg.critical_period
+    "_null_frozen": {"saturation": 1e-9},
+}
 
 
 @register(
     "sparsey-capacity",
     config=CapacityConfig,
-    description="Sparsey: exact recall and familiarity G of N random items stored in one MAC",
+    description="Sparsey: recall by identity, stored-vs-novel familiarity and noisy "
+    "identification of N random items in one MAC; chi=0, critical-period and frozen-MAC runs",
 )
 def sparsey_capacity(cfg: CapacityConfig, ctx: RunContext) -> dict:
     rng = ctx.child_rng()
-    exact, mean_G, mean_sim, sat, novel_G = [], [], [], [], []
+    seed = int(rng.integers(2**31))  # the same items, stream and noise in every condition
+    out: dict = {"n_items": cfg.n_items}
+    curves = {}
     with ctx.phase("store_recall"):
-        for n in ctx.progress(cfg.n_items, desc="N"):
-            model = Sparsey(cfg.model_config(), seed=int(rng.integers(2**31)))
-            X = _random_frames(rng, n, cfg.n_inputs, cfg.n_active)
-            learned = model.learn(X).winners[0][:, 0]
-            rec = model.encode(X)
-            got = rec.winners[0][:, 0]
-            exact.append(float(np.mean((got == learned).all(axis=1))))
-            mean_sim.append(float(np.mean(got == learned)))
-            mean_G.append(rec.mean_G())
-            sat.append(float(model.saturation()[0][0]))
-            novel_G.append(
-                model.encode(_random_frames(rng, 100, cfg.n_inputs, cfg.n_active)).mean_G()
-            )
-    pred = predicted_exact_recall(cfg.n_items, cfg.n_inputs, cfg.n_active, cfg.Q, cfg.K)
-    cap = predicted_capacity(cfg.n_inputs, cfg.n_active, cfg.Q, cfg.K)
-    perfect = [n for n, e in zip(cfg.n_items, exact) if e == 1.0]
+        for suffix, level in _CAPACITY_CONDITIONS.items():
+            if level is None:
+                level = {"saturation": cfg.critical_period}
+            crng = np.random.default_rng(seed)
+            rows = [
+                _capacity_load(cfg, crng, n, **level)
+                for n in ctx.progress(cfg.n_items, desc=f"N{suffix or ' (model)'}")
+            ]
+            curves[suffix] = rows
+            for key in rows[0]:
+                out[key + suffix] = [r[key] for r in rows]
+            out["capacity" + suffix] = _capacity(cfg, rows)
+    cap = out["capacity"]
+    at = cfg.n_items.index(cap) if cap else None
+    for key in ("exact_recall", "stored_vs_novel_auc", "noisy_identification"):
+        out[key + "_at_capacity"] = curves[""][at][key] if at is not None else float("nan")
+    out["predicted_exact_recall"] = predicted_exact_recall(
+        cfg.n_items, cfg.n_inputs, cfg.n_active, cfg.Q, cfg.K
+    )
+    out["predicted_capacity"] = predicted_capacity(cfg.n_inputs, cfg.n_active, cfg.Q, cfg.K)
     with ctx.phase("plot"):
         plt = _plt()
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        ax.plot(cfg.n_items, exact, "o-", label="exact recall (measured)")
-        ax.plot(cfg.n_items, pred, "--", color="C0", alpha=0.7, label="exact recall (predicted)")
-        ax.plot(cfg.n_items, mean_G, "s-", label="mean G, stored items")
-        ax.plot(cfg.n_items, novel_G, "^-", label="mean G, novel items")
-        ax.plot(cfg.n_items, sat, ":", color="grey", label="fraction of weights set")
-        ax.axvline(cap, color="C3", ls=":", label=f"predicted capacity {cap}")
-        ax.set(
-            xlabel="stored items N",
-            ylabel="rate / G",
-            title=f"one MAC, Q={cfg.Q}, K={cfg.K}, {cfg.n_active}/{cfg.n_inputs} active",
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+        titles = {
+            "exact_recall": "exact recall (by identity)",
+            "stored_vs_novel_auc": "stored vs novel AUC of G",
+            "noisy_identification": f"identified with {cfg.noise:.0%} noise",
+        }
+        labels = {
+            "": "model",
+            "_chi0": "chi = 0",
+            "_critical_period": f"critical period {cfg.critical_period:g}",
+            "_null_frozen": "null: frozen MAC",
+        }
+        for ax, (key, title) in zip(axes, titles.items()):
+            for suffix, label in labels.items():
+                ax.plot(cfg.n_items, out[key + suffix], "o-", ms=3, label=label)
+            if cap:
+                ax.axvline(cap, color="C3", ls=":")
+            ax.set(xlabel="distinct items stored N", title=title)
+        axes[0].set_ylabel("rate")
+        axes[0].legend(fontsize=7)
+        fig.suptitle(
+            f"one MAC, Q={cfg.Q}, K={cfg.K}, {cfg.n_active}/{cfg.n_inputs} active: capacity {cap}",
+            fontsize=9,
         )
-        ax.legend(fontsize=7)
         fig.tight_layout()
         ctx.save_figure(fig, "capacity")
-    return {
-        "n_items": cfg.n_items,
-        "exact_recall": exact,
-        "mean_G": mean_G,
-        "mean_code_similarity": mean_sim,
-        "mean_G_novel": novel_G,
-        "saturation": sat,
-        "predicted_exact_recall": pred,
-        "predicted_capacity": cap,
-        "largest_perfect_n": max(perfect) if perfect else 0,
-    }
+    return out
 
 
 # --------------------------------------------------------------------------- sequences

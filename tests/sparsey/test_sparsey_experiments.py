@@ -8,7 +8,7 @@ from test_sparsey_readout import write_idx
 
 from neuromem import experiments
 from neuromem.errors import ConfigError, DataNotFoundError
-from neuromem.experiments.sparsey import predicted_capacity, predicted_exact_recall
+from neuromem.experiments.sparsey import predicted_capacity, predicted_exact_recall, roc_auc
 from neuromem.sparsey import Sparsey
 
 
@@ -27,12 +27,45 @@ def test_sisc_spearman_high_on_small_run():
     assert sims[-1] > 0.8 and sims[0] < 0.2  # identical vs unrelated inputs
 
 
-def test_capacity_perfect_below_and_predicted_curve():
-    r = experiments.run("sparsey-capacity", n_items=[50, 300], seed=2)
+def test_capacity_identity_metrics_expose_failures():
+    r = experiments.run("sparsey-capacity", n_items=[60, 500], critical_period=0.3, seed=2)
     m = r["metrics"]
-    assert m["exact_recall"] == [1.0, 1.0]
-    assert m["mean_G"][0] == pytest.approx(1.0)
-    assert m["mean_G_novel"][0] < m["mean_G_novel"][1] < 1.0  # crosstalk grows with N
+    # the model: every item recalled as itself, familiar against novel, identified under noise
+    assert m["exact_recall"][0] == 1.0
+    assert m["stored_vs_novel_auc"][0] == 1.0 and m["noisy_identification"][0] == 1.0
+    assert m["capacity"] == 500 and m["froze"] == [False, False]
+    # chi = 0: a recurring item gets a second code, so recall by identity fails for it
+    assert m["exact_recall_chi0"][0] <= 1.0 - 0.8 * 0.25
+    assert m["capacity_chi0"] == 0
+    # a critical period ends learning: the items after it are not familiar, and noise shows it
+    assert m["froze_critical_period"] == [False, True]
+    assert m["items_stored_before_freeze_critical_period"][1] < 500
+    assert m["stored_vs_novel_auc_critical_period"][1] < 0.95
+    assert m["capacity_critical_period"] == 60
+    # the null stores nothing: the old metric (code learn() returned) still reads 1.0
+    assert m["exact_recall_vs_learned_code_null_frozen"] == [1.0, 1.0]
+    assert m["exact_recall_null_frozen"] == [0.0, 0.0]
+    assert max(m["noisy_identification_null_frozen"]) < 0.05
+    assert all(abs(a - 0.5) < 0.1 for a in m["stored_vs_novel_auc_null_frozen"])
+
+
+def test_capacity_same_seed_same_result_and_errors():
+    a = experiments.run("sparsey-capacity", n_items=[40], seed=5)["metrics"]
+    b = experiments.run("sparsey-capacity", n_items=[40], seed=5)["metrics"]
+    assert a == b
+    with pytest.raises(ConfigError, match="repeat_fraction"):
+        experiments.run("sparsey-capacity", repeat_fraction=1.5)
+    with pytest.raises(ConfigError, match="n_items"):
+        experiments.run("sparsey-capacity", n_items=[100, 50])
+    with pytest.raises(ConfigError, match="noise"):
+        experiments.run("sparsey-capacity", noise=0.0)
+
+
+def test_roc_auc_and_predicted_curve():
+    assert roc_auc([1.0, 1.0], [1.0, 1.0]) == 0.5
+    assert roc_auc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    with pytest.raises(ValueError, match="positive"):
+        roc_auc([], [0.1])
     # the prediction falls with N, and the capacity grows with K
     p = predicted_exact_recall([100, 600, 1200], 1024, 32, 16, 16)
     assert p[0] > p[1] > p[2]
