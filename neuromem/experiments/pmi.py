@@ -234,13 +234,20 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
 BABI_MODELS = MODEL_KINDS
 
 
-def _check_variant(pmi: PMIConfig, kind: str) -> None:
-    """Refuse, before training, a model kind whose ablation contradicts the config."""
-    if kind in VARIANTS:
-        try:
-            dataclasses.replace(pmi, **VARIANTS[kind]).validate()
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"models: {kind!r} with this model.pmi: {e}") from None
+def _check_variant(pmi: PMIConfig, kind: str, n_tokens: int, why: str) -> None:
+    """Refuse, before training, a model kind whose ablation contradicts the config, or whose
+    competitive write keeps more tokens than a step perceives (``n_tokens``, ``why``)."""
+    if kind not in VARIANTS:
+        return
+    try:
+        eff = dataclasses.replace(pmi, **VARIANTS[kind]).validate()
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"models: {kind!r} with this model.pmi: {e}") from None
+    if eff.topk_write > n_tokens:
+        raise ValueError(
+            f"model.pmi.topk_write={pmi.topk_write} is larger than the number of tokens "
+            f"{n_tokens}{why}"
+        )
 
 
 def authors_babi_pmi(**changes) -> PMIConfig:
@@ -336,10 +343,6 @@ class PMIBabiConfig:
                 raise ValueError(f"tasks: {t} is not a bAbI task (1..20)")
         if len(set(self.tasks)) != len(self.tasks):
             raise ValueError(f"tasks: duplicates in {self.tasks}")
-        for m in self.models:
-            if m not in BABI_MODELS:
-                raise ValueError(f"models: unknown model {m!r}; known: {', '.join(BABI_MODELS)}")
-            _check_variant(self.model.pmi, m)
         if not self.models:
             raise ValueError("models must name at least one model")
         for f in ("train_per_task", "test_per_task"):
@@ -348,13 +351,11 @@ class PMIBabiConfig:
         if self.max_sentences < 1:
             raise ValueError(f"max_sentences must be >= 1, got {self.max_sentences}")
         # a step perceives the class token, the story's sentences and the question
-        n_tokens = self.max_sentences + 2
-        if any(m != "baseline" for m in self.models) and self.model.pmi.topk_write > n_tokens:
-            raise ValueError(
-                f"model.pmi.topk_write={self.model.pmi.topk_write} is larger than the number "
-                f"of tokens {n_tokens} (max_sentences={self.max_sentences} + the class token "
-                f"+ the question)"
-            )
+        why = f" (max_sentences={self.max_sentences} + the class token + the question)"
+        for m in self.models:
+            if m not in BABI_MODELS:
+                raise ValueError(f"models: unknown model {m!r}; known: {', '.join(BABI_MODELS)}")
+            _check_variant(self.model.pmi, m, self.max_sentences + 2, why)
 
 
 def _babi_dir(ctx):
@@ -553,18 +554,14 @@ class PMIClevrConfig:
                 raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
         if self.image_size % self.patch:
             raise ValueError(f"patch={self.patch} must divide image_size={self.image_size}")
+        if not self.models:
+            raise ValueError("models must name at least one model")
         n_tokens = (self.image_size // self.patch) ** 2 + 2
-        if self.model.pmi.topk_write > n_tokens:
-            raise ValueError(
-                f"model.pmi.topk_write={self.model.pmi.topk_write} is larger than the number "
-                f"of tokens {n_tokens}"
-            )
+        why = " ((image_size/patch)^2 patches + the class token + the question)"
         for m in self.models:
             if m not in BABI_MODELS:
                 raise ValueError(f"models: unknown model {m!r}; known: {', '.join(BABI_MODELS)}")
-            _check_variant(self.model.pmi, m)
-        if not self.models:
-            raise ValueError("models must name at least one model")
+            _check_variant(self.model.pmi, m, n_tokens, why)
 
 
 def prior_margin(prior_accuracy: float, n_questions: int) -> float:

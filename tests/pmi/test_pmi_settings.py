@@ -152,3 +152,23 @@ def test_paper_preset_runs_the_authors_settings():
     assert (p.dim, p.n_heads, p.key_dim, p.scaled, p.use_correction) == (256, 8, 32, False, False)
     assert p.use_wm_inference and (p.topk_write, p.topk_read, p.n_slots) == (5, 5, 8)
     assert cfg.model.word_weights == "mean" and cfg.batches == "per_task"
+
+
+def test_ablation_that_contradicts_the_config_is_refused_before_training(tmp_path):
+    """pmi-no-ltm keeps only the working memory: without working-memory inference nothing is
+    left; the error names the model and comes before the data are looked for."""
+    with pytest.raises(ConfigError, match="pmi-no-ltm.*use_wm_inference"):
+        experiments.run("pmi-babi", data=tmp_path, models=["pmi-no-ltm"], use_wm_inference=False)
+
+
+def test_a_models_result_does_not_depend_on_the_other_models_of_the_run():
+    """One model seed per run: PMI alone and PMI after the soft-attention ablation train the
+    same weights on the same batches (what lets the benchmarks run one job per model)."""
+    pytest.importorskip("torch")
+    over = {**experiments.get("pmi-sort-of-clevr").demo_overrides, "steps": 6}
+    alone = experiments.run("pmi-sort-of-clevr", seed=3, overrides={**over, "models": ["pmi"]})
+    both = experiments.run(
+        "pmi-sort-of-clevr", seed=3, overrides={**over, "models": ["pmi-soft", "pmi"]}
+    )
+    for k in ("pmi_accuracy", "pmi_relational_accuracy", "pmi_nonrelational_accuracy"):
+        assert alone["metrics"][k] == both["metrics"][k]
