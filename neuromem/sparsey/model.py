@@ -166,6 +166,18 @@ class LevelConfig:
     pi_max: int = 0
     saturation: float = 0.5
     cell_saturation: float = 1.0
+    backoff: float = 0.7
+    backoff_hold: bool = True
+    hypotheses: bool = True
+    h_exclude_own_cm: bool = True
+    decay: int = 0
+    permanence: int = 1
+    saturation_h: float | None = None
+    saturation_d: float | None = None
+    sigma2_max: float | None = None
+    expansivity: str = "power"
+    relative_v: bool = False
+    crosstalk_correction: bool = False
 
     def validate(self, name: str = "level") -> None:
         """Check every field; raises ``ValueError``/``TypeError`` naming the bad one."""
@@ -199,6 +211,33 @@ class LevelConfig:
         )
         if self.cell_saturation > 1.0:
             raise ValueError(f"{name}.cell_saturation must be <= 1, got {self.cell_saturation}")
+        self.backoff = _float(self.backoff, f"{name}.backoff", lo=0.0, hi=1.0)
+        for flag in (
+            "backoff_hold",
+            "hypotheses",
+            "h_exclude_own_cm",
+            "relative_v",
+            "crosstalk_correction",
+        ):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise TypeError(
+                    f"{name}.{flag} must be a bool, got {type(getattr(self, flag)).__name__}"
+                )
+        self.decay = _int(self.decay, f"{name}.decay", 0)
+        self.permanence = _int(self.permanence, f"{name}.permanence", 1)
+        if self.permanence > 255:
+            raise ValueError(f"{name}.permanence must be <= 255, got {self.permanence}")
+        for bundle in ("saturation_h", "saturation_d"):
+            v = getattr(self, bundle)
+            if v is not None:
+                v = _float(v, f"{name}.{bundle}", lo=0.0, hi=1.0, lo_open=True)
+                setattr(self, bundle, v)
+        if self.sigma2_max is not None:
+            self.sigma2_max = _float(self.sigma2_max, f"{name}.sigma2_max")
+        if self.expansivity not in ("power", "odds"):
+            raise ValueError(
+                f"{name}.expansivity must be 'power' or 'odds', got {self.expansivity!r}"
+            )
 
     def params(self) -> np.ndarray:
         """The CSA constants as the float vector the kernels take."""
@@ -215,6 +254,19 @@ class LevelConfig:
         p[_k.P_PI_MAX] = self.pi_max if self.pi_max else np.inf
         p[_k.P_SATURATION] = self.saturation
         p[_k.P_CELL_SATURATION] = self.cell_saturation
+        p[_k.P_BACKOFF] = self.backoff
+        p[_k.P_HOLD] = float(self.backoff_hold)
+        p[_k.P_HYPOTHESES] = float(self.hypotheses)
+        p[_k.P_H_EXCLUDE_OWN_CM] = float(self.h_exclude_own_cm)
+        p[_k.P_DECAY] = self.decay
+        p[_k.P_PERMANENCE] = self.permanence
+        p[_k.P_SAT_H] = -1.0 if self.saturation_h is None else self.saturation_h
+        p[_k.P_SAT_D] = -1.0 if self.saturation_d is None else self.saturation_d
+        p[_k.P_SIGMA2_MAX] = self.sigma2 if self.sigma2_max is None else self.sigma2_max
+        p[_k.P_EXPANSIVITY] = 1.0 if self.expansivity == "odds" else 0.0
+        p[_k.P_RELATIVE_V] = float(self.relative_v)
+        p[_k.P_CROSSTALK] = float(self.crosstalk_correction)
+        p[_k.P_K_D] = 1.0  # set by the level above (Sparsey connects the levels)
         return p
 
 
@@ -388,6 +440,23 @@ class _Level:
         self.frozen = np.zeros(self.M, dtype=np.bool_)
         self.n_set = np.zeros(self.M, dtype=np.int64)
         self.n_set_cell = np.zeros((self.M, self.C), dtype=np.int64)
+        # per MAC: learning frames, set H, set D, real H afferents, real D afferents,
+        # H bundle frozen, D bundle frozen
+        self.state = np.zeros((self.M, 7), dtype=np.int64)
+        self.state[:, 3] = [len(r) for r in hrows]
+        self._alloc_decay()
+
+    def _alloc_decay(self) -> None:
+        """Reinforcement counts and times of every weight (placeholders when decay is off)."""
+        arrs = []
+        for W in (self.WU, self.WH, self.WD):
+            shape = W.shape if self.cfg.decay > 0 else (1, 1, 1)
+            arrs += [np.zeros(shape, dtype=np.uint8), np.zeros(shape, dtype=np.int64)]
+        self.RU, self.TU, self.RH, self.TH, self.RD, self.TD = arrs
+
+    @property
+    def decay_arrays(self) -> tuple:
+        return (self.RU, self.TU, self.RH, self.TH, self.RD, self.TD)
 
     def connect_above(self, above: _Level) -> None:
         """Top-down afferents: cells of the MACs above whose RF window holds this MAC."""
@@ -403,8 +472,11 @@ class _Level:
             rows.append(aff)
         self.d_aff = _pad(rows)
         self.WD = np.zeros((self.M, self.d_aff.shape[1], self.C), dtype=np.uint8)
+        self.state[:, 4] = [len(r) for r in rows]
+        self.params[_k.P_K_D] = above.K
+        self._alloc_decay()
 
-    def _kernel_args(self, learn: bool, rand: np.ndarray) -> tuple:
+    def _kernel_args(self, learn: bool, rand: np.ndarray | None = None) -> tuple:
         """The level's arrays and constants in the argument order of the CSA kernels."""
         return (
             self.u_aff,
@@ -421,16 +493,38 @@ class _Level:
             self.n_set,
             self.n_set_cell,
             self.n_valid_u,
-            rand,
+            self.state,
+            self.decay_arrays,
         )
 
-    def csa_frame(self, x, xh, xd, use_h, use_d, learn, rand, out_w, out_G) -> None:
-        """:func:`~neuromem.sparsey.kernels.csa_frame` on this level's arrays (updated in place)."""
-        _k.csa_frame(x, xh, xd, use_h, use_d, *self._kernel_args(learn, rand), out_w, out_G)
+    def csa_frame(
+        self, x, xh, xd, use_h, use_d, learn, rand, out_w, out_G, recall=False, out_ctx=None
+    ) -> np.ndarray:
+        """:func:`~neuromem.sparsey.kernels.csa_frame` on this level's arrays (updated in place).
+
+        Returns the context cells ``(M, Q*K)`` the frame passes on (``out_ctx``).
+        """
+        if out_ctx is None:
+            out_ctx = np.zeros((self.M, self.C), dtype=np.uint8)
+        _k.csa_frame(
+            x,
+            xh,
+            xd,
+            use_h,
+            use_d,
+            *self._kernel_args(learn, rand),
+            recall,
+            rand,
+            out_w,
+            out_G,
+            out_ctx,
+        )
+        return out_ctx
 
     def csa_batch(self, X, learn, rand, out_w, out_G) -> None:
         """:func:`~neuromem.sparsey.kernels.csa_batch` on this level's arrays (updated in place)."""
-        _k.csa_batch(X, *self._kernel_args(learn, rand), out_w, out_G)
+        ctx = np.zeros((self.M, self.C), dtype=np.uint8)
+        _k.csa_batch(X, *self._kernel_args(learn, rand), False, rand, out_w, out_G, ctx)
 
 
 @dataclass
@@ -723,15 +817,22 @@ class Sparsey:
     recognize = encode
 
     # ------------------------------------------------------------------ sequences
-    def _run_sequence(self, flat: np.ndarray, learn: bool) -> Encoding:
+    def _run_sequence(
+        self, flat: np.ndarray, learn: bool, recall_from: int | None = None
+    ) -> Encoding:
+        """Frames in order; from frame ``recall_from`` on, level 1 runs in recall mode."""
         T = flat.shape[0]
         L = len(self.levels)
         winners = [np.empty((T, lv.M, lv.Q), dtype=np.int64) for lv in self.levels]
         Gs = [np.empty((T, lv.M), dtype=np.float64) for lv in self.levels]
+        # per level: the code at t - 1 (winners' cells: the next level's U input) and the
+        # context it passes on through H and D (the winners, or every tied max-V cell when
+        # recognising with ``hypotheses``)
         prev_cells = [np.zeros(lv.M * lv.C, dtype=np.uint8) for lv in self.levels]
+        prev_ctx = [np.zeros(lv.M * lv.C, dtype=np.uint8) for lv in self.levels]
         has_prev = [False] * L
         empty = np.zeros(1, dtype=np.uint8)
-        # H input: this level's cells at t - 1, then one "sequence start" afferent that is on
+        # H input: this level's context at t - 1, then one "sequence start" afferent that is on
         # only when the level has no previous code (frame 0): the first frame of a sequence is
         # learned in a context of its own, so recognising a sequence from its start is not
         # confused by the same frame stored in mid-sequence contexts.
@@ -740,7 +841,8 @@ class Sparsey:
             st[-1] = 1
         for t in range(T):
             x = flat[t]
-            cur_cells = []
+            recall = recall_from is not None and t >= recall_from
+            cur_cells, cur_ctx = [], []
             for li, lv in enumerate(self.levels):
                 if li > 0:
                     x = cur_cells[li - 1]
@@ -748,28 +850,32 @@ class Sparsey:
                     winners[li][t] = winners[li][t - 1]
                     Gs[li][t] = Gs[li][t - 1]
                     cur_cells.append(prev_cells[li])
+                    cur_ctx.append(prev_ctx[li])
                     continue
                 use_h = lv.cfg.h_radius >= 0
                 if use_h:
-                    xh = np.append(prev_cells[li], np.uint8(0)) if has_prev[li] else start[li]
+                    xh = np.append(prev_ctx[li], np.uint8(0)) if has_prev[li] else start[li]
                 else:
                     xh = empty
                 use_d = li + 1 < L and has_prev[li + 1] and lv.cfg.use_d
                 rand = self.rng.random((lv.M, lv.Q)) if learn else np.zeros((lv.M, lv.Q))
-                lv.csa_frame(
+                ctx = lv.csa_frame(
                     x,
                     xh,
-                    prev_cells[li + 1] if use_d else empty,
+                    prev_ctx[li + 1] if use_d else empty,
                     use_h,
                     use_d,
                     learn,
                     rand,
                     winners[li][t],
                     Gs[li][t],
+                    recall=recall and li == 0,
                 )
                 cur_cells.append(_k.codes_to_cells(winners[li][t][None], lv.K)[0])
+                cur_ctx.append(ctx.reshape(-1))
             for li in range(L):
                 prev_cells[li] = cur_cells[li]
+                prev_ctx[li] = cur_ctx[li]
                 has_prev[li] = bool(prev_cells[li].any())
         return Encoding(winners, Gs, [lv.K for lv in self.levels])
 
@@ -809,6 +915,98 @@ class Sparsey:
 
     recognize_sequence = encode_sequence
 
+    # ------------------------------------------------------------------ recall, regeneration
+    def recall_sequence(self, prefix, n_steps: int) -> Encoding:
+        """Recognise ``prefix``, then predict ``n_steps`` more frames with no bottom-up input.
+
+        The prefix is encoded as :meth:`encode_sequence` does (with backoff and hypotheses).
+        Each following frame runs the CSA on level 1 in *recall mode*: there is no U input, so
+        ``V = H^lambda_H D^lambda_D`` (the sources present), and the max-V cell of each CM
+        wins, i.e. the code that most often followed the current context when learning. Upper
+        levels take that predicted code as their U input as usual. Nothing is learned.
+
+        Parameters
+        ----------
+        prefix : array_like
+            Shape ``(T0,) + input_shape``, ``T0 >= 1``, binary frames in order.
+        n_steps : int
+            Frames to predict (``>= 1``).
+
+        Returns
+        -------
+        Encoding
+            ``T0 + n_steps`` frames: the prefix's codes, then the predicted codes (level 1
+            gated off, winners ``-1``, when it has no H or D source).
+        """
+        flat, _ = self._check_frames(prefix, "prefix", single_ok=False)
+        n_steps = _int(n_steps, "n_steps", 1)
+        full = np.concatenate([flat, np.zeros((n_steps, flat.shape[1]), dtype=np.uint8)])
+        return self._run_sequence(full, learn=False, recall_from=flat.shape[0])
+
+    def regenerate(self, winners, level: int = 0) -> np.ndarray:
+        """Top-down regeneration of the input from codes, through the learned U weights.
+
+        The code of each MAC of ``level`` votes for each of its afferents with the fraction of
+        its ``Q`` winners whose U weight from that afferent is set (the U weights used
+        transposed, as top-down weights). Below level 1 the votes of a level give, in each CM
+        of the level below, the cell with most votes, and regeneration continues down to the
+        input. Where receptive fields overlap, the votes of the MACs are averaged.
+
+        Parameters
+        ----------
+        winners : array_like of int
+            Codes of ``level``: ``(M, Q)`` or ``(n, M, Q)`` (e.g. ``encoding.winners[level]``);
+            ``-1`` for gated-off MACs (they vote for nothing).
+        level : int
+            Level the codes belong to.
+
+        Returns
+        -------
+        numpy.ndarray
+            Float scores in ``[0, 1]`` of shape ``input_shape`` (or ``(n,) + input_shape``): 1
+            where every winner of every MAC covering an input has learned it. Threshold them
+            (e.g. ``>= 1``, or the top ``a`` scores) to get a binary frame.
+        """
+        lv_idx = _int(level, "level", 0)
+        self._level(lv_idx)
+        w = np.asarray(winners)
+        if not np.issubdtype(w.dtype, np.integer):
+            raise TypeError(f"winners must be an integer array, got dtype {w.dtype}")
+        lv = self.levels[lv_idx]
+        single = w.ndim == 2
+        if single:
+            w = w[None]
+        if w.ndim != 3 or w.shape[1:] != (lv.M, lv.Q):
+            raise ValueError(f"winners must have shape ({lv.M}, {lv.Q}) or (n, {lv.M}, {lv.Q})")
+        if (w >= lv.K).any() or (w < -1).any():
+            raise ValueError(f"winners must be in [-1, {lv.K})")
+        for li in range(lv_idx, -1, -1):
+            lv = self.levels[li]
+            scores = self._topdown(lv, w)
+            if li == 0:
+                break
+            below = self.levels[li - 1]
+            s = scores.reshape(len(w), below.M, below.Q, below.K)
+            w = np.where(s.max(axis=3) > 0, s.argmax(axis=3), -1)
+        out = scores.reshape((len(w),) + self.config.input_shape)
+        return out[0] if single else out
+
+    @staticmethod
+    def _topdown(lv: _Level, w: np.ndarray) -> np.ndarray:
+        """Mean over covering MACs of the fraction of winners whose U weight is set."""
+        n = len(w)
+        tot = np.zeros((n, lv.n_inputs))
+        cover = np.zeros(lv.n_inputs)
+        for m in range(lv.M):
+            aff = lv.u_aff[m][: lv.n_valid_u[m]]
+            cover[aff] += 1
+            cells = np.arange(lv.Q) * lv.K + np.maximum(w[:, m], 0)  # (n, Q)
+            Wm = lv.WU[m, : len(aff)]  # (A, C)
+            votes = Wm[:, cells].astype(np.float64)  # (A, n, Q)
+            votes *= (w[:, m] >= 0)[None]
+            tot[:, aff] += votes.mean(axis=2).T
+        return tot / np.maximum(cover, 1)
+
     # ------------------------------------------------------------------ persistence
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild the model exactly: config, weights, RNG state."""
@@ -825,6 +1023,10 @@ class Sparsey:
             out[f"level{i}.frozen"] = lv.frozen
             out[f"level{i}.n_set"] = lv.n_set
             out[f"level{i}.n_set_cell"] = lv.n_set_cell
+            out[f"level{i}.state"] = lv.state
+            if lv.cfg.decay > 0:
+                for name in ("RU", "TU", "RH", "TH", "RD", "TD"):
+                    out[f"level{i}.{name}"] = getattr(lv, name)
         return out
 
     @classmethod
@@ -847,7 +1049,12 @@ class Sparsey:
             model.rng = np.random.Generator(bit_gen())
         model.rng.bit_generator.state = rng_state
         for i, lv in enumerate(model.levels):
-            for name in ("WU", "WH", "WD", "frozen", "n_set", "n_set_cell"):
+            names = ["WU", "WH", "WD", "frozen", "n_set", "n_set_cell"]
+            # saved before issue 15: no bundle state, no decay state (fresh ones are right)
+            names += [
+                n for n in ("state", "RU", "TU", "RH", "TH", "RD", "TD") if f"level{i}.{n}" in state
+            ]
+            for name in names:
                 arr = np.asarray(state[f"level{i}.{name}"])
                 cur = getattr(lv, name)
                 if arr.shape != cur.shape:
@@ -861,8 +1068,10 @@ class Sparsey:
         """Save to a compressed ``.npz`` file (format version :data:`FORMAT_VERSION`).
 
         The file holds ``format_version``, ``config`` and ``rng_state`` (JSON strings), ``seed``
-        and, per level ``i``, ``level{i}.WU/WH/WD`` (uint8 weights), ``level{i}.frozen`` and
-        ``level{i}.n_set``.
+        and, per level ``i``, ``level{i}.WU/WH/WD`` (uint8 weights), ``level{i}.frozen``,
+        ``level{i}.n_set``, ``level{i}.n_set_cell``, ``level{i}.state`` (per-MAC learning
+        frames and H/D bundle counts) and, with ``decay`` on, the reinforcement counts and
+        times ``level{i}.RU/TU/RH/TH/RD/TD``.
         """
         p = Path(path)
         if p.suffix != ".npz":
