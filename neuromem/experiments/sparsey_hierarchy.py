@@ -1,0 +1,234 @@
+"""Sparsey hierarchy: what an upper level adds to a level of local macrocolumns.
+
+``sparsey-hierarchy``: items are made of parts, one per region of the input. Level 1 has one
+MAC per region; level 2 has one MAC over all of level 1. Items are stored single-trial, each
+part recurring in several items. A probe that recombines parts of stored items (every part
+familiar, the whole never seen) looks exactly as familiar as a stored item to every level-1 MAC;
+only a level that sees the parts together, and learned their combinations, can tell the two
+apart. The experiment measures that with the familiarity G of the upper level against the mean
+G of the level-1 MACs of a one-level model that stored the same items, in the same run, with
+three ablations (the upper level frozen before it learns anything; ``chi = 0`` at both levels,
+so a recurring part gets a new code each time; the upper level with the default ``G_min``) and
+a bag-of-parts null.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuromem.experiments import RunContext, register
+from neuromem.experiments.sparsey import _plt, roc_auc
+from neuromem.sparsey import LevelConfig, Sparsey, SparseyConfig
+
+__all__ = ["HierarchyConfig"]
+
+
+def _levels() -> list[LevelConfig]:
+    return [
+        LevelConfig(grid=(4, 1), rf=(1, 256), Q=8, K=16, saturation=1.0),
+        LevelConfig(grid=(1, 1), rf=None, Q=8, K=32, saturation=1.0, G_min=0.9),
+    ]
+
+
+@dataclass
+class HierarchyConfig:
+    """Config of ``sparsey-hierarchy``.
+
+    Attributes
+    ----------
+    model : SparseyConfig
+        The two-level model. Input: one row of ``region_size`` inputs per region
+        (``input_shape = (n_regions, region_size)``). Level 1: one MAC per region (grid
+        ``(n_regions, 1)``, RF one row), Q = 8, K = 16; level 2: one MAC over all of level 1,
+        Q = 8, K = 32, ``G_min = 0.9``. No critical period (``saturation = 1``) at either level;
+        the other CSA constants are the model's defaults. The upper level's ``G_min`` is high
+        so that a new combination gets a new code even when it shares all but one part with a
+        stored item (G near 0.75): with the default 0.3 it takes over the code of that item,
+        and recombinations become familiar through the crosstalk (reported as
+        ``*_top_G_min_default``). The one-level model is level 1 alone.
+    parts_per_region : int
+        Random part patterns per region; items draw one part per region.
+    n_items : int
+        Distinct items stored (each part recurs in about ``n_items / parts_per_region`` items).
+    n_active : int
+        Active inputs of each part (in its region).
+    n_probes : int
+        Probes of each kind: stored items, recombinations of stored parts (never stored as a
+        whole), and items of new parts.
+    """
+
+    model: SparseyConfig = field(
+        default_factory=lambda: SparseyConfig(
+            input_shape=(4, 256), levels=_levels(), on_saturated="ignore"
+        )
+    )
+    parts_per_region: int = 6
+    n_items: int = 48
+    n_active: int = 16
+    n_probes: int = 48
+
+    @property
+    def n_regions(self) -> int:
+        return int(self.model.input_shape[0])
+
+    @property
+    def region_size(self) -> int:
+        return int(self.model.input_shape[1])
+
+    def validate(self):
+        shape = tuple(self.model.input_shape)
+        if len(shape) != 2 or shape[0] < 2:
+            raise ValueError(
+                f"model.input_shape must be (n_regions >= 2, region_size), got {shape}"
+            )
+        if len(self.model.levels) != 2:
+            raise ValueError("model: this experiment needs exactly two levels")
+        l1, l2 = self.model.levels
+        if tuple(l1.grid) != (shape[0], 1) or tuple(l1.rf or ()) != (1, shape[1]):
+            raise ValueError(
+                f"model.levels.0: one MAC per region: grid ({shape[0]}, 1) and rf (1, {shape[1]})"
+                f", got grid {l1.grid} and rf {l1.rf}"
+            )
+        if tuple(l2.grid) != (1, 1) or (l2.rf is not None and tuple(l2.rf) != (shape[0], 1)):
+            raise ValueError("model.levels.1: one MAC over all of level 1 (grid (1, 1))")
+        if self.parts_per_region < 2:
+            raise ValueError(f"parts_per_region must be >= 2, got {self.parts_per_region}")
+        n_wholes = self.parts_per_region**self.n_regions
+        if not 2 <= self.n_items <= n_wholes // 2:
+            raise ValueError(
+                f"n_items must be in [2, {n_wholes // 2}] (half the {n_wholes} combinations, "
+                f"so that recombinations remain), got {self.n_items}"
+            )
+        if not 1 <= self.n_active < self.region_size:
+            raise ValueError(f"n_active must be in [1, {self.region_size}), got {self.n_active}")
+        if self.n_probes < 2:
+            raise ValueError(f"n_probes must be >= 2, got {self.n_probes}")
+        self.model.validate()
+
+    def model_config(self, levels: int = 2, **level) -> SparseyConfig:
+        """The model: ``levels`` 1 (level 1 alone) or 2; ``level`` values replace those of
+        every level (``chi=0``), or of level 2 only when given as ``top={...}``."""
+        top = level.pop("top", {})
+        lvs = [dataclasses.replace(lv, **level) for lv in self.model.levels[:levels]]
+        if top and levels == 2:
+            lvs[1] = dataclasses.replace(lvs[1], **top)
+        return dataclasses.replace(self.model, levels=lvs)
+
+
+def _parts(rng, cfg: HierarchyConfig, n: int) -> np.ndarray:
+    """``n`` random part patterns per region: bool ``(n_regions, n, region_size)``."""
+    out = np.zeros((cfg.n_regions, n, cfg.region_size), dtype=bool)
+    for r in range(cfg.n_regions):
+        for i in range(n):
+            out[r, i, rng.choice(cfg.region_size, cfg.n_active, replace=False)] = True
+    return out
+
+
+def _compose(parts: np.ndarray, combos: np.ndarray) -> np.ndarray:
+    """Frames ``(n, n_regions, region_size)`` of the part indices ``combos (n, n_regions)``."""
+    return np.stack([parts[np.arange(parts.shape[0]), c] for c in combos])
+
+
+def _recombinations(rng, stored: np.ndarray, n: int) -> np.ndarray:
+    """``n`` distinct combinations never stored, each region's part taken from a stored item
+    (so every part of a probe is familiar in its region)."""
+    seen = {tuple(c) for c in stored}
+    out: list[tuple] = []
+    while len(out) < n:
+        c = tuple(int(stored[rng.integers(len(stored)), r]) for r in range(stored.shape[1]))
+        if c not in seen:
+            seen.add(c)
+            out.append(c)
+    return np.array(out, dtype=np.int64)
+
+
+def _bag_of_parts(stored: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    """Null familiarity: the fraction of a probe's parts that some stored item has in that
+    region (what independent regions can know)."""
+    known = [set(stored[:, r].tolist()) for r in range(stored.shape[1])]
+    return np.array([np.mean([c[r] in known[r] for r in range(len(c))]) for c in probes])
+
+
+@register(
+    "sparsey-hierarchy",
+    config=HierarchyConfig,
+    description="Sparsey: an upper level tells recombined familiar parts from stored wholes; "
+    "one-level model, frozen upper level, chi=0 and a bag-of-parts null in the same run",
+)
+def sparsey_hierarchy(cfg: HierarchyConfig, ctx: RunContext) -> dict:
+    rng = ctx.child_rng()
+    parts = _parts(rng, cfg, cfg.parts_per_region + 1)  # the last part of each region is new
+    P = cfg.parts_per_region
+    wholes = rng.permutation(P**cfg.n_regions)[: cfg.n_items]
+    stored = np.stack(np.unravel_index(wholes, (P,) * cfg.n_regions), axis=1)
+    X = _compose(parts, stored)
+    probe_stored = stored[rng.permutation(cfg.n_items)[: cfg.n_probes]]
+    probe_recomb = _recombinations(rng, stored, cfg.n_probes)
+    probe_novel = np.full((cfg.n_probes, cfg.n_regions), P)  # new parts everywhere
+    probes = {
+        "stored": _compose(parts, probe_stored),
+        "recombined": _compose(parts, probe_recomb),
+        "novel": _compose(parts, probe_novel),
+    }
+    model_seed = int(rng.integers(2**31))
+    conditions = {
+        "two_level": cfg.model_config(2),
+        "one_level": cfg.model_config(1),
+        "upper_frozen": cfg.model_config(2, top={"saturation": 1e-9}),
+        "chi0": cfg.model_config(2, chi=0.0),
+        "top_G_min_default": cfg.model_config(2, top={"G_min": LevelConfig.G_min}),
+    }
+    G: dict[str, dict[str, np.ndarray]] = {}
+    with ctx.phase("learn_probe"):
+        for name, mcfg in ctx.progress(conditions.items(), desc="models"):
+            model = Sparsey(mcfg, seed=model_seed)
+            model.learn(X)
+            G[name] = {}
+            for kind, frames in probes.items():
+                enc = model.encode(frames)
+                # familiarity of the top level (the mean over level-1 MACs for one level)
+                G[name][kind] = np.nanmean(enc.G[-1], axis=1)
+                if name == "two_level":
+                    G["two_level_bottom"] = G.get("two_level_bottom", {})
+                    G["two_level_bottom"][kind] = np.nanmean(enc.G[0], axis=1)
+    null = {
+        "stored": _bag_of_parts(stored, probe_stored),
+        "recombined": _bag_of_parts(stored, probe_recomb),
+        "novel": _bag_of_parts(stored, probe_novel),
+    }
+    G["null_bag_of_parts"] = null
+    out: dict = {}
+    for name, g in G.items():
+        out[f"auc_stored_vs_recombined_{name}"] = roc_auc(g["stored"], g["recombined"])
+        out[f"auc_stored_vs_novel_{name}"] = roc_auc(g["stored"], g["novel"])
+        for kind in probes:
+            out[f"mean_G_{kind}_{name}"] = float(np.mean(g[kind]))
+    out["upper_level_gain"] = (
+        out["auc_stored_vs_recombined_two_level"] - out["auc_stored_vs_recombined_one_level"]
+    )
+    with ctx.phase("plot"):
+        plt = _plt()
+        names = ["two_level", "one_level", "upper_frozen", "chi0", "null_bag_of_parts"]
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        width = 0.27
+        for j, kind in enumerate(probes):
+            ax.bar(
+                np.arange(len(names)) + (j - 1) * width,
+                [np.mean(G[n][kind]) for n in names],
+                width,
+                label=f"{kind} probes",
+            )
+        ax.set_xticks(
+            np.arange(len(names)),
+            [f"{n}\nAUC {out[f'auc_stored_vs_recombined_{n}']:.2f}" for n in names],
+            fontsize=7,
+        )
+        ax.set(ylabel="mean familiarity (top level)", ylim=(0, 1.05))
+        ax.set_title("stored wholes vs recombined familiar parts", fontsize=9)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        ctx.save_figure(fig, "hierarchy")
+    return out
