@@ -14,11 +14,12 @@ from .model import (
     Sparsey,
     SparseyConfig,
 )
-from .readout import ClassAssociation, CodeKNN
+from .readout import ClassAssociation, ClassUnits, CodeKNN
 
 __all__ = [
     "FORMAT_VERSION",
     "ClassAssociation",
+    "ClassUnits",
     "CodeKNN",
     "Encoding",
     "LevelConfig",

@@ -13,16 +13,25 @@ two blank regions agree).
 * :class:`ClassAssociation`: every active cell keeps the label counts of the training codes it
   took part in; a test code's class score is the sum over its cells of their normalised label
   distributions, :math:`S_c = \sum_p N_{p, a_p, c} / \sum_{c'} N_{p, a_p, c'}`.
+* :class:`ClassUnits`: a fixed-time readout. Every cell ``(p, a_p)`` of a code projects to one
+  unit per class through a learned weight :math:`W_{p, s, c}`; a code's class scores are
+  :math:`S_c = \sum_p W_{p, a_p, c}`, so predicting costs ``P x n_classes`` operations whatever
+  the number of stored codes (a kNN costs one comparison per stored code). The weights are
+  learned error-driven in ``passes`` passes over the training codes (perceptron rule: when the
+  best wrong class scores at least as high as the true one, the active cells' weights to the
+  true class go up by 1 and to that wrong class down by 1), and the readout keeps the average of
+  the weights over all steps (averaged perceptron, Freund & Schapire 1999).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from . import kernels as _k
 from .model import Encoding
 
-__all__ = ["CodeKNN", "ClassAssociation", "as_symbols"]
+__all__ = ["CodeKNN", "ClassAssociation", "ClassUnits", "as_symbols"]
 
 
 def as_symbols(codes, K: int | None = None, name: str = "codes") -> tuple[np.ndarray, int]:
@@ -178,6 +187,109 @@ class ClassAssociation:
 
     def predict(self, codes) -> np.ndarray:
         """Predicted labels."""
+        return np.argmax(self.scores(codes), axis=1)
+
+    def score(self, codes, labels) -> float:
+        """Accuracy on ``codes`` with true ``labels``."""
+        pred = self.predict(codes)
+        return float(np.mean(pred == _check_labels(labels, pred.size)))
+
+
+@njit(cache=True)
+def _perceptron_passes(F, y, W, W_sum, passes):
+    """Averaged multi-class perceptron on sparse binary features, in place.
+
+    ``F[i]`` holds the active feature indices of item ``i`` (all distinct). On an error (the
+    best wrong class scores at least as high as the true one; ties go to the lowest class), the
+    weights of the active features rise by 1 to the true class and fall by 1 to that wrong
+    class. ``W_sum`` ends as the sum of the weights over the ``steps + 1`` states (the initial
+    zeros included), kept lazily: a weight's value is added for the steps it held it.
+    Returns ``steps``.
+    """
+    n, P = F.shape
+    C = W.shape[1]
+    last = np.zeros(W.shape, dtype=np.int64)
+    s = np.empty(C)
+    step = 0
+    for _ in range(passes):
+        for i in range(n):
+            for c in range(C):
+                s[c] = 0.0
+            for p in range(P):
+                f = F[i, p]
+                for c in range(C):
+                    s[c] += W[f, c]
+            t = y[i]
+            wrong = -1
+            for c in range(C):
+                if c != t and (wrong < 0 or s[c] > s[wrong]):
+                    wrong = c
+            step += 1
+            if s[wrong] >= s[t]:
+                for p in range(P):
+                    f = F[i, p]
+                    for c, delta in ((t, 1.0), (wrong, -1.0)):
+                        W_sum[f, c] += W[f, c] * (step - last[f, c])
+                        last[f, c] = step
+                        W[f, c] += delta
+    for f in range(W.shape[0]):
+        for c in range(C):
+            W_sum[f, c] += W[f, c] * (step + 1 - last[f, c])
+    return step
+
+
+class ClassUnits:
+    """Fixed-time readout: learned weights from the code's cells to one unit per class.
+
+    Parameters
+    ----------
+    passes : int
+        Passes over the training codes (``>= 1``; 1: each code seen once, in the given order).
+
+    Notes
+    -----
+    Training and prediction are deterministic: codes are visited in the order given, and ties
+    between class scores go to the lowest class. Memory: ``P x (K + 1) x n_classes`` floats.
+    """
+
+    def __init__(self, passes: int = 1):
+        if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or passes < 1:
+            raise ValueError(f"passes must be an integer >= 1, got {passes!r}")
+        self.passes = int(passes)
+        self._W = None
+
+    def _features(self, sym: np.ndarray) -> np.ndarray:
+        return sym + (np.arange(sym.shape[1]) * self._n_symbols)[None, :]
+
+    def fit(self, codes, labels) -> ClassUnits:
+        """Learn the cell-to-class weights from training codes ``(n, P)`` and integer labels."""
+        sym, ns = as_symbols(codes)
+        y = _check_labels(labels, sym.shape[0])
+        self._K, self._n_symbols, self._P = ns - 1, ns, sym.shape[1]
+        self.n_classes = max(int(y.max()) + 1, 2)
+        F = self._features(sym)
+        W = np.zeros((self._P * ns, self.n_classes))
+        W_sum = np.zeros_like(W)
+        steps = _perceptron_passes(F, y, W, W_sum, self.passes)
+        self._W = W_sum / (steps + 1)
+        return self
+
+    def scores(self, codes, chunk: int = 256) -> np.ndarray:
+        """Class scores ``(n, n_classes)``: the summed weights of each code's cells."""
+        if self._W is None:
+            raise RuntimeError("ClassUnits: call fit() first")
+        arr = np.asarray(codes.flat() if isinstance(codes, Encoding) else codes)
+        if arr.ndim != 2 or arr.shape[1] != self._P:
+            raise ValueError(f"codes must have shape (n, {self._P}), got {np.shape(arr)}")
+        sym, _ = as_symbols(arr, K=self._K)
+        F = self._features(sym)
+        out = np.empty((F.shape[0], self.n_classes))
+        for s in range(0, F.shape[0], chunk):
+            out[s : s + chunk] = self._W[F[s : s + chunk]].sum(axis=1)
+        return out
+
+    def predict(self, codes) -> np.ndarray:
+        """Predicted labels (the class unit with the largest score)."""
         return np.argmax(self.scores(codes), axis=1)
 
     def score(self, codes, labels) -> float:

@@ -102,31 +102,69 @@ def fake_mnist(folder, per_class=30, seed=0):
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array(labels, dtype=np.uint8))
 
 
+MNIST_KEYS = (
+    "accuracy",
+    "accuracy_fixed_time",
+    "accuracy_fixed_time_one_pass",
+    "accuracy_chi0",
+    "baseline_knn_accuracy",
+    "baseline_knn_preprocessed_accuracy",
+    "frac_G_ge_0999",
+    "train_seconds",
+    "test_seconds",
+    "compile_seconds",
+    "codes_per_second",
+)
+
+
 def test_mnist_pipeline_on_synthetic_idx(tmp_path):
     fake_mnist(tmp_path / "mnist")
     r = experiments.run(
         "sparsey-mnist", data=tmp_path, train_per_class=10, test_per_class=10, out=tmp_path / "o"
     )
     m = r["metrics"]
-    for key in (
-        "accuracy",
-        "train_seconds",
-        "test_seconds",
-        "compile_seconds",
-        "codes_per_second",
-        "baseline_knn_accuracy",
-    ):
+    for key in MNIST_KEYS:
         assert key in m
+    assert m["split"] == "test"
     assert m["n_train"] == 100 and m["n_test"] == 100
     assert m["accuracy"] > 0.6  # easy synthetic classes; chance is 0.1
+    assert m["accuracy_fixed_time"] > 0.6
+    assert 0.0 <= m["frac_G_ge_0999"] <= 1.0
     assert (tmp_path / "o" / "mnist.png").is_file()
+
+
+def test_mnist_validation_split_leaves_test_untouched(tmp_path, monkeypatch):
+    import neuromem.experiments.sparsey as sx
+
+    fake_mnist(tmp_path / "mnist")
+    seen = []
+    real = sx._mnist_pipeline
+
+    def spy(cfg, seed, Ftr, ytr, Fte, chi=None):
+        seen.append((len(Ftr), len(Fte)))
+        return real(cfg, seed, Ftr, ytr, Fte, chi)
+
+    monkeypatch.setattr(sx, "_mnist_pipeline", spy)
+    args = dict(data=tmp_path, train_per_class=12, test_per_class=10, seed=4)
+    val = experiments.run("sparsey-mnist", split="validation", val_per_class=3, **args)
+    m = val["metrics"]
+    assert m["split"] == "validation" and m["n_train"] == 90 and m["n_test"] == 30
+    assert seen[1:] == [(90, 30), (90, 30)]  # model and chi=0, on the validation images
+    # the same seed gives the same result (no wall-clock dependence)
+    again = experiments.run("sparsey-mnist", split="validation", val_per_class=3, **args)
+    for key in ("accuracy", "accuracy_fixed_time", "accuracy_chi0", "frac_G_ge_0999"):
+        assert again["metrics"][key] == m[key]
 
 
 def test_mnist_errors(tmp_path):
     with pytest.raises(DataNotFoundError):
         experiments.run("sparsey-mnist")
-    with pytest.raises(ConfigError, match="readout"):
-        experiments.run("sparsey-mnist", data=tmp_path, readout="svm")
+    with pytest.raises(ConfigError, match="split"):
+        experiments.run("sparsey-mnist", data=tmp_path, split="train")
+    with pytest.raises(ConfigError, match="val_per_class"):
+        experiments.run("sparsey-mnist", data=tmp_path, split="validation", val_per_class=200)
+    with pytest.raises(ConfigError, match="readout_passes"):
+        experiments.run("sparsey-mnist", data=tmp_path, readout_passes=0)
     with pytest.raises(ConfigError, match="892"):
         experiments.run("sparsey-mnist", data=tmp_path, train_per_class=500, test_per_class=500)
     with pytest.raises(ConfigError, match="K must be >= 2"):
@@ -140,12 +178,20 @@ def test_presets_build_models(name):
     m = Sparsey.from_preset(name, seed=0)
     assert m.n_levels >= 1
     if name == "sparsey-mnist":
-        assert m.levels[0].M == 18 * 18 and m.levels[0].Q == 4 and m.levels[0].K == 32
+        assert m.levels[0].M == 12 * 12 and m.levels[0].Q == 8 and m.levels[0].K == 32
     with pytest.raises(ConfigError, match="not found"):
         Sparsey.from_preset("no-such-preset")
 
 
 @pytest.mark.data
 def test_real_mnist_small(shared_data):
-    r = experiments.run("sparsey-mnist", data=shared_data, train_per_class=50, test_per_class=50)
+    r = experiments.run(
+        "sparsey-mnist",
+        data=shared_data,
+        train_per_class=50,
+        test_per_class=50,
+        split="validation",
+        val_per_class=10,
+    )
     assert r["metrics"]["accuracy"] > 0.75
+    assert r["metrics"]["accuracy_fixed_time"] > 0.75

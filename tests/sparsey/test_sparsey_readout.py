@@ -9,7 +9,7 @@ import pytest
 
 from neuromem.datasets.mnist import balanced_split, load_mnist, read_idx
 from neuromem.errors import DataNotFoundError
-from neuromem.sparsey import ClassAssociation, CodeKNN
+from neuromem.sparsey import ClassAssociation, ClassUnits, CodeKNN
 from neuromem.sparsey.preprocess import binarize, deskew, edge_features
 
 
@@ -74,6 +74,43 @@ def test_readout_errors():
         knn.predict(np.zeros((2, 4), int))
     with pytest.raises(ValueError, match="winners must be < K"):
         knn.predict(np.full((1, 3), 5))
+
+
+def test_class_units_fixed_time_readout():
+    rng = np.random.default_rng(2)
+    protos = rng.integers(0, 8, size=(4, 40))
+
+    def sample(n):
+        y = rng.integers(0, 4, n)
+        X = protos[y].copy()
+        flip = rng.random(X.shape) < 0.5
+        X[flip] = rng.integers(-1, 8, flip.sum())
+        return X, y
+
+    Xtr, ytr = sample(300)
+    Xte, yte = sample(200)
+    units = ClassUnits(passes=2).fit(Xtr, ytr)
+    assert units.score(Xte, yte) > 0.95
+    assert units.scores(Xte).shape == (200, 4)
+    # shuffled labels: near chance
+    assert ClassUnits().fit(Xtr, rng.permutation(ytr)).score(Xte, yte) < 0.45
+    # its size does not grow with the number of training codes (fixed-time prediction)
+    big = ClassUnits().fit(np.concatenate([Xtr] * 3), np.concatenate([ytr] * 3))
+    assert big._W.shape == units._W.shape
+    # deterministic: same codes in the same order, same weights
+    np.testing.assert_array_equal(ClassUnits(2).fit(Xtr, ytr)._W, units._W)
+
+
+def test_class_units_errors():
+    with pytest.raises(ValueError, match="passes"):
+        ClassUnits(passes=0)
+    with pytest.raises(RuntimeError, match="fit"):
+        ClassUnits().predict(np.zeros((2, 3), dtype=int))
+    units = ClassUnits().fit(np.zeros((4, 3), dtype=int), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="codes must have shape"):
+        units.predict(np.zeros((2, 5), dtype=int))
+    with pytest.raises(ValueError, match="labels"):
+        ClassUnits().fit(np.zeros((4, 3), dtype=int), [0, 1, 0])
 
 
 # ----------------------------------------------------------------- preprocessing
