@@ -47,7 +47,8 @@ P_EXPANSIVITY = 21  # 0: power law in G, 1: odds (max-V cell wins with probabili
 P_RELATIVE_V = 22  # sigmoid on V / max V of the CM (0/1)
 P_CROSSTALK = 23  # U corrected for each cell's density of set weights (0/1)
 P_K_D = 24  # cells per CM of the level above (groups of D afferents)
-N_PARAMS = 25
+P_HYP_MARGIN = 25  # cells within this of their CM's max V are carried as hypotheses
+N_PARAMS = 26
 
 # sources of V, as bits of a combination
 _SRC_U = 1
@@ -65,19 +66,22 @@ def _pow(x, lam):
 
 
 @njit(cache=True)
-def _context_sums(aff, m, xs, W, act, s, k_src):
-    """Add to ``s[c]`` the weights ``W[m, a, c]`` of the active context afferents of MAC ``m``.
+def _context_sums(aff, m, xs, W, act, s, k_src, last_g):
+    """Count in ``s[c]`` the source CMs from which cell ``c`` of MAC ``m`` gets a set weight.
 
     Afferent ``a`` is active when ``xs[aff[m, a]] != 0``; the active ones are written to
-    ``act[:n]``. Returns ``(n, groups)``: the number of active afferents and the number of
-    source CMs (runs of ``k_src`` consecutive source cells) holding at least one of them. For a
-    single code the two are equal; when the source carries several hypotheses per CM (see
-    ``hypotheses``) ``groups`` is still one per source CM, so a cell consistent with any one
-    hypothesis reaches full support.
+    ``act[:n]``. A source CM is a run of ``k_src`` consecutive source cells; ``s[c]`` grows by
+    one per source CM holding at least one active afferent with ``W[m, a, c] = 1`` (for a
+    single code, one active cell per source CM, this is the plain weighted sum). Returns
+    ``(n, groups)``: the number of active afferents and of source CMs holding one. When the
+    source carries several hypotheses per CM (see ``hypotheses``), a cell consistent with any
+    one of them reaches ``s[c] = groups``. ``last_g`` is scratch space of ``s``'s size.
     """
     n = 0
     groups = 0
     last = -1
+    for c in range(s.shape[0]):
+        last_g[c] = -1
     for a in range(aff.shape[1]):
         idx = aff[m, a]
         if idx < 0:
@@ -90,8 +94,50 @@ def _context_sums(aff, m, xs, W, act, s, k_src):
                 groups += 1
                 last = g
             for c in range(s.shape[0]):
-                s[c] += W[m, a, c]
+                if W[m, a, c] != 0 and last_g[c] != g:
+                    s[c] += 1
+                    last_g[c] = g
     return n, groups
+
+
+@njit(cache=True)
+def _h_support(h_aff, m, xh, WH, act, s, s_own, own_q, prev_own, last_g, K, Q, excl, Hn, has_q):
+    """Normalised H support ``Hn`` of every cell of MAC ``m`` from context cells ``xh``.
+
+    ``Hn[c]`` is the fraction of the active source CMs (the cell's own CM left out when
+    ``excl``) from which cell ``c`` has a set weight; ``has_q[q]`` says whether CM ``q`` has
+    any H source; ``prev_own`` marks the MAC's own active context cells. Returns the number
+    of active H afferents.
+    """
+    C = Q * K
+    for c in range(C):
+        s[c] = 0
+        s_own[c] = 0
+        prev_own[c] = False
+    for q in range(Q):
+        own_q[q] = 0
+    n_h, g_h = _context_sums(h_aff, m, xh, WH, act, s, K, last_g)
+    for j in range(n_h):
+        idx = h_aff[m, act[j]]
+        if m * C <= idx < (m + 1) * C:
+            prev_own[idx - m * C] = True
+            if excl:
+                qs = (idx - m * C) // K
+                own_q[qs] = 1
+                for k in range(K):
+                    if WH[m, act[j], qs * K + k] != 0:
+                        s_own[qs * K + k] = 1
+    for q in range(Q):
+        norm = g_h - own_q[q]
+        has_q[q] = norm > 0
+        for k in range(K):
+            c = q * K + k
+            if norm > 0:
+                h = (s[c] - s_own[c]) / norm
+                Hn[c] = h if h < 1.0 else 1.0
+            else:
+                Hn[c] = 1.0
+    return n_h
 
 
 @njit(cache=True)
@@ -152,6 +198,9 @@ def csa_frame(
     xd,
     use_h,
     use_d,
+    xs,
+    use_s,
+    prev_w,
     u_aff,
     h_aff,
     d_aff,
@@ -185,6 +234,14 @@ def csa_frame(
         per MAC, or several hypotheses per CM, see ``out_ctx``).
     use_h, use_d : bool
         Whether the H and D sources exist for this frame.
+    xs : uint8 array
+        Recognition only: the context cells *predicted* for ``t`` (recall mode from ``xh``),
+        the H source of the "skip" backoff that recognises a sequence with a dropped frame.
+    use_s : bool
+        Whether ``xs`` is given.
+    prev_w : int64 array (M, Q)
+        Recognition only: the MACs' winners at ``t - 1`` (``-1``: none), for the "hold"
+        backoff; ``(1, 1)`` holding ``-1`` when there are none.
     u_aff, h_aff, d_aff : int64 arrays (M, A)
         Afferent indices (``-1`` padded).
     WU, WH, WD : numpy.ndarray
@@ -223,7 +280,8 @@ def csa_frame(
         Familiarity ``G`` (output); ``NaN`` where the gate is closed.
     out_ctx : uint8 array (M, Q*K)
         The cells this frame passes on as H/D context (output): the winners, or, when
-        recognising with ``hypotheses`` on, every cell whose V ties its CM's maximum.
+        recognising with ``hypotheses`` on, every cell whose V is within
+        ``hypothesis_margin`` of its CM's maximum.
     """
     RU, TU, RH, TH, RD, TD = decay_arrays
     M = u_aff.shape[0]
@@ -244,6 +302,7 @@ def csa_frame(
     backoff = params[P_BACKOFF]
     hold = params[P_HOLD] != 0.0
     hypotheses = params[P_HYPOTHESES] != 0.0
+    margin = params[P_HYP_MARGIN]
     excl_own = params[P_H_EXCLUDE_OWN_CM] != 0.0
     decay = int(params[P_DECAY])
     perm = int(params[P_PERMANENCE])
@@ -272,6 +331,9 @@ def csa_frame(
     own_q = np.zeros(Q, dtype=np.int64)
     has_h_q = np.zeros(Q, dtype=np.bool_)
     prev_own = np.zeros(C, dtype=np.bool_)
+    last_g = np.empty(C, dtype=np.int64)
+    Hs = np.empty(C, dtype=np.float64)
+    has_s_q = np.zeros(Q, dtype=np.bool_)
     psi = np.empty(K, dtype=np.float64)
     for m in range(M):
         for c in range(C):
@@ -302,28 +364,31 @@ def csa_frame(
             for c in range(C):
                 su[c] += WU[m, a, c]
         n_h = 0
-        g_h = 0
         if use_h and lam_h != 0.0:
-            n_h, g_h = _context_sums(h_aff, m, xh, WH, act_h, sh, K)
+            n_h = _h_support(
+                h_aff,
+                m,
+                xh,
+                WH,
+                act_h,
+                sh,
+                sh_own,
+                own_q,
+                prev_own,
+                last_g,
+                K,
+                Q,
+                excl_own,
+                Hn,
+                has_h_q,
+            )
+        else:
+            for c in range(C):
+                prev_own[c] = False
         n_d = 0
         g_d = 0
         if use_d and lam_d != 0.0:
-            n_d, g_d = _context_sums(d_aff, m, xd, WD, act_d, sd, k_d)
-        # H from the cell's own CM (its competitors at t - 1) is left out when asked
-        for q in range(Q):
-            own_q[q] = 0
-        for c in range(C):
-            prev_own[c] = False
-        if n_h > 0:
-            for j in range(n_h):
-                idx = h_aff[m, act_h[j]]
-                if m * C <= idx < (m + 1) * C:
-                    prev_own[idx - m * C] = True
-                    if excl_own:
-                        qs = (idx - m * C) // K
-                        own_q[qs] = 1
-                        for k in range(K):
-                            sh_own[qs * K + k] += WH[m, act_h[j], qs * K + k]
+            n_d, g_d = _context_sums(d_aff, m, xd, WD, act_d, sd, k_d, last_g)
         if recall and n_h == 0 and n_d == 0:
             for q in range(Q):
                 out_w[m, q] = -1
@@ -341,16 +406,6 @@ def csa_frame(
                 Un[c] = u
             else:
                 Un[c] = 1.0
-        for q in range(Q):
-            norm = g_h - own_q[q]
-            has_h_q[q] = norm > 0
-            for k in range(K):
-                c = q * K + k
-                if norm > 0:
-                    h = (sh[c] - sh_own[c]) / norm
-                    Hn[c] = h if h < 1.0 else 1.0
-                else:
-                    Hn[c] = 1.0
         for c in range(C):
             if g_d > 0:
                 dd = sd[c] / g_d
@@ -366,46 +421,85 @@ def csa_frame(
             full |= _SRC_D
         # 4. V and familiarity G over every present source
         G = _combine(full, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V)
-        # 4b. backoff at recognition: hold the previous code, then drop sources
-        if not learn and backoff > 0.0 and G < backoff:
-            done = False
-            if hold and n_u > 0 and n_h > 0:
+        # 4b. backoff at recognition: hold the previous code, skip a frame, drop sources
+        if not learn and backoff > 0.0:
+            G_full = G
+            Gh = -1.0
+            if hold and n_u > 0 and n_h > 0 and prev_w.shape[0] > m and prev_w[m, 0] >= 0:
+                # hold: does U alone support the MAC's previous code? Then the code (with
+                # the hypotheses of its context cells) may persist
                 Gh = 0.0
                 for q in range(Q):
-                    best = 0.0
+                    Gh += _pow(Un[q * K + prev_w[m, q]], lam_u)
                     for k in range(K):
                         c = q * K + k
-                        v = _pow(Un[c], lam_u) if prev_own[c] else 0.0
-                        V2[c] = v
-                        if v > best:
-                            best = v
-                    Gh += best
+                        V2[c] = _pow(Un[c], lam_u) if prev_own[c] else 0.0
                 Gh /= Q
-                if Gh >= backoff:
-                    for c in range(C):
-                        V[c] = V2[c]
-                    G = Gh
-                    done = True
-            n_src = (full & 1) + ((full >> 1) & 1) + ((full >> 2) & 1)
-            size = n_src - 1
-            while not done and size >= 1:
-                best_mask = 0
-                best_G = -1.0
-                for mask in range(1, 8):
-                    if (mask & full) != mask:
-                        continue
-                    if (mask & 1) + ((mask >> 1) & 1) + ((mask >> 2) & 1) != size:
-                        continue
-                    if n_u > 0 and not (mask & _SRC_U):
-                        continue  # with bottom-up input, never predict over it
-                    Gm = _combine(mask, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V2)
-                    if Gm > best_G:
-                        best_G = Gm
-                        best_mask = mask
-                if best_mask != 0 and best_G >= backoff:
-                    G = _combine(best_mask, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V)
-                    done = True
-                size -= 1
+            if Gh >= backoff and Gh > G_full:
+                # the input did not change: the code persists (time warp, repeated frame);
+                # a familiar full match stays among the hypotheses
+                if hypotheses and not learn and G_full >= backoff:
+                    for q in range(Q):
+                        best = 0.0
+                        for k in range(K):
+                            if V[q * K + k] > best:
+                                best = V[q * K + k]
+                        for k in range(K):
+                            if best > 0.0 and V[q * K + k] >= best - margin - 1e-12:
+                                out_ctx[m, q * K + k] = 1
+                for c in range(C):
+                    V[c] = V2[c]
+                G = Gh
+            elif G_full < backoff:
+                done = False
+                if use_s and n_u > 0:
+                    # skip: H from the code predicted for t (a frame was dropped)
+                    n_s = _h_support(
+                        h_aff,
+                        m,
+                        xs,
+                        WH,
+                        act_h,
+                        sh,
+                        sh_own,
+                        own_q,
+                        prev_own,
+                        last_g,
+                        K,
+                        Q,
+                        excl_own,
+                        Hs,
+                        has_s_q,
+                    )
+                    if n_s > 0:
+                        Gs = _combine(
+                            _SRC_U | _SRC_H, Un, Hs, Dn, has_s_q, lam_u, lam_h, lam_d, Q, K, V2
+                        )
+                        if Gs >= backoff:
+                            for c in range(C):
+                                V[c] = V2[c]
+                            G = Gs
+                            done = True
+                n_src = (full & 1) + ((full >> 1) & 1) + ((full >> 2) & 1)
+                size = n_src - 1
+                while not done and size >= 1:
+                    best_mask = 0
+                    best_G = -1.0
+                    for mask in range(1, 8):
+                        if (mask & full) != mask:
+                            continue
+                        if (mask & 1) + ((mask >> 1) & 1) + ((mask >> 2) & 1) != size:
+                            continue
+                        if n_u > 0 and not (mask & _SRC_U):
+                            continue  # with bottom-up input, never predict over it
+                        Gm = _combine(mask, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V2)
+                        if Gm > best_G:
+                            best_G = Gm
+                            best_mask = mask
+                    if best_mask != 0 and best_G >= backoff:
+                        G = _combine(best_mask, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V)
+                        done = True
+                    size -= 1
         out_G[m] = G
         for q in range(Q):
             best = 0.0
@@ -480,7 +574,7 @@ def csa_frame(
             out_ctx[m, base + win] = 1
             if hypotheses and not learn and mu[q] > 0.0:
                 for k in range(K):
-                    if V[base + k] >= mu[q] - 1e-9:
+                    if V[base + k] >= mu[q] - margin - 1e-12:
                         out_ctx[m, base + k] = 1
         # single-trial Hebbian learning
         if do_learn or learn_h or learn_d:
@@ -550,6 +644,7 @@ def csa_batch(
     ``out_ctx`` ``(M, Q*K)`` is scratch space (overwritten each frame).
     """
     empty = np.zeros(1, dtype=np.uint8)
+    no_prev = np.full((1, 1), -1, dtype=np.int64)
     for t in range(X.shape[0]):
         csa_frame(
             X[t],
@@ -557,6 +652,9 @@ def csa_batch(
             empty,
             False,
             False,
+            empty,
+            False,
+            no_prev,
             u_aff,
             h_aff,
             d_aff,

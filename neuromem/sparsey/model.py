@@ -169,6 +169,7 @@ class LevelConfig:
     backoff: float = 0.7
     backoff_hold: bool = True
     hypotheses: bool = True
+    hypothesis_margin: float = 0.1
     h_exclude_own_cm: bool = True
     decay: int = 0
     permanence: int = 1
@@ -223,6 +224,9 @@ class LevelConfig:
                 raise TypeError(
                     f"{name}.{flag} must be a bool, got {type(getattr(self, flag)).__name__}"
                 )
+        self.hypothesis_margin = _float(
+            self.hypothesis_margin, f"{name}.hypothesis_margin", lo=0.0, hi=1.0
+        )
         self.decay = _int(self.decay, f"{name}.decay", 0)
         self.permanence = _int(self.permanence, f"{name}.permanence", 1)
         if self.permanence > 255:
@@ -257,6 +261,7 @@ class LevelConfig:
         p[_k.P_BACKOFF] = self.backoff
         p[_k.P_HOLD] = float(self.backoff_hold)
         p[_k.P_HYPOTHESES] = float(self.hypotheses)
+        p[_k.P_HYP_MARGIN] = self.hypothesis_margin
         p[_k.P_H_EXCLUDE_OWN_CM] = float(self.h_exclude_own_cm)
         p[_k.P_DECAY] = self.decay
         p[_k.P_PERMANENCE] = self.permanence
@@ -375,6 +380,10 @@ class SparseyConfig:
         )
         cfg.validate()
         return cfg
+
+
+_EMPTY = np.zeros(1, dtype=np.uint8)
+_NO_PREV = np.full((1, 1), -1, dtype=np.int64)
 
 
 def _window_starts(n_below: int, rf: int, n: int) -> np.ndarray:
@@ -498,11 +507,26 @@ class _Level:
         )
 
     def csa_frame(
-        self, x, xh, xd, use_h, use_d, learn, rand, out_w, out_G, recall=False, out_ctx=None
+        self,
+        x,
+        xh,
+        xd,
+        use_h,
+        use_d,
+        learn,
+        rand,
+        out_w,
+        out_G,
+        recall=False,
+        out_ctx=None,
+        xs=None,
+        prev_w=None,
     ) -> np.ndarray:
         """:func:`~neuromem.sparsey.kernels.csa_frame` on this level's arrays (updated in place).
 
-        Returns the context cells ``(M, Q*K)`` the frame passes on (``out_ctx``).
+        Returns the context cells ``(M, Q*K)`` the frame passes on (``out_ctx``); ``xs`` is the
+        predicted context of the "skip" backoff and ``prev_w`` the winners at ``t - 1`` of the
+        "hold" backoff (recognition only).
         """
         if out_ctx is None:
             out_ctx = np.zeros((self.M, self.C), dtype=np.uint8)
@@ -512,6 +536,9 @@ class _Level:
             xd,
             use_h,
             use_d,
+            _EMPTY if xs is None else xs,
+            xs is not None,
+            _NO_PREV if prev_w is None else prev_w,
             *self._kernel_args(learn, rand),
             recall,
             rand,
@@ -859,6 +886,14 @@ class Sparsey:
                     xh = empty
                 use_d = li + 1 < L and has_prev[li + 1] and lv.cfg.use_d
                 rand = self.rng.random((lv.M, lv.Q)) if learn else np.zeros((lv.M, lv.Q))
+                xs = None
+                if not learn and not recall and use_h and has_prev[li] and lv.cfg.backoff > 0:
+                    # the code predicted for t from the context alone (recall mode): the
+                    # source of the "skip" backoff when a frame was dropped
+                    pw = np.empty((lv.M, lv.Q), dtype=np.int64)
+                    pG = np.empty(lv.M)
+                    pred = lv.csa_frame(x, xh, empty, True, False, False, rand, pw, pG, True)
+                    xs = np.append(pred.reshape(-1), np.uint8(0))
                 ctx = lv.csa_frame(
                     x,
                     xh,
@@ -870,6 +905,8 @@ class Sparsey:
                     winners[li][t],
                     Gs[li][t],
                     recall=recall and li == 0,
+                    xs=xs,
+                    prev_w=winners[li][t - 1] if t > 0 and has_prev[li] else None,
                 )
                 cur_cells.append(_k.codes_to_cells(winners[li][t][None], lv.K)[0])
                 cur_ctx.append(ctx.reshape(-1))
