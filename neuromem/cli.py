@@ -25,8 +25,10 @@ import importlib.util
 import json
 import os
 import pkgutil
+import signal
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 from neuromem.errors import ConfigError
@@ -114,12 +116,14 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     from neuromem import experiments
-    from neuromem.datasets import default_data_dir
+    from neuromem.datasets import default_data_dir, require_dir
     from neuromem.errors import BackendUnavailableError, DataNotFoundError
+    from neuromem.experiments import check_out
 
-    out_root = Path(args.out)
-    data = Path(args.data) if args.data else default_data_dir()
-    ran, skipped = [], []
+    out_root = check_out(args.out)
+    # a folder the user names must exist (checked before any experiment runs)
+    data = require_dir(Path(args.data), what="--data folder") if args.data else default_data_dir()
+    ran, skipped, failed = [], [], []
     for exp in experiments.experiments():
         if not exp.demo:
             continue
@@ -143,6 +147,13 @@ def cmd_demo(args) -> int:
             print(f"   skipped: {e}", flush=True)
             skipped.append((exp.name, str(e)))
             continue
+        except USER_ERRORS as e:
+            # a corrupt data file, say: this experiment fails, the others still run
+            if os.environ.get("NEUROMEM_DEBUG"):
+                raise
+            print(f"   failed: {_one_line(e)}", flush=True)
+            failed.append((exp.name, _one_line(e)))
+            continue
         _print_result(result, out_root / exp.name)
         ran.append((exp.name, time.perf_counter() - t0))
     print(f"\n{len(ran)} demo experiments ran; results under {out_root.resolve()}/")
@@ -150,6 +161,12 @@ def cmd_demo(args) -> int:
         print(f"  {name:<24} {secs:7.1f}s  {out_root / name / 'result.json'}")
     for name, why in skipped:
         print(f"  {name:<24} skipped: {why}")
+    for name, why in failed:
+        print(f"  {name:<24} FAILED: {why}")
+    if failed:
+        print(f"neuromem: error: {len(failed)} demo experiment(s) failed: "
+              f"{', '.join(n for n, _ in failed)}", file=sys.stderr)  # fmt: skip
+        return 2
     return 0
 
 
@@ -348,22 +365,60 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: What the command's error boundary turns into exit status 2 and one line: every error a user
+#: can cause with a bad value, file or folder (the loaders raise ``ValueError`` naming file and
+#: line; a truncated archive raises ``EOFError``/``BadZipFile``/``OSError``). Set
+#: ``NEUROMEM_DEBUG=1`` to see the traceback instead.
+USER_ERRORS = (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile)
+
+
+class _Terminated(Exception):
+    """SIGTERM, turned into an exception so that clean-up runs as for Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _one_line(e: BaseException) -> str:
+    msg = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, OSError) and getattr(e, "filename", None) and str(e.filename) not in msg:
+        msg = f"{e.filename}: {msg}"
+    return msg
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``neuromem`` console script; returns the exit status."""
+    """Entry point of the ``neuromem`` console script; returns the exit status.
+
+    Exit status 2 and one line on standard error for bad input (:data:`USER_ERRORS`), 130
+    after Ctrl-C, 143 after SIGTERM; in every case a run's ``--out`` is left as it was.
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        old = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (called from Python): leave signals alone
+        old = None
+    try:
         return int(args.func(args) or 0)
-    except ConfigError as e:
-        print(f"neuromem: error: {e}", file=sys.stderr)
+    except BrokenPipeError:  # output piped into `head`, say: not an error
+        sys.stderr.close()
+        return 0
+    except USER_ERRORS as e:
+        if os.environ.get("NEUROMEM_DEBUG"):
+            raise
+        print(f"neuromem: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("neuromem: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into `head`, say: not an error
-        sys.stderr.close()
-        return 0
+    except _Terminated:
+        print("neuromem: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 if __name__ == "__main__":  # pragma: no cover

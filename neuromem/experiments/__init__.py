@@ -16,6 +16,7 @@ from neuromem.config import coerce_value, load_preset, resolve_config
 from ._registry import (
     Experiment,
     RunContext,
+    check_out,
     experiments,
     get,
     names,
@@ -27,6 +28,7 @@ from ._registry import (
 __all__ = [
     "Experiment",
     "RunContext",
+    "check_out",
     "coerce_value",
     "experiments",
     "get",

@@ -17,6 +17,7 @@ import math
 import os
 import pkgutil
 import platform
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -373,17 +374,23 @@ def run(
             f"--data: {name} needs a data folder; pass --data DIR or set NEUROMEM_DATA"
         )
 
-    out_path = None
-    if out is not None:
-        out_path = Path(out)
-        if out_path.exists() and not out_path.is_dir():
-            raise ConfigError(f"--out: {out_path} exists and is not a folder")
-        out_path.mkdir(parents=True, exist_ok=True)
-
-    ctx = RunContext(seed=seed, backend=backend, data=data_path, out=out_path, progress=progress)
+    out_path = None if out is None else check_out(out)
+    # the run writes into a staging folder beside --out; only a finished run is moved into
+    # --out (figures first, result.json last), so a failed or interrupted run creates no
+    # --out folder and leaves a previous run's files as they were
+    stage = None
+    if out_path is not None:
+        stage = Path(tempfile.mkdtemp(dir=_existing_ancestor(out_path),
+                                      prefix=f".{out_path.name}.partial-"))  # fmt: skip
+    ctx = RunContext(seed=seed, backend=backend, data=data_path, out=stage, progress=progress)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    metrics = exp.func(cfg, ctx)
+    try:
+        metrics = exp.func(cfg, ctx)
+    except BaseException:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        raise
     ctx.timings["total"] = time.perf_counter() - t0
     result = {
         "experiment": name,
@@ -398,10 +405,71 @@ def run(
         "figures": list(ctx.figures),
         "artifacts": list(ctx.artifacts),
     }
-    if out_path is not None:
-        # write atomically: a partial result.json is never left behind
-        fd, tmp = tempfile.mkstemp(dir=out_path, prefix=".result-", suffix=".json")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(result, fh, indent=2)
-        os.replace(tmp, out_path / "result.json")
+    if stage is not None:
+        try:
+            _publish(stage, out_path, result)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return result
+
+
+def check_out(out) -> Path:
+    """``out`` as a Path, checked before any work: it is a folder or can be created as one.
+
+    Raises
+    ------
+    ConfigError
+        ``out`` is a file, lies under a file, or its nearest existing folder is not writable.
+    """
+    out_path = Path(out)
+    if out_path.exists() and not out_path.is_dir():
+        raise ConfigError(f"--out: {out_path} exists and is not a folder")
+    probe = _existing_ancestor(out_path)
+    if not probe.is_dir():
+        raise ConfigError(f"--out: {out_path} lies under {probe}, which is a file")
+    if not os.access(probe, os.W_OK | os.X_OK) or (
+        out_path.is_dir() and not os.access(out_path, os.W_OK | os.X_OK)
+    ):
+        raise ConfigError(f"--out: cannot write into {probe} (permission denied)")
+    if str(out_path.resolve()).startswith(("/proc/", "/sys/", "/dev/")):
+        raise ConfigError(f"--out: {out_path} is in a system folder")
+    return out_path
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """``path`` itself when it exists, else its nearest existing parent."""
+    probe = path.absolute()
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return probe
+
+
+def _json_safe(v):
+    """Standard JSON only: non-finite floats become None (``null`` means "not finite")."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    return v
+
+
+def _publish(stage: Path, out_path: Path, result: dict) -> None:
+    """Move a finished run from ``stage`` into ``out_path``: the old ``result.json`` goes
+    first, then figures and arrays, and the new ``result.json`` last, so ``result.json`` is
+    always whole and never describes other files than its own run's."""
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp = stage / "result.json"
+    with open(tmp, "w") as fh:
+        json.dump(_json_safe(result), fh, indent=2, allow_nan=False)
+    os.chmod(tmp, 0o666 & ~umask)
+    out_path.mkdir(parents=True, exist_ok=True)
+    old = out_path / "result.json"
+    if old.exists():
+        old.unlink()
+    for f in sorted(stage.iterdir()):
+        if f.name != "result.json":
+            os.replace(f, out_path / f.name)
+    os.replace(tmp, out_path / "result.json")
