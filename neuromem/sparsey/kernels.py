@@ -163,6 +163,20 @@ def _combine(mask, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V):
 
 
 @njit(cache=True)
+def _add_hypotheses(V, Q, K, margin, out_ctx, m):
+    """Mark in ``out_ctx[m]`` the cells within ``margin`` of their CM's max of ``V``."""
+    for q in range(Q):
+        best = 0.0
+        for k in range(K):
+            if V[q * K + k] > best:
+                best = V[q * K + k]
+        if best > 0.0:
+            for k in range(K):
+                if V[q * K + k] >= best - margin - 1e-12:
+                    out_ctx[m, q * K + k] = 1
+
+
+@njit(cache=True)
 def _reinforce(W, R, T, m, a, c, now, decay, perm):
     """Set weight ``W[m, a, c]`` (reinforce it when decay is on); True if it was unset."""
     was = W[m, a, c] == 0
@@ -333,6 +347,7 @@ def csa_frame(
     prev_own = np.zeros(C, dtype=np.bool_)
     last_g = np.empty(C, dtype=np.int64)
     Hs = np.empty(C, dtype=np.float64)
+    V3 = np.empty(C, dtype=np.float64)
     has_s_q = np.zeros(Q, dtype=np.bool_)
     psi = np.empty(K, dtype=np.float64)
     for m in range(M):
@@ -435,51 +450,51 @@ def csa_frame(
                         c = q * K + k
                         V2[c] = _pow(Un[c], lam_u) if prev_own[c] else 0.0
                 Gh /= Q
-            if Gh >= backoff and Gh > G_full:
-                # the input did not change: the code persists (time warp, repeated frame);
-                # a familiar full match stays among the hypotheses
-                if hypotheses and not learn and G_full >= backoff:
-                    for q in range(Q):
-                        best = 0.0
-                        for k in range(K):
-                            if V[q * K + k] > best:
-                                best = V[q * K + k]
-                        for k in range(K):
-                            if best > 0.0 and V[q * K + k] >= best - margin - 1e-12:
-                                out_ctx[m, q * K + k] = 1
-                for c in range(C):
-                    V[c] = V2[c]
-                G = Gh
-            elif G_full < backoff:
-                done = False
-                if use_s and n_u > 0:
-                    # skip: H from the code predicted for t (a frame was dropped)
-                    n_s = _h_support(
-                        h_aff,
-                        m,
-                        xs,
-                        WH,
-                        act_h,
-                        sh,
-                        sh_own,
-                        own_q,
-                        prev_own,
-                        last_g,
-                        K,
-                        Q,
-                        excl_own,
-                        Hs,
-                        has_s_q,
+            hold_ok = Gh >= backoff and Gh > G_full
+            Gs = -1.0
+            if use_s and n_u > 0 and (G_full < backoff or hold_ok):
+                # skip: H from the code predicted for t (a frame was dropped)
+                n_s = _h_support(
+                    h_aff,
+                    m,
+                    xs,
+                    WH,
+                    act_h,
+                    sh,
+                    sh_own,
+                    own_q,
+                    prev_own,
+                    last_g,
+                    K,
+                    Q,
+                    excl_own,
+                    Hs,
+                    has_s_q,
+                )
+                if n_s > 0:
+                    Gs = _combine(
+                        _SRC_U | _SRC_H, Un, Hs, Dn, has_s_q, lam_u, lam_h, lam_d, Q, K, V3
                     )
-                    if n_s > 0:
-                        Gs = _combine(
-                            _SRC_U | _SRC_H, Un, Hs, Dn, has_s_q, lam_u, lam_h, lam_d, Q, K, V2
-                        )
-                        if Gs >= backoff:
-                            for c in range(C):
-                                V[c] = V2[c]
-                            G = Gs
-                            done = True
+            skip_ok = Gs >= backoff and Gs > G_full
+            if hold_ok or skip_ok:
+                # the best of hold and skip is the code; the other, and a familiar full
+                # match, stay among the hypotheses
+                if hypotheses:
+                    if G_full >= backoff - 2.0 * margin:
+                        _add_hypotheses(V, Q, K, margin, out_ctx, m)
+                    if hold_ok and skip_ok:
+                        _add_hypotheses(V2 if Gs > Gh else V3, Q, K, margin, out_ctx, m)
+                if skip_ok and Gs > Gh:
+                    for c in range(C):
+                        V[c] = V3[c]
+                    G = Gs
+                else:
+                    for c in range(C):
+                        V[c] = V2[c]
+                    G = Gh
+            elif G_full < backoff:
+                # drop sources: the best combination of one source fewer, then fewer still
+                done = False
                 n_src = (full & 1) + ((full >> 1) & 1) + ((full >> 2) & 1)
                 size = n_src - 1
                 while not done and size >= 1:

@@ -170,6 +170,7 @@ class LevelConfig:
     backoff_hold: bool = True
     hypotheses: bool = True
     hypothesis_margin: float = 0.1
+    start_unit: bool = True
     h_exclude_own_cm: bool = True
     decay: int = 0
     permanence: int = 1
@@ -214,6 +215,7 @@ class LevelConfig:
             raise ValueError(f"{name}.cell_saturation must be <= 1, got {self.cell_saturation}")
         self.backoff = _float(self.backoff, f"{name}.backoff", lo=0.0, hi=1.0)
         for flag in (
+            "start_unit",
             "backoff_hold",
             "hypotheses",
             "h_exclude_own_cm",
@@ -879,7 +881,7 @@ class Sparsey:
                     cur_cells.append(prev_cells[li])
                     cur_ctx.append(prev_ctx[li])
                     continue
-                use_h = lv.cfg.h_radius >= 0
+                use_h = lv.cfg.h_radius >= 0 and (has_prev[li] or lv.cfg.start_unit)
                 if use_h:
                     xh = np.append(prev_ctx[li], np.uint8(0)) if has_prev[li] else start[li]
                 else:
