@@ -373,7 +373,7 @@ class CapacityConfig(_OneMAC):
     )
     n_active: int = 32
     n_items: list[int] = field(
-        default_factory=lambda: [50, 100, 200, 400, 600, 800, 1000, 1200, 1600]
+        default_factory=lambda: [50, 100, 200, 300, 400, 500, 600, 700, 800, 1000, 1600]
     )
     repeat_fraction: float = 0.25
     noise: float = 0.2
@@ -966,6 +966,7 @@ def _mnist_pipeline(cfg: MNISTConfig, seed: int, Ftr, ytr, Fte, chi=None) -> dic
     description="Sparsey on MNIST: kNN and fixed-time readouts on codes, chi=0, kNN on the "
     "same preprocessed pixels and on raw pixels",
     needs_data=True,
+    demo_overrides={"test_per_class": 100},
 )
 def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
     from neuromem.datasets.mnist import balanced_split, load_mnist
