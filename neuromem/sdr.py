@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 from scipy import stats
 
+from neuromem._resources import check_memory
 from neuromem.rng import as_generator
 
 __all__ = [
@@ -193,6 +194,7 @@ class SDR:
 
     def to_dense(self, dtype=bool) -> np.ndarray:
         """Return the code as a dense array of length ``size``."""
+        check_memory(float(self._size) * np.dtype(dtype).itemsize, f"size={self._size} (to_dense)")
         out = np.zeros(self._size, dtype=dtype)
         out[self._indices] = 1
         return out
@@ -528,6 +530,13 @@ def _as_sdr_batch(codes, name):
     return stack_sdrs(list(codes))
 
 
+def _check_matrix(na: int, nb: int, size: int, copies: int) -> None:
+    """Refuse an ``(na, nb)`` result (``copies`` float64/int64 matrices) that cannot fit."""
+    check_memory(
+        8.0 * (copies * float(na) * nb + 2 * size), f"a and b ({na} x {nb} codes of {size} units)"
+    )
+
+
 def pairwise_overlap(a: Iterable[SDR] | np.ndarray, b=None) -> np.ndarray:
     """Overlap matrix between two collections of SDRs (Numba kernel).
 
@@ -548,6 +557,7 @@ def pairwise_overlap(a: Iterable[SDR] | np.ndarray, b=None) -> np.ndarray:
         ib, lb, sb = _as_sdr_batch(b, "b")
     if sa != sb:
         raise ValueError(f"a and b have different code sizes: {sa} and {sb}")
+    _check_matrix(len(la), len(lb), sa, 1)
     return _pairwise_overlap_kernel(ia, la, ib, lb)
 
 
@@ -560,6 +570,7 @@ def pairwise_jaccard(a, b=None) -> np.ndarray:
         ib, lb, sb = _as_sdr_batch(b, "b")
     if sa != sb:
         raise ValueError(f"a and b have different code sizes: {sa} and {sb}")
+    _check_matrix(len(la), len(lb), sa, 4)
     inter = _pairwise_overlap_kernel(ia, la, ib, lb).astype(np.float64)
     union = la[:, None] + lb[None, :] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -604,7 +615,62 @@ def pairwise_code_similarity(a, b=None, *, K: int | None = None) -> np.ndarray:
         raise ValueError(f"a and b have different Q: {wa.shape[1]} and {wb.shape[1]}")
     if ka is not None and kb is not None and ka != kb:
         raise ValueError(f"a and b have different K: {ka} and {kb}")
+    _check_matrix(len(wa), len(wb), 0, 2)
     return _pairwise_agree_kernel(wa, wb) / wa.shape[1]
+
+
+def _as_index_rows(ind, name: str) -> np.ndarray:
+    """A padded index batch (2-D integer array) as C-contiguous int64; errors name ``name``."""
+    arr = np.asarray(ind)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if arr.size or arr.dtype == object:
+            raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_codes, max_active), got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _as_lengths(lengths, rows: np.ndarray, name: str, rows_name: str) -> np.ndarray:
+    """Row lengths checked against the rows they describe (count and width)."""
+    arr = np.asarray(lengths)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if arr.size or arr.dtype == object:
+            raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.shape[0] != rows.shape[0]:
+        raise ValueError(
+            f"{name} must hold one length per row of {rows_name} ({rows.shape[0]}), "
+            f"got shape {arr.shape}"
+        )
+    arr = arr.astype(np.int64)
+    width = rows.shape[1]
+    if arr.size and (arr.min() < 0 or arr.max() > width):
+        bad = int(np.flatnonzero((arr < 0) | (arr > width))[0])
+        raise ValueError(
+            f"{name}[{bad}] = {int(arr[bad])} is outside [0, {width}] "
+            f"(the width of the rows of {rows_name})"
+        )
+    return np.ascontiguousarray(arr)
+
+
+def _check_sorted_rows(rows: np.ndarray, lengths: np.ndarray, name: str) -> None:
+    """The first ``lengths[r]`` entries of each row must be >= 0 and strictly increasing."""
+    if rows.size == 0:
+        return
+    col = np.arange(rows.shape[1])
+    used = col[None, :] < lengths[:, None]
+    neg = used & (rows < 0)
+    if neg.any():
+        r = int(np.flatnonzero(neg.any(axis=1))[0])
+        raise ValueError(f"{name}: row {r} holds a negative index among its active units")
+    if rows.shape[1] > 1:
+        both = used[:, 1:]  # entry j+1 active implies entry j active
+        bad = both & (rows[:, 1:] <= rows[:, :-1])
+        if bad.any():
+            r = int(np.flatnonzero(bad.any(axis=1))[0])
+            raise ValueError(
+                f"{name}: row {r} is not sorted and unique (the rows must be as stack_sdrs "
+                "returns them: ascending active indices, then padding)"
+            )
 
 
 def paired_overlap(ind_a, len_a, ind_b, len_b) -> np.ndarray:
@@ -612,14 +678,39 @@ def paired_overlap(ind_a, len_a, ind_b, len_b) -> np.ndarray:
 
     The batches are as returned by :func:`stack_sdrs`; this is the fast path for sampling
     overlap distributions over many random pairs.
+
+    Parameters
+    ----------
+    ind_a, ind_b : array_like of int, shape (n, width_a) and (n, width_b)
+        Row ``r`` holds the active indices of code ``r`` in ascending order, then padding.
+    len_a, len_b : array_like of int, shape (n,)
+        Active units of each row, in ``[0, width]``.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+
+    Raises
+    ------
+    TypeError
+        Non-integer arrays.
+    ValueError
+        Batches with different numbers of rows, a length array of another length than its
+        batch, a length outside ``[0, width]``, or rows whose active part is not ascending
+        and unique (the message names the argument and the first bad row).
     """
-    ind_a = np.ascontiguousarray(ind_a, dtype=np.int64)
-    ind_b = np.ascontiguousarray(ind_b, dtype=np.int64)
+    ind_a = _as_index_rows(ind_a, "ind_a")
+    ind_b = _as_index_rows(ind_b, "ind_b")
     if ind_a.shape[0] != ind_b.shape[0]:
-        raise ValueError("the two batches must have the same number of rows")
-    return _paired_overlap_kernel(
-        ind_a, np.asarray(len_a, dtype=np.int64), ind_b, np.asarray(len_b, dtype=np.int64)
-    )
+        raise ValueError(
+            f"ind_a and ind_b must have the same number of rows, got {ind_a.shape[0]} "
+            f"and {ind_b.shape[0]}"
+        )
+    len_a = _as_lengths(len_a, ind_a, "len_a", "ind_a")
+    len_b = _as_lengths(len_b, ind_b, "len_b", "ind_b")
+    _check_sorted_rows(ind_a, len_a, "ind_a")
+    _check_sorted_rows(ind_b, len_b, "ind_b")
+    return _paired_overlap_kernel(ind_a, len_a, ind_b, len_b)
 
 
 # --------------------------------------------------------------------------- analytic
@@ -632,6 +723,26 @@ def _check_counts(size, a, b):
     if b > size:
         raise ValueError(f"b must be <= size ({size}), got {b}")
     return size, a, b
+
+
+def _hypergeom_pmf(size: int, a: int, b: int) -> np.ndarray:
+    """``P(k)``, ``k = 0 .. min(a, b)``, by the ratio ``P(k+1) / P(k)`` in log space.
+
+    ``P(k+1) / P(k) = (a - k)(b - k) / ((k + 1)(size - a - b + k + 1))`` on the support
+    ``k >= max(0, a + b - size)``; the log-ratios are summed and normalised. Linear in
+    ``min(a, b)`` whatever ``size`` (scipy's per-point evaluation takes milliseconds per
+    point for sizes of 10**12).
+    """
+    top = min(a, b)
+    lo = max(0, a + b - size)
+    out = np.zeros(top + 1)
+    k = np.arange(lo, top, dtype=np.float64)
+    log_ratio = np.log(a - k) + np.log(b - k) - np.log(k + 1.0) - np.log(size - a - b + k + 1.0)
+    logp = np.concatenate(([0.0], np.cumsum(log_ratio)))
+    logp -= logp.max()
+    p = np.exp(logp)
+    out[lo:] = p / p.sum()
+    return out
 
 
 def overlap_pmf(size: int, a: int, b: int | None = None) -> np.ndarray:
@@ -648,10 +759,15 @@ def overlap_pmf(size: int, a: int, b: int | None = None) -> np.ndarray:
     -------
     numpy.ndarray, shape (min(a, b) + 1,)
         ``pmf[k] = P(|x ∩ y| = k)``.
+
+    Raises
+    ------
+    ValueError
+        Counts out of range, or a ``min(a, b)`` whose arrays would not fit in memory.
     """
     size, a, b = _check_counts(size, a, a if b is None else b)
-    k = np.arange(min(a, b) + 1)
-    return stats.hypergeom(size, a, b).pmf(k)
+    check_memory(48.0 * (min(a, b) + 1), f"a={a}, b={b} (overlap_pmf)")
+    return _hypergeom_pmf(size, a, b)
 
 
 def expected_overlap(size: int, a: int, b: int | None = None) -> float:
@@ -674,6 +790,7 @@ def modular_overlap_pmf(Q: int, K: int) -> np.ndarray:
     """
     Q = _check_positive_int(Q, "Q")
     K = _check_positive_int(K, "K", minimum=2)
+    check_memory(48.0 * (Q + 1), f"Q={Q} (modular_overlap_pmf)")
     return stats.binom(Q, 1.0 / K).pmf(np.arange(Q + 1))
 
 

@@ -247,3 +247,78 @@ def test_measured_overlap_of_random_codes_follows_hypergeometric():
     k = np.arange(pmf.size)
     var = (k**2 * pmf).sum() - ((k * pmf).sum()) ** 2
     assert abs(ov.mean() - sdr.expected_overlap(size, n_active)) < 4 * np.sqrt(var / n)
+
+
+# --------------------------------------------------------------------------- issue 17
+def test_paired_overlap_refuses_lengths_beyond_the_row_width():
+    # length 4 on rows of width 2 read past the row (the old answer was [2, 2]; truth [1, 2])
+    a = np.array([[1, 5], [3, 4]])
+    b = np.array([[5, 9], [3, 4]])
+    assert sdr.paired_overlap(a, [2, 2], b, [2, 2]).tolist() == [1, 2]
+    with pytest.raises(ValueError, match=r"len_a\[0\] = 4 is outside \[0, 2\]"):
+        sdr.paired_overlap(a, [4, 2], b, [2, 2])
+    with pytest.raises(ValueError, match=r"len_b\[1\] = -1"):
+        sdr.paired_overlap(a, [2, 2], b, [2, -1])
+
+
+def test_paired_overlap_refuses_short_lengths_unsorted_rows_and_bad_types():
+    a = np.array([[1, 5], [3, 4]])
+    with pytest.raises(ValueError, match="len_a must hold one length per row of ind_a"):
+        sdr.paired_overlap(a, [2], a, [2, 2])
+    with pytest.raises(ValueError, match="ind_a and ind_b must have the same number of rows"):
+        sdr.paired_overlap(a, [2, 2], a[:1], [2])
+    with pytest.raises(ValueError, match="ind_b: row 1 is not sorted"):
+        sdr.paired_overlap(a, [2, 2], np.array([[1, 5], [4, 3]]), [2, 2])
+    with pytest.raises(ValueError, match="ind_a: row 0 is not sorted"):
+        sdr.paired_overlap(np.array([[5, 5]]), [2], a[:1], [2])
+    with pytest.raises(ValueError, match="ind_a: row 0 holds a negative index"):
+        sdr.paired_overlap(np.array([[-1, 5]]), [2], a[:1], [2])
+    with pytest.raises(TypeError, match="ind_a must be an integer array"):
+        sdr.paired_overlap(a.astype(float), [2, 2], a, [2, 2])
+    with pytest.raises(TypeError, match="len_b must be an integer array"):
+        sdr.paired_overlap(a, [2, 2], a, [2.0, 2.5])
+    with pytest.raises(ValueError, match="ind_a must be 2-D"):
+        sdr.paired_overlap([1, 2], [2], a, [2, 2])
+    # padding after the active part is free, and a shorter length ignores the rest
+    assert sdr.paired_overlap(np.array([[1, 5, -1]]), [2], np.array([[9, 5]]), [1]).tolist() == [0]
+
+
+@given(st.integers(1, 40), st.data())
+@settings(max_examples=30, deadline=None, derandomize=True)
+def test_property_paired_overlap_equals_set_intersection(size, data):
+    rows_a, rows_b = [], []
+    for _ in range(data.draw(st.integers(1, 5))):
+        rows_a.append(sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size))))
+        rows_b.append(sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size))))
+    ia, la, _ = sdr.stack_sdrs([sdr.SDR(r, size) for r in rows_a])
+    ib, lb, _ = sdr.stack_sdrs([sdr.SDR(r, size) for r in rows_b])
+    got = sdr.paired_overlap(ia, la, ib, lb)
+    assert got.tolist() == [len(set(x) & set(y)) for x, y in zip(rows_a, rows_b)]
+
+
+def test_overlap_pmf_of_huge_codes_is_fast_and_normalised():
+    import time
+
+    from scipy import stats
+
+    t0 = time.perf_counter()
+    p = sdr.overlap_pmf(10**12, 10**6)  # scipy's per-point pmf needs hours here
+    assert time.perf_counter() - t0 < 10
+    assert p.shape == (10**6 + 1,)
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    # mean a b / size = 1: close to Poisson(1)
+    assert p[:3] == pytest.approx([np.exp(-1), np.exp(-1), np.exp(-1) / 2], rel=1e-5)
+    for size, a, b in ((1024, 32, 32), (100, 60, 70), (50, 10, 45), (10, 10, 10), (5, 0, 3)):
+        want = stats.hypergeom(size, a, b).pmf(np.arange(min(a, b) + 1))
+        np.testing.assert_allclose(sdr.overlap_pmf(size, a, b), want, rtol=1e-9, atol=1e-15)
+
+
+def test_sizes_beyond_memory_are_refused_with_the_estimate(monkeypatch):
+    monkeypatch.setenv("NEUROMEM_MEMORY_LIMIT", "64M")
+    with pytest.raises(ValueError, match=r"a=100000000, b=100000000.*needs about .* GiB; "):
+        sdr.overlap_pmf(10**12, 10**8)
+    with pytest.raises(ValueError, match=r"Q=100000000 .*this machine has 64 MiB"):
+        sdr.modular_overlap_pmf(10**8, 4)
+    with pytest.raises(ValueError, match=r"size=1000000000 \(to_dense\)"):
+        sdr.SDR([1], 10**9).to_dense()
+    assert sdr.overlap_pmf(1000, 10).shape == (11,)

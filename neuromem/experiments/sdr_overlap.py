@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats
 
 from neuromem import sdr
+from neuromem._resources import check_memory
 
 from ._registry import RunContext, register
 
@@ -63,6 +64,19 @@ class SDROverlapConfig:
             raise ValueError(f"K must be >= 2, got {self.K}")
         if self.n_pairs < 1:
             raise ValueError(f"n_pairs must be >= 1, got {self.n_pairs}")
+        # uniform keys and their argpartition per chunk of rows, two index batches, two
+        # winner matrices and their comparison, the overlaps (bytes)
+        chunk = min(self.n_pairs, 2000)
+        need = (
+            16.0 * chunk * self.size
+            + 16.0 * self.n_pairs * self.n_active
+            + 17.0 * self.n_pairs * self.Q
+            + 48.0 * self.n_active
+        )
+        check_memory(
+            need,
+            f"size={self.size}, n_active={self.n_active}, Q={self.Q}, n_pairs={self.n_pairs}",
+        )
 
 
 def _random_index_batch(rng, n, size, n_active):
