@@ -436,9 +436,22 @@ def csa_frame(
             full |= _SRC_D
         # 4. V and familiarity G over every present source
         G = _combine(full, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V)
+        # the input's own familiarity (recognition): the hypothesis margin never exceeds its
+        # shortfall (exact ties for a clean input), and backoff thresholds are relative to it
+        G_u = 1.0
+        mg = margin
+        if not learn and n_u > 0:
+            G_u = G
+            if full != _SRC_U:
+                G_u = _combine(_SRC_U, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V2)
+            if 1.0 - G_u < mg:
+                mg = 1.0 - G_u
         # 4b. backoff at recognition: hold the previous code, skip a frame, drop sources
         if not learn and backoff > 0.0:
             G_full = G
+            # the threshold is relative to what the bottom-up input alone reaches, so that
+            # noise in the input (lower U everywhere) does not trigger a backoff
+            thr = backoff * G_u
             Gh = -1.0
             if hold and n_u > 0 and n_h > 0 and prev_w.shape[0] > m and prev_w[m, 0] >= 0:
                 # hold: does U alone support the MAC's previous code? Then the code (with
@@ -450,9 +463,9 @@ def csa_frame(
                         c = q * K + k
                         V2[c] = _pow(Un[c], lam_u) if prev_own[c] else 0.0
                 Gh /= Q
-            hold_ok = Gh >= backoff and Gh > G_full
+            hold_ok = Gh >= thr and Gh > G_full
             Gs = -1.0
-            if use_s and n_u > 0 and (G_full < backoff or hold_ok):
+            if use_s and n_u > 0 and (G_full < thr or hold_ok):
                 # skip: H from the code predicted for t (a frame was dropped)
                 n_s = _h_support(
                     h_aff,
@@ -475,15 +488,15 @@ def csa_frame(
                     Gs = _combine(
                         _SRC_U | _SRC_H, Un, Hs, Dn, has_s_q, lam_u, lam_h, lam_d, Q, K, V3
                     )
-            skip_ok = Gs >= backoff and Gs > G_full
+            skip_ok = Gs >= thr and Gs > G_full
             if hold_ok or skip_ok:
                 # the best of hold and skip is the code; the other, and a familiar full
                 # match, stay among the hypotheses
                 if hypotheses:
-                    if G_full >= backoff - 2.0 * margin:
-                        _add_hypotheses(V, Q, K, margin, out_ctx, m)
+                    if G_full >= thr - 2.0 * margin:
+                        _add_hypotheses(V, Q, K, mg, out_ctx, m)
                     if hold_ok and skip_ok:
-                        _add_hypotheses(V2 if Gs > Gh else V3, Q, K, margin, out_ctx, m)
+                        _add_hypotheses(V2 if Gs > Gh else V3, Q, K, mg, out_ctx, m)
                 if skip_ok and Gs > Gh:
                     for c in range(C):
                         V[c] = V3[c]
@@ -492,7 +505,7 @@ def csa_frame(
                     for c in range(C):
                         V[c] = V2[c]
                     G = Gh
-            elif G_full < backoff:
+            elif G_full < thr:
                 # drop sources: the best combination of one source fewer, then fewer still
                 done = False
                 n_src = (full & 1) + ((full >> 1) & 1) + ((full >> 2) & 1)
@@ -511,7 +524,7 @@ def csa_frame(
                         if Gm > best_G:
                             best_G = Gm
                             best_mask = mask
-                    if best_mask != 0 and best_G >= backoff:
+                    if best_mask != 0 and best_G >= thr:
                         G = _combine(best_mask, Un, Hn, Dn, has_h_q, lam_u, lam_h, lam_d, Q, K, V)
                         done = True
                     size -= 1
@@ -589,7 +602,7 @@ def csa_frame(
             out_ctx[m, base + win] = 1
             if hypotheses and not learn and mu[q] > 0.0:
                 for k in range(K):
-                    if V[base + k] >= mu[q] - margin - 1e-12:
+                    if V[base + k] >= mu[q] - mg - 1e-12:
                         out_ctx[m, base + k] = 1
         # single-trial Hebbian learning
         if do_learn or learn_h or learn_d:

@@ -166,7 +166,7 @@ class LevelConfig:
     pi_max: int = 0
     saturation: float = 0.5
     cell_saturation: float = 1.0
-    backoff: float = 0.7
+    backoff: float = 0.8
     backoff_hold: bool = True
     hypotheses: bool = True
     hypothesis_margin: float = 0.1
