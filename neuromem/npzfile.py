@@ -17,13 +17,74 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write", "read", "read_kind", "npz_path"]
+__all__ = ["write", "read", "read_kind", "npz_path", "write_arrays", "read_arrays", "find"]
 
 
 def npz_path(path: str | os.PathLike) -> Path:
     """``path`` with ``.npz`` added when it has another suffix (as :func:`numpy.savez`)."""
     p = Path(path)
     return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+
+
+def find(path: str | os.PathLike) -> Path:
+    """The file ``path`` names: ``path`` itself, else ``path`` with ``.npz`` added (the name
+    :func:`write` and :func:`numpy.savez` give it).
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither exists (the message names ``path``).
+    """
+    p = Path(path)
+    if not p.is_file() and npz_path(p).is_file():
+        p = npz_path(p)
+    if not p.is_file():
+        raise FileNotFoundError(f"path: no such file: {p}")
+    return p
+
+
+def write_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` to ``path`` (``.npz`` added) atomically, without a header.
+
+    For formats that keep their own header arrays (the tensor-brain models). The file is
+    written to a temporary name in the same folder and renamed into place, so a failed
+    write leaves nothing half-written. Returns the path written.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder of ``path`` does not exist.
+    """
+    p = npz_path(path)
+    if not p.parent.is_dir():
+        raise FileNotFoundError(f"path: folder {p.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def read_arrays(path: str | os.PathLike, what: str) -> tuple[Path, dict[str, np.ndarray]]:
+    """Every array of the ``.npz`` file ``path`` (``.npz`` tried too), loaded in memory.
+
+    Returns ``(file, arrays)``. A missing file raises :class:`FileNotFoundError`; an empty,
+    truncated or otherwise unreadable file (or one holding pickled objects) raises
+    :class:`ValueError` naming the file and ``what`` it should be.
+    """
+    p = find(path)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
+        raise ValueError(f"path: {p} is not {what} (unreadable: {e})") from None
+    return p, arrays
 
 
 def write(
@@ -64,17 +125,13 @@ def write(
 
 def _header(path: str | os.PathLike, what: str) -> tuple[Path, dict, dict[str, np.ndarray]]:
     """The file (``.npz`` tried too), its header and its arrays; errors name ``path``."""
-    p = Path(path)
-    if not p.is_file() and npz_path(p).is_file():
-        p = npz_path(p)
-    if not p.is_file():
-        raise FileNotFoundError(f"path: no such file: {p}")
+    p, arrays = read_arrays(path, what)
+    if "__header__" not in arrays:
+        raise ValueError(f"path: {p} is not {what} (no header)")
     try:
-        with np.load(p, allow_pickle=False) as z:
-            header = json.loads(str(z["__header__"]))
-            arrays = {k: z[k] for k in z.files if k != "__header__"}
-    except Exception as e:  # noqa: BLE001 - any failure to read is a corrupt file
-        raise ValueError(f"path: {p} is not {what}: {e}") from None
+        header = json.loads(str(arrays.pop("__header__")))
+    except ValueError as e:
+        raise ValueError(f"path: {p} is not {what} (corrupt header: {e})") from None
     return p, header, arrays
 
 

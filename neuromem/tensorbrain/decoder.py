@@ -54,11 +54,15 @@ from pathlib import Path
 
 import numpy as np
 
+from neuromem import npzfile
+from neuromem._resources import check_memory
+from neuromem.errors import DataNotFoundError
+
+from ._checks import check_budget, check_finite_array, check_float, check_int
 from .config import DecoderConfig, DecoderFitConfig
 from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import softmax_xent
-from .models import Adam, _load_params, _npz_path
-from .scenes import _pos_int
+from .models import Adam, _load_params, _meta_floats, _meta_ints
 
 __all__ = [
     "TensorBrain",
@@ -174,10 +178,17 @@ class TensorBrain:
             ("n_sensory", n_sensory, 0),
             ("dim", dim, 1),
         ):
-            _pos_int(name, v, lo)
+            check_int(name, v, lo)
         for name, v in (("alpha", alpha), ("beta", beta), ("beta_fb", beta_fb)):
-            if not np.isfinite(v) or v < 0:
-                raise ValueError(f"{name}: expected a finite number >= 0, got {v!r}")
+            check_float(name, v, 0.0)
+        n_index = float(n_entities) + n_predicates + n_labels
+        n_params = n_index * (dim + 1) + float(dim) * (n_sensory + 3 * dim + 2)
+        # parameters, Adam's two moments, the gradient and its scratch: about five copies
+        check_memory(
+            40.0 * n_params,
+            f"n_entities={n_entities}, n_predicates={n_predicates}, n_labels={n_labels}, "
+            f"n_sensory={n_sensory}, dim={dim} (decoder parameters)",
+        )
         rng = _rng(seed)
         n = int(dim)
         self.dim = n
@@ -271,7 +282,12 @@ class TensorBrain:
                     raise ValueError(
                         f"targets[{i}]: expected ({B}, {self.n_labels}) labels, got {a.shape}"
                     )
-                out.append(a.astype(np.float64))
+                if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+                    raise TypeError(f"targets[{i}]: expected 0/1 labels, got dtype {a.dtype}")
+                a = a.astype(np.float64)
+                if a.size and not (np.all(np.isfinite(a)) and a.min() >= 0 and a.max() <= 1):
+                    raise ValueError(f"targets[{i}]: labels must be finite and in [0, 1]")
+                out.append(a)
                 continue
             if a.ndim == 0:
                 a = np.full(B, a)
@@ -484,7 +500,10 @@ class TensorBrain:
         seed : int or numpy.random.Generator
             Batch order.
         time_budget : float, optional
-            Stop after the epoch that crosses this many wall seconds.
+            Opt-in wall-clock limit: stop after the epoch that crosses this many seconds.
+            None (the default) trains for ``epochs``, so that the result depends on the seed
+            only; with a budget it also depends on the machine's speed and load (the number
+            of epochs run is ``len(returned list)``).
         callback : callable, optional
             ``callback(epoch, mean_loss)``.
         schedule : {"constant", "cosine"}
@@ -495,9 +514,25 @@ class TensorBrain:
         -------
         list of float
             Mean loss per epoch.
+
+        Raises
+        ------
+        ValueError
+            Empty or malformed tasks, or a hyper-parameter out of its range (NaN and infinity
+            included): ``epochs``, ``batch_size`` >= 1, ``lr`` > 0, ``weight_decay`` >= 0,
+            ``time_budget`` > 0 or None; the message names it and states the range.
+        TypeError
+            A hyper-parameter of the wrong type.
         """
         if schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule: expected 'constant' or 'cosine', got {schedule!r}")
+        epochs = check_int("epochs", epochs)
+        batch_size = check_int("batch_size", batch_size)
+        lr = check_float("lr", lr, 0.0, lo_open=True)
+        weight_decay = check_float("weight_decay", weight_decay, 0.0)
+        time_budget = check_budget("time_budget", time_budget)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
         if isinstance(tasks, Task):
             tasks = [tasks]
         if not tasks:
@@ -509,8 +544,19 @@ class TensorBrain:
                 raise ValueError(f"tasks[{i}]: empty")
             self._check_plan(t.plan)
             self._check_targets(t.plan, t.targets, len(t))
-        if epochs < 1 or batch_size < 1:
-            raise ValueError("epochs and batch_size: must be >= 1")
+            if t.start not in ("sensory", "pre", "time"):
+                raise ValueError(
+                    f"tasks[{i}].start: expected 'sensory', 'pre' or 'time', got {t.start!r}"
+                )
+            if t.start == "sensory":
+                self._check_sensory(t.inputs)
+        widest = max(self.n_entities, self.n_predicates, self.n_labels, self.n_time, self.dim)
+        steps = max(len(t.plan) for t in tasks)
+        # per step of a batch: logits, probabilities, gradients and the cached states
+        check_memory(
+            48.0 * min(batch_size, max(len(t) for t in tasks)) * widest * steps,
+            f"batch_size={batch_size} ({steps} steps over {widest} indices)",
+        )
         rng = _rng(seed)
         opt = Adam(self.params, lr=lr)
         t0 = time.perf_counter()
@@ -579,7 +625,9 @@ class TensorBrain:
             raise ValueError(f"measure: expected one of {MEASUREMENTS}, got {measure!r}")
         plan = self._check_plan(plan)
         if start == "pre":
-            B = 1 if inputs is None else int(inputs)
+            B = 1 if inputs is None else check_int("inputs (batch size for start='pre')", inputs)
+            widest = max(self.n_entities, self.n_predicates, self.n_labels, self.dim)
+            check_memory(32.0 * B * widest * len(plan), f"inputs={B} (batch size)")
             q0 = self._start("pre", None, B)
         else:
             q0 = self._start(start, inputs)
@@ -733,8 +781,9 @@ class TensorBrain:
 
     def generate(self, n: int, seed=None) -> np.ndarray:
         """Sample ``n`` triples ``(s, p, o)`` from semantic memory (``q_0 = a_pre``)."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n: expected a positive integer, got {n!r}")
+        n = check_int("n", n)
+        widest = max(self.n_entities, self.n_predicates, self.dim)
+        check_memory(32.0 * n * widest * len(TRIPLE_PLAN), f"n={n} (triples to sample)")
         _, chosen = self.decode("pre", int(n), TRIPLE_PLAN, measure="sample", seed=seed)
         return np.stack([chosen[0], chosen[2], chosen[1]], axis=1).astype(np.int64)
 
@@ -745,8 +794,9 @@ class TensorBrain:
         The file holds ``_meta`` = ``[version, n_entities, n_predicates, n_labels,
         n_sensory, dim]``, ``_hyper`` = ``[alpha, beta, beta_fb]``, every parameter by name,
         and ``A_time`` / ``b_time`` (format version :data:`DECODER_FORMAT_VERSION`).
+        ``.npz`` is added to ``path`` when it has another suffix (:meth:`load` finds the file
+        under either name); the file is written atomically. Returns the path written.
         """
-        p = Path(path)
         meta = np.array(
             [
                 DECODER_FORMAT_VERSION,
@@ -758,32 +808,55 @@ class TensorBrain:
             ]
         )
         hyper = np.array([self.alpha, self.beta, self.beta_fb])
-        np.savez(p, _meta=meta, _hyper=hyper, A_time=self.A_time, b_time=self.b_time, **self.params)
-        return _npz_path(p)
+        return npzfile.write_arrays(
+            path,
+            dict(_meta=meta, _hyper=hyper, A_time=self.A_time, b_time=self.b_time, **self.params),
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TensorBrain:
-        """Load a decoder written by :meth:`save`.
+        """Load a decoder written by :meth:`save` (``path`` with or without ``.npz``).
 
         Raises
         ------
         DataNotFoundError
-            The file is missing.
+            The file is missing (under ``path`` and with ``.npz`` added).
         ValueError
-            Not a decoder file, or an unknown format version.
+            Empty, truncated or unreadable; not a decoder file; another format version; or
+            contents out of range: parameters of the wrong shape or with NaN/infinity, bad
+            hyper-parameters, time-index embeddings ``A_time`` that are not ``(T, dim)`` or a
+            bias ``b_time`` of another length than ``T`` (the message names the file).
         """
-        from neuromem.datasets import require_file
-
-        p = require_file(path, what="decoder file")
-        with np.load(p) as z:
-            if "_meta" not in z or "_hyper" not in z or "W_h" not in z:
-                raise ValueError(f"path: {p} is not a neuromem tensor-brain decoder file")
-            version, ne, npred, nl, ns, dim = (int(x) for x in z["_meta"])
-            if version != DECODER_FORMAT_VERSION:
-                raise ValueError(f"path: unsupported format version {version} in {p}")
-            a, b, bf = (float(x) for x in z["_hyper"])
+        try:
+            p, z = npzfile.read_arrays(path, "a neuromem tensor-brain decoder file")
+        except FileNotFoundError as e:
+            raise DataNotFoundError(str(e)) from None
+        if "_meta" not in z or "_hyper" not in z or "W_h" not in z:
+            raise ValueError(f"path: {p} is not a neuromem tensor-brain decoder file")
+        version, ne, npred, nl, ns, dim = _meta_ints(z, "_meta", 6, p)
+        if version != DECODER_FORMAT_VERSION:
+            raise ValueError(
+                f"path: {p} has format version {version}; this neuromem reads "
+                f"{DECODER_FORMAT_VERSION}"
+            )
+        a, b, bf = _meta_floats(z, "_hyper", 3, p)
+        try:
             tb = cls(ne, npred, nl, ns, dim, alpha=a, beta=b, beta_fb=bf)
-            _load_params(tb.params, z, p)
-            tb.A_time = np.array(z["A_time"], dtype=np.float64).reshape(-1, dim)
-            tb.b_time = np.array(z["b_time"], dtype=np.float64)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"path: {p} holds a bad decoder header: {e}") from None
+        _load_params(tb.params, z, p)
+        if "A_time" not in z or "b_time" not in z:
+            raise ValueError(f"path: {p} lacks the stored episodes (A_time, b_time)")
+        A_time, b_time = z["A_time"], z["b_time"]
+        if A_time.ndim != 2 or A_time.shape[1] != dim or b_time.shape != (A_time.shape[0],):
+            raise ValueError(
+                f"path: {p}: A_time must be (T, {dim}) and b_time (T,), got {A_time.shape} "
+                f"and {b_time.shape}"
+            )
+        for name, arr in (("A_time", A_time), ("b_time", b_time)):
+            if not np.issubdtype(arr.dtype, np.number):
+                raise ValueError(f"path: {p}: {name} has dtype {arr.dtype}")
+            check_finite_array(name, arr, str(p))
+        tb.A_time = np.array(A_time, dtype=np.float64)
+        tb.b_time = np.array(b_time, dtype=np.float64)
         return tb

@@ -23,6 +23,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from neuromem._resources import check_memory
+
+from ._checks import check_int
 from .kernels import filtered_ranks
 
 __all__ = ["FilterIndex", "ranks_from_scores", "rank_metrics", "evaluate_ranking"]
@@ -40,9 +43,22 @@ class FilterIndex:
     """
 
     def __init__(self, triples, n_entities: int, n_relations: int):
-        t = np.asarray(triples, dtype=np.int64)
+        n_entities = check_int("n_entities", n_entities)
+        n_relations = check_int("n_relations", n_relations)
+        t = np.asarray(triples)
         if t.ndim != 2 or t.shape[1] != 3:
             raise ValueError(f"triples: expected shape (n, 3), got {t.shape}")
+        if t.size and (t.dtype == bool or not np.issubdtype(t.dtype, np.integer)):
+            raise TypeError(f"triples: expected integer ids, got dtype {t.dtype}")
+        t = t.astype(np.int64)
+        for col, n, what in ((0, n_entities, "subject"), (1, n_relations, "relation"),
+                             (2, n_entities, "object")):  # fmt: skip
+            if t.size and (t[:, col].min() < 0 or t[:, col].max() >= n):
+                raise ValueError(f"triples: {what} ids must lie in [0, {n})")
+        check_memory(
+            32.0 * n_entities * n_relations,
+            f"n_entities={n_entities} x n_relations={n_relations} (filter index)",
+        )
         self.n_entities = int(n_entities)
         self.n_relations = int(n_relations)
         t = np.unique(t, axis=0)
@@ -118,10 +134,33 @@ def ranks_from_scores(scores, target, filt_ptr=None, filt_idx=None) -> np.ndarra
 
 
 def rank_metrics(ranks, ks=(1, 3, 10)) -> dict[str, float]:
-    """MRR and Hits@k of an array of ranks (``{"mrr": ..., "hits1": ..., ...}``)."""
-    r = np.asarray(ranks, dtype=np.float64)
+    """MRR and Hits@k of an array of ranks (``{"mrr": ..., "hits1": ..., ...}``).
+
+    Parameters
+    ----------
+    ranks : array_like of float, shape (n,)
+        Ranks, 1 the best: finite numbers >= 1 (tie-averaged ranks may be halves, as
+        :func:`ranks_from_scores` gives them).
+    ks : sequence of int
+        The ``k`` of each Hits@k (integers >= 1).
+
+    Raises
+    ------
+    TypeError
+        Ranks that are not numbers, or a ``k`` that is not an integer.
+    ValueError
+        Empty ranks, ranks below 1, NaN or infinite (a rank 0 would give an infinite MRR).
+    """
+    r = np.asarray(ranks)
+    if r.dtype == bool or not np.issubdtype(r.dtype, np.number) and r.size:
+        raise TypeError(f"ranks: expected numbers >= 1, got dtype {r.dtype}")
+    r = r.astype(np.float64).ravel()
     if r.size == 0:
         raise ValueError("ranks: empty")
+    if not np.all(np.isfinite(r)) or r.min() < 1:
+        bad = r[~(np.isfinite(r) & (r >= 1))][0]
+        raise ValueError(f"ranks: expected finite ranks >= 1 (1 is the best), got {bad}")
+    ks = [check_int("ks", k) for k in ks]
     out = {"mrr": float(np.mean(1.0 / r))}
     for k in ks:
         out[f"hits{k}"] = float(np.mean(r <= k))
@@ -161,6 +200,7 @@ def evaluate_ranking(
     ValueError
         ``triples`` is empty or not ``(n, 3)``.
     """
+    batch_size = check_int("batch_size", batch_size)
     t = np.asarray(triples)
     if t.ndim != 2 or t.shape[1] != 3:
         raise ValueError(f"triples: expected shape (n, 3), got {t.shape}")

@@ -38,8 +38,12 @@ from pathlib import Path
 
 import numpy as np
 
+from neuromem import npzfile
+from neuromem._resources import check_memory
+from neuromem.errors import DataNotFoundError
 from neuromem.rng import as_generator
 
+from ._checks import check_budget, check_finite_array, check_float, check_int
 from .config import KGFitConfig
 from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import (
@@ -79,10 +83,8 @@ class Adam:
     """
 
     def __init__(self, params: dict, lr: float = 1e-2, betas=(0.9, 0.999), eps: float = 1e-8):
-        if not lr > 0:
-            raise ValueError(f"lr: must be > 0, got {lr}")
         self.params = params
-        self.lr = float(lr)
+        self.lr = check_float("lr", lr, 0.0, lo_open=True)
         self.b1, self.b2 = float(betas[0]), float(betas[1])
         self.eps = float(eps)
         self.t = 0
@@ -119,17 +121,38 @@ def _scatter(dst, idx, src):
     )
 
 
-def _npz_path(p: Path) -> Path:
-    """The file :func:`numpy.savez` writes for ``p`` (it appends ``.npz`` when missing)."""
-    return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
-
-
-def _load_params(params: dict, z, p: Path) -> None:
-    """Copy each array of ``params`` from the open ``.npz`` file ``z`` (read from ``p``)."""
+def _load_params(params: dict, z: dict, p: Path) -> None:
+    """Copy each array of ``params`` from the arrays ``z`` read from ``p``: each must be
+    there, with the model's shape, numbers, and finite (ValueError naming the file)."""
     for k in params:
-        if z[k].shape != params[k].shape:
-            raise ValueError(f"path: parameter {k} has shape {z[k].shape} in {p}")
-        params[k][...] = z[k]
+        if k not in z:
+            raise ValueError(f"path: parameter {k} is missing from {p}")
+        a = z[k]
+        if a.shape != params[k].shape:
+            raise ValueError(
+                f"path: parameter {k} has shape {a.shape} in {p}; the model needs {params[k].shape}"
+            )
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise ValueError(f"path: parameter {k} has dtype {a.dtype} in {p}")
+        check_finite_array(f"parameter {k}", a, str(p))
+        params[k][...] = a
+
+
+def _meta_ints(z: dict, key: str, n: int, p: Path) -> list[int]:
+    """The ``n`` integers of header array ``key`` (ValueError naming the file otherwise)."""
+    a = z.get(key)
+    if a is None or a.ndim != 1 or a.shape[0] != n or not np.issubdtype(a.dtype, np.integer):
+        got = None if a is None else f"{a.dtype} {a.shape}"
+        raise ValueError(f"path: {p}: {key} must hold {n} integers, got {got}")
+    return [int(x) for x in a]
+
+
+def _meta_floats(z: dict, key: str, n: int, p: Path) -> list[float]:
+    a = z.get(key)
+    if a is None or a.ndim != 1 or a.shape[0] != n or not np.issubdtype(a.dtype, np.number):
+        got = None if a is None else f"{a.dtype} {a.shape}"
+        raise ValueError(f"path: {p}: {key} must hold {n} numbers, got {got}")
+    return [float(x) for x in a]
 
 
 def _check_ids(x, n, name):
@@ -190,17 +213,24 @@ class TensorModel:
             raise ValueError(
                 f"dim: ComplEx needs an even size (real and imaginary halves), got {dim}"
             )
-        if not (np.isfinite(init_scale) and init_scale > 0):
-            raise ValueError(f"init_scale: must be a positive number, got {init_scale}")
+        init_scale = check_float("init_scale", init_scale, 0.0, lo_open=True)
+        rel_dim = check_int("rel_dim", rel_dim if rel_dim is not None else min(int(dim), 32))
+        d, P, N, dr = int(dim), int(n_relations), int(n_entities), rel_dim
+        n_rel = {"rescal": d * d, "tucker": dr}.get(kind, d)
+        n_params = (
+            float(N) * (d + 1) + float(P) * n_rel + (float(d) * dr * d if kind == "tucker" else 0)
+        )
+        # parameters, Adam's two moments, the gradient and its scratch: about five copies
+        check_memory(
+            40.0 * n_params,
+            f"n_entities={N}, n_relations={P}, dim={d} ({kind} model parameters)",
+        )
         rng = as_generator(seed)
         self.kind = kind
-        self.n_entities = int(n_entities)
-        self.n_relations = int(n_relations)
-        self.dim = int(dim)
-        self.rel_dim = int(rel_dim if rel_dim is not None else min(dim, 32))
-        if self.rel_dim < 1:
-            raise ValueError(f"rel_dim: expected a positive integer, got {rel_dim}")
-        d, P, N = self.dim, self.n_relations, self.n_entities
+        self.n_entities = N
+        self.n_relations = P
+        self.dim = d
+        self.rel_dim = dr
         s = float(init_scale)
         p = {"E": rng.normal(0.0, s, (N, d)), "b": np.zeros(N)}
         if kind == "rescal":
@@ -365,6 +395,10 @@ class TensorModel:
         grads : dict of str to ndarray
         """
         t = np.asarray(triples, dtype=np.int64)
+        if t.ndim != 2 or t.shape[1] != 3 or len(t) == 0:
+            raise ValueError(f"triples: expected a non-empty (n, 3) array, got shape {t.shape}")
+        smoothing = check_float("smoothing", smoothing, 0.0, 1.0, hi_open=True)
+        reg = check_float("reg", reg, 0.0)
         s, p, o = t[:, 0], t[:, 1], t[:, 2]
         B = len(t)
         E, b = self.params["E"], self.params["b"]
@@ -429,7 +463,10 @@ class TensorModel:
         seed : int or numpy.random.Generator
             Shuffling order.
         time_budget : float, optional
-            Stop after the epoch that crosses this many wall seconds.
+            Opt-in wall-clock limit: stop after the epoch that crosses this many seconds.
+            None (the default) trains for ``epochs``, so that the result depends on the seed
+            only; with a budget it also depends on the machine's speed and load (the number
+            of epochs run is ``len(returned list)``).
         callback : callable, optional
             ``callback(epoch, mean_loss)`` after each epoch.
 
@@ -441,7 +478,10 @@ class TensorModel:
         Raises
         ------
         ValueError
-            Empty or out-of-range triples, or a bad hyper-parameter.
+            Empty or out-of-range triples, or a hyper-parameter out of its range (NaN and
+            infinity included); the message names it and states the range.
+        TypeError
+            A hyper-parameter of the wrong type (e.g. a float number of epochs).
         """
         t = np.asarray(triples)
         if t.ndim != 2 or t.shape[1] != 3 or len(t) == 0:
@@ -449,12 +489,19 @@ class TensorModel:
         _check_ids(t[:, [0, 2]].ravel(), self.n_entities, "triples (entities)")
         _check_ids(t[:, 1], self.n_relations, "triples (relations)")
         t = t.astype(np.int64)
-        if epochs < 1 or batch_size < 1:
-            raise ValueError("epochs and batch_size: must be >= 1")
-        if not 0 <= smoothing < 1:
-            raise ValueError(f"smoothing: must lie in [0, 1), got {smoothing}")
-        if not (np.isfinite(reg) and reg >= 0):
-            raise ValueError(f"reg: must be >= 0, got {reg}")
+        epochs = check_int("epochs", epochs)
+        batch_size = check_int("batch_size", batch_size)
+        lr = check_float("lr", lr, 0.0, lo_open=True)
+        smoothing = check_float("smoothing", smoothing, 0.0, 1.0, hi_open=True)
+        reg = check_float("reg", reg, 0.0)
+        time_budget = check_budget("time_budget", time_budget)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
+        # logits, probabilities and their gradient for both directions of a batch
+        check_memory(
+            48.0 * min(batch_size, len(t)) * self.n_entities,
+            f"batch_size={batch_size} with {self.n_entities} entities",
+        )
         rng = as_generator(seed)
         opt = Adam(self.params, lr=lr)
         t0 = time.perf_counter()
@@ -486,6 +533,7 @@ class TensorModel:
         known : ndarray of int, shape (m, 3), optional
             All known triples to filter (train + valid + test); raw ranks when None.
         """
+        batch_size = check_int("batch_size", batch_size)
         fi = None
         if known is not None:
             fi = FilterIndex(known, self.n_entities, self.n_relations)
@@ -493,32 +541,45 @@ class TensorModel:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
-        """Save to an ``.npz`` file (format version :data:`FORMAT_VERSION`)."""
-        p = Path(path)
+        """Save to an ``.npz`` file (format version :data:`FORMAT_VERSION`); return its path.
+
+        ``.npz`` is added to ``path`` when it has another suffix, and :meth:`load` finds the
+        file under either name. The file is written atomically (a temporary file renamed into
+        place).
+        """
         meta = np.array([FORMAT_VERSION, self.n_entities, self.n_relations, self.dim, self.rel_dim])
-        np.savez(p, _meta=meta, _kind=np.array(self.kind), **self.params)
-        return _npz_path(p)
+        return npzfile.write_arrays(
+            path, dict(_meta=meta, _kind=np.array(self.kind), **self.params)
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TensorModel:
-        """Load a model written by :meth:`save`.
+        """Load a model written by :meth:`save` (``path`` with or without ``.npz``).
 
         Raises
         ------
         DataNotFoundError
-            The file is missing.
+            The file is missing (under ``path`` and with ``.npz`` added).
         ValueError
-            The file is not a tensor-model file of a known format version.
+            The file is empty, truncated or unreadable, not a tensor-model file, of another
+            format version, or holds parameters of the wrong shape or NaN/infinite values
+            (the message names the file).
         """
-        from neuromem.datasets import require_file
-
-        p = require_file(path, what="tensor model file")
-        with np.load(p) as z:
-            if "_meta" not in z or "_kind" not in z:
-                raise ValueError(f"path: {p} is not a neuromem tensor-model file")
-            version, n, r, d, dr = (int(x) for x in z["_meta"])
-            if version != FORMAT_VERSION:
-                raise ValueError(f"path: unsupported format version {version} in {p}")
-            m = cls(str(z["_kind"]), n, r, d, rel_dim=dr)
-            _load_params(m.params, z, p)
+        try:
+            p, z = npzfile.read_arrays(path, "a neuromem tensor-model file")
+        except FileNotFoundError as e:
+            raise DataNotFoundError(str(e)) from None
+        if "_meta" not in z or "_kind" not in z:
+            raise ValueError(f"path: {p} is not a neuromem tensor-model file")
+        version, n, r, d, dr = _meta_ints(z, "_meta", 5, p)
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"path: {p} has format version {version}; this neuromem reads {FORMAT_VERSION}"
+            )
+        kind = str(z["_kind"])
+        try:
+            m = cls(kind, n, r, d, rel_dim=dr)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"path: {p} holds a bad model header: {e}") from None
+        _load_params(m.params, z, p)
         return m
