@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the tests never read nor fill the user's download cache (neuromem data fetch): an empty
+# folder of this session unless a test sets its own
+if "NEUROMEM_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["NEUROMEM_CACHE"] = tempfile.mkdtemp(prefix="neuromem-test-cache-")
 
 from neuromem.spiking import backends as _backends  # noqa: E402
 

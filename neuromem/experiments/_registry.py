@@ -360,18 +360,17 @@ def run(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"--seed: expected a non-negative integer, got {seed!r}")
 
-    from neuromem.datasets import require_dir
+    from neuromem.datasets import find_data_dir
 
-    data_path = None
-    if data is not None:
-        data_path = require_dir(Path(data), what="--data folder")
-    elif os.environ.get("NEUROMEM_DATA"):
-        data_path = require_dir(Path(os.environ["NEUROMEM_DATA"]), what="NEUROMEM_DATA folder")
-    elif exp.needs_data:
+    data_path, data_source = None, None
+    if data is not None or os.environ.get("NEUROMEM_DATA") or exp.needs_data:
+        data_path, data_source = find_data_dir(data, beside_clone=False)
+    if data_path is None and exp.needs_data:
         from neuromem.errors import DataNotFoundError
 
         raise DataNotFoundError(
-            f"--data: {name} needs a data folder; pass --data DIR or set NEUROMEM_DATA"
+            f"--data: {name} needs a data folder; pass --data DIR, set NEUROMEM_DATA, or "
+            f"download it: neuromem data fetch all"
         )
 
     out_path = None if out is None else check_out(out)
@@ -398,6 +397,7 @@ def run(
         "seed": int(seed),
         "backend": backend,
         "data": None if data_path is None else str(data_path),
+        "data_source": data_source,
         "started": started,
         "versions": versions(),
         "timings": {k: round(v, 6) for k, v in ctx.timings.items()},
