@@ -675,13 +675,34 @@ class Sparsey:
         """Number of levels."""
         return len(self.levels)
 
-    def saturation(self) -> list[np.ndarray]:
-        """Per level, the fraction of set bottom-up weights of each MAC."""
-        return [lv.n_set / (lv.n_valid_u * lv.C) for lv in self.levels]
+    def saturation(self, kind: str = "U") -> list[np.ndarray]:
+        """Per level, the fraction of set weights of each MAC's ``kind`` bundle (U, H or D).
 
-    def frozen(self) -> list[np.ndarray]:
-        """Per level, which MACs have ended their critical period (no more learning)."""
-        return [lv.frozen.copy() for lv in self.levels]
+        A MAC without afferents of that kind reports 0.
+        """
+        if kind not in ("U", "H", "D"):
+            raise ValueError(f"kind must be 'U', 'H' or 'D', got {kind!r}")
+        if kind == "U":
+            return [lv.n_set / (lv.n_valid_u * lv.C) for lv in self.levels]
+        col, n_col = (1, 3) if kind == "H" else (2, 4)
+        return [lv.state[:, col] / np.maximum(lv.state[:, n_col] * lv.C, 1) for lv in self.levels]
+
+    def frozen(self, kind: str = "U") -> list[np.ndarray]:
+        """Per level, which MACs have ended the critical period of their ``kind`` bundle.
+
+        ``"U"``: no more learning of U (nor of H and D whose own ``saturation_h`` /
+        ``saturation_d`` is ``None``); ``"H"``/``"D"``: that bundle learns no more.
+        """
+        if kind not in ("U", "H", "D"):
+            raise ValueError(f"kind must be 'U', 'H' or 'D', got {kind!r}")
+        if kind == "U":
+            return [lv.frozen.copy() for lv in self.levels]
+        out = []
+        for lv in self.levels:
+            own = lv.cfg.saturation_h if kind == "H" else lv.cfg.saturation_d
+            col = 5 if kind == "H" else 6
+            out.append(lv.frozen.copy() if own is None else lv.state[:, col].astype(bool))
+        return out
 
     def weights(self, level: int = 0, kind: str = "U", mac: int = 0) -> np.ndarray:
         """A copy of one MAC's weights as ``(n_afferents, Q, K)`` (padding rows dropped).
