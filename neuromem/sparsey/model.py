@@ -30,6 +30,13 @@ Learning is single-trial and Hebbian: the weights from every active afferent (U,
 the chosen winners are set to 1. A MAC whose fraction of set U weights exceeds ``saturation``
 ends its critical period: it keeps encoding but never learns again (see
 :meth:`Sparsey.saturation`).
+
+Mechanisms of issue 15 (each a :class:`LevelConfig` field that switches it off; see
+``docs/models/sparsey.md``, "Mechanisms"): backoff at recognition (hold, skip, fewer sources),
+competing hypotheses carried as H/D context, H without the cell's own CM, recall mode
+(:meth:`Sparsey.recall_sequence`) and top-down regeneration (:meth:`Sparsey.regenerate`),
+passive decay with permanence, per-bundle critical periods, the ratcheting sigmoid inflection,
+and the graded code selection (odds expansivity, relative V, crosstalk-corrected U).
 """
 
 from __future__ import annotations
@@ -103,7 +110,7 @@ def _pair(value, name):
 
 @dataclass
 class LevelConfig:
-    """One level of MACs and the CSA constants of its MACs.
+    r"""One level of MACs and the CSA constants of its MACs.
 
     Parameters
     ----------
@@ -145,6 +152,55 @@ class LevelConfig:
         A cell whose fraction of set U weights exceeds this is full and takes part in no new
         code (1.0: never). This bounds how many different inputs one cell absorbs, which keeps
         recognition from collapsing onto "hub" cells whose weights cover every input.
+    backoff : float
+        Recognition only (Rinkus 2014, "back-off"): when ``G`` of the full product ``V`` falls
+        below ``backoff`` times the familiarity of U alone, the MAC tries, in order, *hold*
+        (its previous code, if U alone supports it: a repeated frame, time warp), *skip* (H
+        from the code recall mode predicts for ``t``: a dropped frame) and products of fewer
+        sources (HU/UD, then U; never without U while there is bottom-up input), and takes the
+        first reaching the threshold. 0: off (the full product always).
+    backoff_hold : bool
+        Whether the hold step of ``backoff`` is tried.
+    hypotheses : bool
+        Recognition only: pass on through H and D every cell within ``hypothesis_margin`` of its
+        CM's maximum V (several competing hypotheses in superposition), not only the winners;
+        H support counts the source CMs with a set weight from any active cell, so a cell
+        consistent with any carried hypothesis reaches ``H = 1``. Off: only the winners.
+    hypothesis_margin : float
+        How far below the CM's maximum V a carried hypothesis may be (capped, per frame, by
+        ``1 - G`` of U alone, so a clean input carries exact ties only).
+    start_unit : bool
+        Frame 0 of a sequence gets a "sequence start" H afferent (neuromem's choice, see the
+        docs); off: frame 0 has no H source.
+    h_exclude_own_cm : bool
+        H afferents from the cell's own CM (its competitors) are neither learned nor counted
+        (Rinkus 2010, 2014: H connects a cell to the *other* CMs).
+    decay : int
+        Passive decay (sparsey.com): every ``decay`` learning frames of a MAC, a set weight that
+        is not permanent and was last reinforced ``decay`` or more learning frames ago is
+        erased. 0: off.
+    permanence : int
+        A weight reinforced (set while already set) this many times in all becomes permanent
+        and never decays; 1: every weight is permanent once set (no decay).
+    saturation_h, saturation_d : float or None
+        Per-bundle critical periods: the H (D) bundle of a MAC stops learning once its fraction
+        of set weights exceeds this, independently of U; a MAC whose U bundle is frozen then
+        takes the max-U cells as its code and keeps learning H (D) into them. None: the bundle's
+        learning ends with the U critical period (``saturation``).
+    sigma2_max : float or None
+        Ratchet of the sigmoid's inflection: ``sigma2`` rises linearly to ``sigma2_max`` as the
+        MAC's fraction of set U weights goes from 0 to ``saturation`` (crosstalk grows with
+        saturation, so a partial match must be stronger to keep its code). None: fixed.
+    expansivity : {"power", "odds"}
+        ``"power"``: :math:`\eta = 1 + g^\gamma \chi K`; ``"odds"``:
+        :math:`\eta = 1 + \min(\chi K, (K - 1) g^\gamma / (1 - g))`, with which the max-V cell
+        of a CM wins with probability about ``g`` (the normalised familiarity), the graded
+        mapping (neuromem's form of Rinkus's "expected code intersection grows with G").
+    relative_v : bool
+        The sigmoid acts on ``V / max V`` of the CM instead of ``V``.
+    crosstalk_correction : bool
+        U is discounted by each cell's density ``d`` of set U weights:
+        :math:`U' = \max(0, (U - d) / (1 - d))`, the support a random input would not give.
     """
 
     grid: tuple[int, int] = (1, 1)
