@@ -34,6 +34,7 @@ from .network import (
     POPULATIONS,
     CA3Params,
     build_network,
+    check_duration,
 )
 
 __all__ = [
@@ -138,6 +139,7 @@ class CA3Memory:
             raise TypeError(f"read_lag must be an int, got {type(read_lag).__name__}")
         if read_lag < 0:
             raise ValueError(f"read_lag must be >= 0, got {read_lag}")
+        check_duration(read_lag, "read_lag")
         self.read_lag = int(read_lag)
         self.network = build_network(n_cues, n_content, params=params)
         self.n_cues, self.n_content = int(n_cues), int(n_content)
@@ -184,6 +186,7 @@ class CA3Memory:
                 f"at={at} ms is closer to the previous operation than its minimum spacing "
                 f"(earliest: {self.earliest} ms)"
             )
+        check_duration(int(at) - int(self.sim.t), f"at={at} (time to simulate until then)")
         return int(at)
 
     # ------------------------------------------------------------ simulation
@@ -413,9 +416,15 @@ class CA3Memory:
                     raise ValueError(f"{key}: malformed spike trains")
                 mem.network.populations[label].set_spike_times([t[i == k] for k in range(size)])
             steps = int(meta["steps"])
+            check_duration(steps, "steps")
             if steps > 0:
                 mem.sim.run(float(steps) * mem.network.dt)
             kinds = np.asarray(arrays["op_kind"], np.int64)
+            if kinds.ndim != 1 or (kinds.size and (kinds.min() < 0 or kinds.max() >= 3)):
+                raise ValueError("op_kind: operation kinds must be 0, 1 or 2")
+            for key in ("op_t", "op_cue", "op_content", "op_out_content"):
+                if len(arrays[key]) != len(kinds):
+                    raise ValueError(f"{key}: one entry per operation expected")
             out_cues = meta["out_cues"]
             if len(out_cues) != len(kinds):
                 raise ValueError("out_cues: one entry per operation expected")
@@ -436,7 +445,7 @@ class CA3Memory:
                 "cue_to_content": np.asarray(arrays["w_cue_to_content"], float),
                 "content_to_cue": np.asarray(arrays["w_content_to_cue"], float),
             }
-        except (KeyError, TypeError, IndexError) as e:
+        except (KeyError, TypeError, IndexError, AttributeError) as e:
             raise ValueError(f"not a complete CA3 memory state: {e!r}") from None
         for name, w in mem.weights().items():
             if w.shape != saved[name].shape or not np.allclose(

@@ -30,8 +30,10 @@ A_minus = 6`` and additive weights in ``[0, 6] nA``: one pairing saturates a wei
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
+from neuromem._resources import check_memory
 from neuromem.spiking import (
     AdditiveWeightDependence,
     AllToAllConnector,
@@ -53,7 +55,48 @@ __all__ = [
     "CONTENT_POPS",
     "PLASTIC_CUE_TO_CONTENT",
     "PLASTIC_CONTENT_TO_CUE",
+    "MAX_DURATION_MS",
+    "network_bytes",
+    "check_network_size",
+    "check_duration",
 ]
+
+#: The longest stretch (ms, = steps) one CA3 call may simulate: 10**7 steps take about ten
+#: seconds on one core; a longer time is almost certainly a typo (a spacing of 10**8 ms, a
+#: spike time of 10**12 in a trace) and is refused before the simulator allocates per step.
+MAX_DURATION_MS = 10_000_000
+
+#: bytes per synapse while the network is built and simulated (measured: about 120)
+_BYTES_PER_SYNAPSE = 128
+
+
+def network_bytes(n_cues: int, n_content: int) -> float:
+    """Estimated peak memory (bytes) of building and simulating a ``c x n`` CA3 network.
+
+    The all-to-all projections dominate: ``3 c n`` (cue to gate and the two plastic ones),
+    ``2 c (c - 1)`` (the two inhibitory cue to cue ones) and ``2 n`` synapses, at about
+    120 bytes each (connection lists, weights, delays and the simulator's tables).
+    """
+    c, n = float(n_cues), float(n_content)
+    return _BYTES_PER_SYNAPSE * (3 * c * n + 2 * c * max(c - 1, 0) + 2 * n) + 2048 * (c + n)
+
+
+def check_network_size(n_cues: int, n_content: int, name: str = "n_cues, n_content") -> None:
+    """Refuse (ValueError) a network whose memory estimate exceeds the machine's memory."""
+    check_memory(
+        network_bytes(n_cues, n_content),
+        f"{name}: a CA3 network of {n_cues} cues and {n_content} content bits",
+    )
+
+
+def check_duration(ms, name: str) -> None:
+    """Refuse (ValueError) a stretch of simulated time longer than :data:`MAX_DURATION_MS`."""
+    if not (isinstance(ms, (int, float)) and math.isfinite(ms)) or ms > MAX_DURATION_MS:
+        raise ValueError(
+            f"{name}: {ms!r} ms is more than one CA3 simulation may run "
+            f"({MAX_DURATION_MS} ms, about ten seconds of computing)"
+        )
+
 
 #: Population labels in the order of the hardware recordings.
 POPULATIONS = (
@@ -115,6 +158,27 @@ class CA3Params:
     a_stdp: float = 6.0
     w_max: float = 6.0
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise TypeError(f"params.{f.name}: expected a number, got {v!r}")
+            if not math.isfinite(v):
+                raise ValueError(f"params.{f.name}: expected a finite number, got {v!r}")
+        for name in ("tau_syn", "cm_slow", "tau_m_slow", "cm_fast", "tau_m_fast", "tau_stdp"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"params.{name}: expected a number > 0, got {getattr(self, name)}")
+        for name in ("tau_refrac", "w", "a_stdp", "w_max"):
+            if getattr(self, name) < 0:
+                raise ValueError(
+                    f"params.{name}: expected a number >= 0, got {getattr(self, name)}"
+                )
+        if not self.v_thresh > self.v_rest:
+            raise ValueError(
+                f"params.v_thresh: expected a threshold above v_rest ({self.v_rest} mV), "
+                f"got {self.v_thresh}"
+            )
+
     def cell(self, fast: bool) -> IF_curr_exp:
         """The ``IF_curr_exp`` cell of the slow or fast kind."""
         return IF_curr_exp(
@@ -163,13 +227,17 @@ def build_network(
     Raises
     ------
     ValueError, TypeError
-        Non-positive sizes or bad spike times.
+        Non-positive sizes, sizes whose network would not fit in memory (the message gives
+        the estimate), or bad spike times.
     """
     for name, val in (("n_cues", n_cues), ("n_content", n_content)):
         if isinstance(val, bool) or not isinstance(val, int):
             raise TypeError(f"{name} must be an int, got {type(val).__name__}")
         if val < 1:
             raise ValueError(f"{name} must be >= 1, got {val}")
+    if params is not None and not isinstance(params, CA3Params):
+        raise TypeError(f"params must be a CA3Params, got {type(params).__name__}")
+    check_network_size(n_cues, n_content)
     p = params or CA3Params()
     c, n = n_cues, n_content
     net = Network(dt=1.0)

@@ -16,7 +16,15 @@ import numpy as np
 
 from neuromem.errors import ConfigError, DataNotFoundError
 
-from .network import CONTENT_POPS, CUE_POPS, POPULATIONS, CA3Params, build_network
+from .network import (
+    CONTENT_POPS,
+    CUE_POPS,
+    MAX_DURATION_MS,
+    POPULATIONS,
+    CA3Params,
+    build_network,
+    check_network_size,
+)
 
 __all__ = [
     "Trace",
@@ -178,8 +186,10 @@ def replay(
     trace : Trace
         Recording; only its input rows are used.
     n_cues, n_content : int, optional
-        Sizes ``c`` and ``n``; default: one more than the largest index seen in the cue
-        (content) populations of the trace.
+        Sizes ``c`` and ``n``; default: one more than the largest index of the ``INcue``
+        (``INcont``) rows. Rows of the other populations must name indices below these
+        sizes: an output row naming cue 7 of a 5-cue memory is refused, never a reason to
+        widen the network.
     backend : str
         Spiking backend name.
     duration : float, optional
@@ -195,28 +205,62 @@ def replay(
     Raises
     ------
     ConfigError
-        No input spikes, sizes smaller than the indices in the trace, or a bad duration.
+        No input spikes, sizes smaller than the input rows need, a row of another population
+        naming a neuron beyond those sizes, a network too large for this machine's memory, or
+        a bad or too long duration (more than :data:`~neuromem.ca3.network.MAX_DURATION_MS`,
+        e.g. a spike time of 10**12 ms).
     """
     from neuromem.spiking import run
 
-    c_seen = trace.max_index(CUE_POPS) + 1
-    n_seen = trace.max_index(CONTENT_POPS) + 1
-    c = c_seen if n_cues is None else n_cues
-    n = n_seen if n_content is None else n_content
-    for name, val, seen in (("--cues", c, c_seen), ("--content", n, n_seen)):
+    if not isinstance(trace, Trace):
+        raise TypeError(f"trace: expected a Trace, got {type(trace).__name__}")
+    c = trace.max_index(("INcue",)) + 1 if n_cues is None else n_cues
+    n = trace.max_index(("INcont",)) + 1 if n_content is None else n_content
+    sizes = {}
+    for name, val, given, src, pops in (
+        ("--cues", c, n_cues is not None, "INcue", CUE_POPS),
+        ("--content", n, n_content is not None, "INcont", CONTENT_POPS),
+    ):
+        seen = trace.max_index((src,)) + 1
+        if val == 0 and not given:
+            val = 1  # no input rows in this population: one idle neuron
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
             raise ConfigError(f"{name}: expected a positive integer, got {val!r}")
         if val < seen:
             raise ConfigError(f"{name}: {val} is smaller than the trace needs ({seen})")
+        origin = name if given else f"the {src} rows"
+        for lab in pops:
+            top = trace.max_index((lab,))
+            if top >= val:
+                raise ConfigError(
+                    f"trace: {lab} names neuron {top} but the memory has {int(val)} "
+                    f"(from {origin}); the trace does not belong to this memory"
+                )
+        sizes[name] = int(val)
+    c, n = sizes["--cues"], sizes["--content"]
+    try:
+        check_network_size(c, n, "--cues, --content")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     t_cue, i_cue = trace.get("INcue")
     t_con, i_con = trace.get("INcont")
     last_in = max(int(t_cue.max(initial=-1)), int(t_con.max(initial=-1)))
     if last_in < 0:
         raise ConfigError("trace: no INcue/INcont rows to replay")
+    if last_in + 10 > MAX_DURATION_MS:
+        raise ConfigError(
+            f"trace: an input spike at {last_in} ms; one CA3 replay simulates at most "
+            f"{MAX_DURATION_MS} ms"
+        )
     if duration is None:
         duration = float(last_in + 10)
     if not (isinstance(duration, (int, float)) and math.isfinite(duration) and duration > 0):
         raise ConfigError(f"--duration: expected a positive number of ms, got {duration!r}")
+    if duration > MAX_DURATION_MS:
+        raise ConfigError(
+            f"--duration: {duration} ms is more than one CA3 replay may simulate "
+            f"({MAX_DURATION_MS} ms, about ten seconds of computing)"
+        )
     cue_times = [t_cue[i_cue == k].astype(float) for k in range(int(c))]
     con_times = [t_con[i_con == k].astype(float) for k in range(int(n))]
     net = build_network(int(c), int(n), cue_times, con_times, params)

@@ -26,6 +26,17 @@ from ._registry import RunContext, register
 #: Backends the CA3 experiments accept: the backend table's (numba the default, the reference).
 CA3_BACKENDS = BACKENDS
 
+#: Longest spacing or extra gap between operations (ms). The network is silent again a few
+#: ms after each operation, so longer waits change nothing but the simulated time (and a
+#: spacing of 10**8 ms would simulate for minutes).
+MAX_SPACING_MS = 10_000
+
+
+def _check_network(c: int, n: int, what: str) -> None:
+    from neuromem.ca3.network import check_network_size
+
+    check_network_size(c, n, what)
+
 
 def _expected_cues(stored: dict[int, np.ndarray], fragment: np.ndarray) -> list[int]:
     return sorted(c for c, p in stored.items() if np.any(p & fragment))
@@ -45,14 +56,18 @@ class CA3FunctionalConfig:
     Attributes
     ----------
     spacing : int
-        Time between operation starts (ms); the recording used 10, the minimum is 7.
+        Time between operation starts (ms); the recording used 10, the minimum is 7 (a
+        learn's), the maximum :data:`MAX_SPACING_MS`.
     """
 
     spacing: int = 10
 
     def validate(self) -> None:
-        if self.spacing < 7:
-            raise ValueError(f"spacing must be >= 7 ms (a learn's minimum), got {self.spacing}")
+        if not 7 <= self.spacing <= MAX_SPACING_MS:
+            raise ValueError(
+                f"spacing must lie in [7, {MAX_SPACING_MS}] ms (7: a learn's minimum), "
+                f"got {self.spacing}"
+            )
 
 
 FUNCTIONAL_SCENARIO = (
@@ -133,7 +148,8 @@ class CA3StatemapConfig:
     flags_per_cell : int
         Active flags drawn at random for each cell (the recording used 1).
     gap : int
-        Extra ms between operations beyond their minimum spacing (0: minimum spacing).
+        Extra ms between operations beyond their minimum spacing (0: minimum spacing; at
+        most :data:`MAX_SPACING_MS`).
     """
 
     side: int = 4
@@ -144,10 +160,11 @@ class CA3StatemapConfig:
     def validate(self) -> None:
         if self.side < 1 or self.n_flags < 1:
             raise ValueError("side and n_flags must be >= 1")
-        if self.gap < 0:
-            raise ValueError(f"gap must be >= 0 ms, got {self.gap}")
+        if not 0 <= self.gap <= MAX_SPACING_MS:
+            raise ValueError(f"gap must lie in [0, {MAX_SPACING_MS}] ms, got {self.gap}")
         if not 1 <= self.flags_per_cell <= self.n_flags:
             raise ValueError(f"flags_per_cell must lie in [1, n_flags={self.n_flags}]")
+        _check_network(self.side * self.side, self.n_flags, f"side={self.side}, n_flags")
 
 
 @register(
@@ -231,7 +248,8 @@ class CA3CapacityConfig:
         ``"orthogonal"`` (disjoint patterns; needs ``load * active <= n_content``, larger
         loads are skipped) and/or ``"overlapping"`` (independent random patterns).
     gap : int
-        Extra ms between operations beyond their minimum spacing (0: minimum spacing).
+        Extra ms between operations beyond their minimum spacing (0: minimum spacing; at
+        most :data:`MAX_SPACING_MS`).
     """
 
     n_cues: int = 16
@@ -242,10 +260,11 @@ class CA3CapacityConfig:
     gap: int = 0
 
     def validate(self) -> None:
-        if self.gap < 0:
-            raise ValueError(f"gap must be >= 0 ms, got {self.gap}")
+        if not 0 <= self.gap <= MAX_SPACING_MS:
+            raise ValueError(f"gap must lie in [0, {MAX_SPACING_MS}] ms, got {self.gap}")
         if self.n_cues < 1 or self.n_content < 1:
             raise ValueError("n_cues and n_content must be >= 1")
+        _check_network(self.n_cues, self.n_content, "n_cues, n_content")
         if not 1 <= self.active <= self.n_content:
             raise ValueError(f"active must lie in [1, n_content={self.n_content}]")
         if not self.loads or any(not 1 <= int(x) <= self.n_cues for x in self.loads):
