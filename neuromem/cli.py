@@ -5,6 +5,7 @@
     neuromem list
     neuromem run NAME [--set key=value ...] [--config FILE.toml] [--backend NAME]
                       [--data DIR] [--seed N] [--out DIR] [--no-progress]
+                      [--figure-format png|svg|pdf]
     neuromem demo [--out DIR] [--data DIR]
     neuromem show NAME [--config PRESET] [--set key=value ...] [--json]
     neuromem info
@@ -109,6 +110,7 @@ def cmd_run(args) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         overrides=overrides,
+        figure_format=args.figure_format,
     )
     _print_result(result, out)
     return 0
@@ -140,6 +142,7 @@ def cmd_demo(args) -> int:
                 seed=args.seed,
                 progress=not args.no_progress,
                 overrides=exp.demo_overrides,
+                figure_format=args.figure_format,
             )
         except (DataNotFoundError, BackendUnavailableError) as e:
             # a data set missing from the data folder, or an optional backend (torch) not
@@ -328,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     sp.add_argument("--out", metavar="DIR", help="output folder (default: results/NAME)")
     sp.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    sp.add_argument("--figure-format", choices=("png", "svg", "pdf"), default="png",
+                    help="format of the figures (default png, 150 dpi)")  # fmt: skip
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser(
@@ -339,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--data", metavar="DIR", help="data folder for experiments that need one")
     sp.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     sp.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    sp.add_argument("--figure-format", choices=("png", "svg", "pdf"), default="png",
+                    help="format of the figures (default png, 150 dpi)")  # fmt: skip
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser(

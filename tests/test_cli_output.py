@@ -22,6 +22,7 @@ import pytest
 
 from neuromem import experiments
 from neuromem.cli import main
+from neuromem.errors import ConfigError
 from neuromem.experiments import _registry
 
 
@@ -183,3 +184,33 @@ def test_sigterm_ends_like_ctrl_c(tmp_path):
     assert p.returncode == 143, err
     assert err.strip() == "neuromem: terminated"
     assert not (tmp_path / "o").exists() and _partials(tmp_path) == []
+
+
+def test_figure_format_and_figures_returned_without_out(tmp_path, capsys):
+    """--figure-format svg writes SVG; a Python run without out still returns the figures
+    (for Jupyter) and renders them inline as HTML."""
+    assert main(["run", "sdr-overlap", "--out", str(tmp_path / "o"), "--figure-format", "svg",
+                 "--no-progress", "--set", "n_pairs=200"]) == 0  # fmt: skip
+    res = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert res["figures"] and all(f.endswith(".svg") for f in res["figures"])
+    assert (tmp_path / "o" / res["figures"][0]).read_text().lstrip().startswith("<?xml")
+    r = experiments.run("sdr-overlap", n_pairs=200)
+    assert r["figures"] == [] and set(r.figure_objects) == {"overlap_pmf"}
+    html = r._repr_html_()
+    assert html.count("data:image/png;base64,") == 1 and "overlap_pmf" in html
+    with pytest.raises(SystemExit) as e:  # argparse refuses it: exit 2
+        main(["run", "sdr-overlap", "--figure-format", "gif"])
+    assert e.value.code == 2
+    with pytest.raises(ConfigError, match="--figure-format"):
+        experiments.run("sdr-overlap", figure_format="gif")
+
+
+def test_versions_name_the_commit_of_a_clone():
+    v = experiments.versions()
+    assert {"numpy", "torch", "pooch", "nest-simulator"} <= set(v)
+    commit = v.get("neuromem_git_commit")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(experiments.__file__)))
+    if os.path.exists(os.path.join(os.path.dirname(repo), ".git")):
+        head = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()  # fmt: skip
+        assert commit is not None and commit.split("+")[0] == head

@@ -16,6 +16,7 @@ from neuromem.config import coerce_value, load_preset, resolve_config
 from ._registry import (
     Experiment,
     RunContext,
+    RunResult,
     check_out,
     experiments,
     get,
@@ -28,6 +29,7 @@ from ._registry import (
 __all__ = [
     "Experiment",
     "RunContext",
+    "RunResult",
     "check_out",
     "coerce_value",
     "experiments",

@@ -151,6 +151,9 @@ def versions() -> dict[str, str]:
     import neuromem
 
     out = {"python": platform.python_version(), "neuromem": neuromem.__version__}
+    commit = git_commit()
+    if commit is not None:
+        out["neuromem_git_commit"] = commit
     for dist in (
         "numpy",
         "scipy",
@@ -160,13 +163,103 @@ def versions() -> dict[str, str]:
         "neo",
         "matplotlib",
         "spynnaker",
+        "nest-simulator",
         "torch",
+        "pooch",
+        "tqdm",
     ):
         try:
             out[dist.lower()] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist.lower()] = "absent"
     return out
+
+
+def git_commit() -> str | None:
+    """The git commit of neuromem when it runs from a clone (``+dirty`` with uncommitted
+    changes to tracked files); None for an installed copy or without git."""
+    import subprocess
+
+    import neuromem
+
+    root = Path(neuromem.__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10)  # fmt: skip
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=10)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+#: Formats of ``--figure-format`` and the resolution of raster figures.
+FIGURE_FORMATS = ("png", "svg", "pdf")
+FIGURE_DPI = 150
+
+
+class RunResult(dict):
+    """The result of :func:`run`: the dict written as ``result.json``, plus the figures.
+
+    In Jupyter a ``RunResult`` shows itself as the metrics and the figures inline (the last
+    expression of a cell); :meth:`show` displays the figures from anywhere.
+
+    Attributes
+    ----------
+    figure_objects : dict of str to matplotlib.figure.Figure
+        The run's figures by name, whether or not they were saved (``out``).
+    """
+
+    def __init__(self, *args, figure_objects=None, **kw):
+        super().__init__(*args, **kw)
+        self.figure_objects = dict(figure_objects or {})
+
+    def show(self) -> None:
+        """Display the figures (inline in Jupyter, else in matplotlib windows)."""
+        try:
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - plain Python
+            import matplotlib.pyplot as plt
+
+            for fig in self.figure_objects.values():
+                plt.figure(fig.number)
+            plt.show()
+            return
+        for fig in self.figure_objects.values():
+            display(fig)
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+        import io
+
+        rows = "".join(
+            f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_short(v))}</td></tr>"
+            for k, v in self.get("metrics", {}).items()
+        )
+        imgs = []
+        for name, fig in self.figure_objects.items():
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+            b64 = base64.b64encode(buf.getvalue()).decode()
+            imgs.append(f'<figure><img src="data:image/png;base64,{b64}" alt="{name}"/>'
+                        f"<figcaption>{html.escape(name)}</figcaption></figure>")  # fmt: skip
+        head = html.escape(f"{self.get('experiment')} (seed {self.get('seed')})")
+        return (f"<b>{head}</b><table>{rows}</table>" + "".join(imgs))  # fmt: skip
+
+
+def _short(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list):
+        s = ", ".join(_short(x) for x in v[:8])
+        return f"[{s}{', ...' if len(v) > 8 else ''}]"
+    return str(v)
 
 
 class RunContext:
@@ -189,7 +282,9 @@ class RunContext:
         Wall seconds per phase, filled by :meth:`phase`.
     """
 
-    def __init__(self, *, seed, backend, data, out, progress=True):
+    def __init__(self, *, seed, backend, data, out, progress=True, figure_format="png"):
+        self.figure_format = figure_format
+        self.figure_objects: dict[str, Any] = {}
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
         self._seed_seq = np.random.SeedSequence(self.seed)
@@ -241,13 +336,16 @@ class RunContext:
         return require_dir(Path(self.data, *parts), what=what)
 
     def save_figure(self, fig, name: str) -> str | None:
-        """Save a matplotlib figure as ``OUT/name.png`` (closing it); returns the file name."""
+        """Save a matplotlib figure as ``OUT/name.<format>`` (PNG at 150 dpi by default, or
+        the run's ``figure_format``), keep it for the result (:attr:`RunResult.figure_objects`)
+        and close it in pyplot; returns the file name (None without ``out``)."""
         import matplotlib.pyplot as plt
 
         path = None
+        self.figure_objects[name] = fig
         if self.out is not None:
-            fname = f"{name}.png"
-            fig.savefig(self.out / fname, dpi=110, bbox_inches="tight")
+            fname = f"{name}.{self.figure_format}"
+            fig.savefig(self.out / fname, dpi=FIGURE_DPI, bbox_inches="tight")
             self.figures.append(fname)
             path = fname
         plt.close(fig)
@@ -301,8 +399,9 @@ def run(
     seed: int | None = None,
     progress: bool = False,
     overrides: dict[str, Any] | None = None,
+    figure_format: str = "png",
     **kw_overrides,
-) -> dict[str, Any]:
+) -> RunResult:
     """Run a registered experiment and return its result dict.
 
     Parameters
@@ -323,13 +422,17 @@ def run(
         Show progress bars.
     overrides : dict, optional
         Config overrides (as ``--set``); keyword arguments are added to them.
+    figure_format : {"png", "svg", "pdf"}
+        Format of the figures written to ``out`` (PNG at 150 dpi).
 
     Returns
     -------
-    dict
-        ``experiment``, ``config`` (fully resolved), ``seed``, ``backend``, ``versions``,
-        ``timings`` (wall seconds per phase, and ``total``), ``metrics`` (flat) and
-        ``figures`` (file names in ``out``) -- the content of ``result.json``.
+    RunResult
+        A dict: ``experiment``, ``config`` (fully resolved), ``seed``, ``backend``,
+        ``data``/``data_source``, ``versions``, ``timings`` (wall seconds per phase, and
+        ``total``), ``metrics`` (flat) and ``figures`` (file names in ``out``) -- the content
+        of ``result.json``; its ``figure_objects`` hold the figures themselves (also without
+        ``out``), and in Jupyter it shows the metrics and figures inline.
 
     Raises
     ------
@@ -338,6 +441,10 @@ def run(
         folder or bad preset; raised before any work starts.
     """
     exp = get(name)
+    if figure_format not in FIGURE_FORMATS:
+        raise ConfigError(
+            f"--figure-format: expected one of {', '.join(FIGURE_FORMATS)}, got {figure_format!r}"
+        )
     layers = []
     if config_file is not None:
         preset_name, preset_values = load_preset(config_file)
@@ -381,7 +488,8 @@ def run(
     if out_path is not None:
         stage = Path(tempfile.mkdtemp(dir=_existing_ancestor(out_path),
                                       prefix=f".{out_path.name}.partial-"))  # fmt: skip
-    ctx = RunContext(seed=seed, backend=backend, data=data_path, out=stage, progress=progress)
+    ctx = RunContext(seed=seed, backend=backend, data=data_path, out=stage, progress=progress,
+                     figure_format=figure_format)  # fmt: skip
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     try:
@@ -410,7 +518,7 @@ def run(
             _publish(stage, out_path, result)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-    return result
+    return RunResult(result, figure_objects=ctx.figure_objects)
 
 
 def check_out(out) -> Path:

@@ -478,11 +478,6 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
 def _plot_curves(ctx, curves, title, name, steps: int, log_every: int = 50):
     """Training loss per logging interval, drawn at the interval's last step, with markers (a
     short budget logs one or two points)."""
-    if ctx.out is None:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.4))
