@@ -169,6 +169,15 @@ def _check_ids(x, n, name):
     return a
 
 
+def training_bytes(kind: str, n_entities: int, n_relations: int, dim: int, rel_dim: int) -> float:
+    """Estimated memory (bytes) of a tensor model in training: its parameters, Adam's two
+    moments, the gradient and its scratch (about five float64 copies)."""
+    d, dr = float(dim), float(rel_dim)
+    n_rel = {"rescal": d * d, "tucker": dr}.get(kind, d)
+    n_params = n_entities * (d + 1) + n_relations * n_rel + (d * dr * d if kind == "tucker" else 0)
+    return 40.0 * n_params
+
+
 class TensorModel:
     """A tensor model of a knowledge graph scored 1-vs-all over the entities.
 
@@ -216,13 +225,8 @@ class TensorModel:
         init_scale = check_float("init_scale", init_scale, 0.0, lo_open=True)
         rel_dim = check_int("rel_dim", rel_dim if rel_dim is not None else min(int(dim), 32))
         d, P, N, dr = int(dim), int(n_relations), int(n_entities), rel_dim
-        n_rel = {"rescal": d * d, "tucker": dr}.get(kind, d)
-        n_params = (
-            float(N) * (d + 1) + float(P) * n_rel + (float(d) * dr * d if kind == "tucker" else 0)
-        )
-        # parameters, Adam's two moments, the gradient and its scratch: about five copies
         check_memory(
-            40.0 * n_params,
+            training_bytes(kind, N, P, d, dr),
             f"n_entities={N}, n_relations={P}, dim={d} ({kind} model parameters)",
         )
         rng = as_generator(seed)

@@ -194,3 +194,49 @@ def test_corrupt_decoder_contents_are_refused(tmp_path):
     _rewrite(p, _hyper=np.array([0.5, 1.0, 1.0]), U=np.full((4, 4), np.nan))
     with pytest.raises(ValueError, match="parameter U holds NaN"):
         TensorBrain.load(p)
+
+
+# ---------------------------------------------------------------- determinism (issue 17)
+def test_training_ignores_the_wall_clock_unless_a_budget_is_asked_for(monkeypatch):
+    """A slow (busy) machine gives the same result: time is only read for a budget."""
+    import itertools
+    import time as _time
+
+    clock = itertools.count(0.0, 1000.0)  # every reading 1000 s later: a very busy machine
+    monkeypatch.setattr(_time, "perf_counter", lambda: next(clock))
+    runs = []
+    for _ in range(2):
+        m = TensorModel("distmult", 4, 2, dim=4, seed=0)
+        runs.append(m.fit(TRIPLES, epochs=5, seed=1))
+        tb = _brain()
+        runs.append(tb.fit([_task()], epochs=4, seed=1))
+    assert [len(r) for r in runs] == [5, 4, 5, 4]
+    assert runs[0] == runs[2] and runs[1] == runs[3]
+    # opted in, the budget stops after the epoch that crosses it
+    m = TensorModel("distmult", 4, 2, dim=4, seed=0)
+    assert len(m.fit(TRIPLES, epochs=5, seed=1, time_budget=10.0)) == 1
+
+
+def test_configs_and_presets_stop_on_epochs():
+    from neuromem.config import resolve_config
+    from neuromem.experiments.tensorbrain import TensorBrainKGConfig, TensorBrainScenesConfig
+    from neuromem.presets import load
+    from neuromem.tensorbrain.config import DecoderFitConfig, KGFitConfig
+
+    assert KGFitConfig().time_budget is None and DecoderFitConfig().time_budget is None
+    cfg = TensorBrainKGConfig()
+    assert cfg.kg_fit.time_budget is None and cfg.decoder_fit.time_budget is None
+    assert TensorBrainScenesConfig().fit.time_budget is None
+    for ds in ("kinships", "nations", "umls"):
+        c = resolve_config(TensorBrainKGConfig, load(f"tensorbrain-{ds}").config)
+        assert c.kg_fit.time_budget is None and c.decoder_fit.time_budget is None
+        assert c.kg_fit.epochs >= 40 and c.decoder_fit.epochs >= 60
+
+
+def test_memory_estimate_of_a_kg_config_uses_the_field_names(monkeypatch):
+    from neuromem.experiments.tensorbrain import TensorBrainKGConfig
+
+    monkeypatch.setenv("NEUROMEM_MEMORY_LIMIT", "8G")
+    TensorBrainKGConfig(dataset="umls").validate()
+    with pytest.raises(ValueError, match=r"tucker_dim=5000, tucker_rel_dim=32 \(tucker on umls\)"):
+        TensorBrainKGConfig(dataset="umls", tucker_dim=5000).validate()
