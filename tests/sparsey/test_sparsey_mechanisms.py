@@ -252,3 +252,27 @@ def test_bad_recall_and_regenerate_arguments():
         m.regenerate(np.zeros((1, 8)))
     with pytest.raises(ValueError, match="kind"):
         m.frozen("X")
+
+
+def test_two_levels_with_D_recognise_recall_and_back_off():
+    """H and D together: recognition reinstates every code, recall predicts with H and D, and
+    a dropped frame is bridged (the backoff tiers include the D combinations)."""
+    rng = np.random.default_rng(12)
+    S = frames(rng, 6, n_inputs=64, n_active=10).reshape(-1, 8, 8)
+    cfg = SparseyConfig(
+        input_shape=(8, 8),
+        levels=[
+            LevelConfig(grid=(2, 2), rf=(4, 4), Q=4, K=16, h_radius=1, use_d=True, saturation=1.0),
+            LevelConfig(Q=4, K=16, h_radius=0, persistence=2, saturation=1.0),
+        ],
+        on_saturated="ignore",
+    )
+    m = Sparsey(cfg, seed=0)
+    learned = m.learn_sequence(S)
+    rec = m.encode_sequence(S)
+    for lv in range(2):
+        np.testing.assert_array_equal(rec.winners[lv], learned.winners[lv])
+    pred = m.recall_sequence(S[:3], 3)
+    np.testing.assert_array_equal(pred.winners[0][3:], learned.winners[0][3:])
+    dropped = m.encode_sequence(np.delete(S, 2, axis=0))
+    np.testing.assert_array_equal(dropped.winners[0][-1], learned.winners[0][-1])
