@@ -276,3 +276,12 @@ def test_two_levels_with_D_recognise_recall_and_back_off():
     np.testing.assert_array_equal(pred.winners[0][3:], learned.winners[0][3:])
     dropped = m.encode_sequence(np.delete(S, 2, axis=0))
     np.testing.assert_array_equal(dropped.winners[0][-1], learned.winners[0][-1])
+
+
+def test_state_saved_before_issue_15_still_loads():
+    m = seq_model()
+    m.learn_sequence(frames(np.random.default_rng(13), 4))
+    state = {k: v for k, v in m.state_dict().items() if not k.endswith(".state")}
+    m2 = Sparsey.from_state_dict(state)
+    np.testing.assert_array_equal(m2.levels[0].WH, m.levels[0].WH)
+    assert m2.levels[0].state[0, 3] == m.levels[0].state[0, 3]  # afferent counts rebuilt
