@@ -10,6 +10,14 @@ G of the level-1 MACs of a one-level model that stored the same items, in the sa
 three ablations (the upper level frozen before it learns anything; ``chi = 0`` at both levels,
 so a recurring part gets a new code each time; the upper level with the default ``G_min``) and
 a bag-of-parts null.
+
+Persistence (``seq_*`` metrics): sequences that share every frame but the first are stored
+single-trial; which sequence is running must be carried from frame 0 to the last frame. Level 1
+carries it through its horizontal chain of codes, which one corrupted frame (a never-seen frame,
+or a blank one) breaks. An upper level whose code persists over ``persistence`` frames, and
+reaches level 1 through top-down (D) weights, holds it across the corrupted frame. Reported for
+the two-level model, level 1 alone, the upper level without persistence, without D, and with
+``chi = 0``, against chance (the last frame is shared).
 """
 
 from __future__ import annotations
@@ -21,9 +29,17 @@ import numpy as np
 
 from neuromem.experiments import RunContext, register
 from neuromem.experiments.sparsey import _plt, roc_auc
+from neuromem.sdr import pairwise_code_similarity
 from neuromem.sparsey import LevelConfig, Sparsey, SparseyConfig
 
-__all__ = ["HierarchyConfig"]
+__all__ = ["HierarchyConfig", "sequence_model_config"]
+
+
+def _sequence_levels() -> list[LevelConfig]:
+    return [
+        LevelConfig(Q=16, K=32, h_radius=0, use_d=True, saturation=1.0, start_unit=False),
+        LevelConfig(Q=8, K=32, h_radius=0, persistence=4, saturation=1.0),
+    ]
 
 
 def _levels() -> list[LevelConfig]:
@@ -58,6 +74,21 @@ class HierarchyConfig:
     n_probes : int
         Probes of each kind: stored items, recombinations of stored parts (never stored as a
         whole), and items of new parts.
+    sequence_model : SparseyConfig
+        The model of the persistence part: one MAC per level over 256 inputs; level 1 (Q = 16,
+        K = 32) with H from its own previous code, D from level 2 and no sequence-start unit;
+        level 2 (Q = 8, K = 32) with H from its own previous code and ``persistence = 4``. No
+        critical period. Level 1 goes without the start unit because after a blank frame it
+        has no previous code, and the start unit would make it take the next frame for the
+        first of a sequence (reported as ``*_l1_start_unit``).
+    n_sequences : int
+        Sequences stored, one presentation each. They share every frame but the first.
+    sequence_length : int
+        Frames per sequence.
+    sequence_active : int
+        Active inputs per frame.
+    corrupt_frame : int
+        The frame replaced (by a never-seen random frame, or by a blank one) at recognition.
     """
 
     model: SparseyConfig = field(
@@ -69,6 +100,15 @@ class HierarchyConfig:
     n_items: int = 48
     n_active: int = 16
     n_probes: int = 48
+    sequence_model: SparseyConfig = field(
+        default_factory=lambda: SparseyConfig(
+            input_shape=(256,), levels=_sequence_levels(), on_saturated="ignore"
+        )
+    )
+    n_sequences: int = 10
+    sequence_length: int = 8
+    sequence_active: int = 24
+    corrupt_frame: int = 3
 
     @property
     def n_regions(self) -> int:
@@ -107,6 +147,24 @@ class HierarchyConfig:
         if self.n_probes < 2:
             raise ValueError(f"n_probes must be >= 2, got {self.n_probes}")
         self.model.validate()
+        sm = self.sequence_model
+        if len(sm.levels) != 2:
+            raise ValueError("sequence_model: the persistence part needs exactly two levels")
+        if sm.levels[0].h_radius < 0 or sm.levels[1].h_radius < 0:
+            raise ValueError("sequence_model.levels: both levels need H (h_radius >= 0)")
+        n_in = int(np.prod(sm.input_shape))
+        if not 1 <= self.sequence_active < n_in:
+            raise ValueError(f"sequence_active must be in [1, {n_in}), got {self.sequence_active}")
+        if self.n_sequences < 2:
+            raise ValueError(f"n_sequences must be >= 2, got {self.n_sequences}")
+        if self.sequence_length < 3:
+            raise ValueError(f"sequence_length must be >= 3, got {self.sequence_length}")
+        if not 1 <= self.corrupt_frame <= self.sequence_length - 2:
+            raise ValueError(
+                f"corrupt_frame must be in [1, sequence_length - 2 = {self.sequence_length - 2}]"
+                f", got {self.corrupt_frame}"
+            )
+        sm.validate()
 
     def model_config(self, levels: int = 2, **level) -> SparseyConfig:
         """The model: ``levels`` 1 (level 1 alone) or 2; ``level`` values replace those of
@@ -116,6 +174,74 @@ class HierarchyConfig:
         if top and levels == 2:
             lvs[1] = dataclasses.replace(lvs[1], **top)
         return dataclasses.replace(self.model, levels=lvs)
+
+
+def sequence_model_config(cfg: HierarchyConfig, levels: int = 2, **changes) -> SparseyConfig:
+    """The persistence part's model: ``levels`` 1 (level 1 alone, no D) or 2; ``changes``
+    maps ``"l1"``/``"l2"``/``"all"`` to level values replaced (ablations)."""
+    lvs = list(cfg.sequence_model.levels[:levels])
+    if levels == 1:
+        lvs[0] = dataclasses.replace(lvs[0], use_d=False)
+    for key, values in changes.items():
+        idx = {"l1": [0], "l2": [1], "all": list(range(len(lvs)))}[key]
+        for i in idx:
+            lvs[i] = dataclasses.replace(lvs[i], **values)
+    return dataclasses.replace(cfg.sequence_model, levels=lvs)
+
+
+def _which_sequence(got: np.ndarray, learned: np.ndarray) -> float:
+    """Fraction of sequences whose recognised last code is nearer to their own learned last
+    code than to every other (a tie is a miss)."""
+    sim = pairwise_code_similarity(got, learned)
+    hits = [np.flatnonzero(sim[i] == sim[i].max()).tolist() == [i] for i in range(len(sim))]
+    return float(np.mean(hits))
+
+
+def _persistence(cfg: HierarchyConfig, rng, ctx: RunContext) -> dict:
+    """The ``seq_*`` metrics: sequences told apart across a corrupted frame."""
+    n_in = int(np.prod(cfg.sequence_model.input_shape))
+    M, L = cfg.n_sequences, cfg.sequence_length
+    starts = _frames(rng, M, n_in, cfg.sequence_active)
+    shared = _frames(rng, L - 1, n_in, cfg.sequence_active)
+    seqs = [np.concatenate([starts[m : m + 1], shared]) for m in range(M)]
+    garbage = _frames(rng, M, n_in, cfg.sequence_active)
+    probes = {"clean": seqs, "corrupted": [], "blank": []}
+    for m, s in enumerate(seqs):
+        g = s.copy()
+        g[cfg.corrupt_frame] = garbage[m]
+        probes["corrupted"].append(g)
+        b = s.copy()
+        b[cfg.corrupt_frame] = False
+        probes["blank"].append(b)
+    model_seed = int(rng.integers(2**31))
+    conditions = {
+        "two_level": sequence_model_config(cfg, 2),
+        "one_level": sequence_model_config(cfg, 1),
+        "no_persistence": sequence_model_config(cfg, 2, l2={"persistence": 1}),
+        "no_d": sequence_model_config(cfg, 2, l1={"use_d": False}),
+        "chi0": sequence_model_config(cfg, 2, all={"chi": 0.0}),
+        "l1_start_unit": sequence_model_config(cfg, 2, l1={"start_unit": True}),
+    }
+    out: dict = {}
+    for name, mcfg in ctx.progress(conditions.items(), desc="sequence models"):
+        model = Sparsey(mcfg, seed=model_seed)
+        last = np.stack([model.learn_sequence(s).winners[0][-1, 0] for s in seqs])
+        for kind, ps in probes.items():
+            got = np.stack([model.encode_sequence(p).winners[0][-1, 0] for p in ps])
+            out[f"seq_accuracy_{kind}_{name}"] = _which_sequence(got, last)
+    out["seq_chance"] = 1.0 / M
+    out["seq_persistence_gain"] = (
+        out["seq_accuracy_blank_two_level"] - out["seq_accuracy_blank_one_level"]
+    )
+    return out
+
+
+def _frames(rng, n: int, n_inputs: int, n_active: int) -> np.ndarray:
+    """``n`` random binary frames with ``n_active`` of ``n_inputs`` on."""
+    out = np.zeros((n, n_inputs), dtype=bool)
+    for i in range(n):
+        out[i, rng.choice(n_inputs, n_active, replace=False)] = True
+    return out
 
 
 def _parts(rng, cfg: HierarchyConfig, n: int) -> np.ndarray:
@@ -155,8 +281,9 @@ def _bag_of_parts(stored: np.ndarray, probes: np.ndarray) -> np.ndarray:
 @register(
     "sparsey-hierarchy",
     config=HierarchyConfig,
-    description="Sparsey: an upper level tells recombined familiar parts from stored wholes; "
-    "one-level model, frozen upper level, chi=0 and a bag-of-parts null in the same run",
+    description="Sparsey: an upper level tells recombined familiar parts from stored wholes, and "
+    "its persistence carries a sequence across a corrupted frame; one-level model, ablations, "
+    "nulls in the same run",
 )
 def sparsey_hierarchy(cfg: HierarchyConfig, ctx: RunContext) -> dict:
     rng = ctx.child_rng()
@@ -209,10 +336,12 @@ def sparsey_hierarchy(cfg: HierarchyConfig, ctx: RunContext) -> dict:
     out["upper_level_gain"] = (
         out["auc_stored_vs_recombined_two_level"] - out["auc_stored_vs_recombined_one_level"]
     )
+    with ctx.phase("persistence"):
+        out.update(_persistence(cfg, rng, ctx))
     with ctx.phase("plot"):
         plt = _plt()
         names = ["two_level", "one_level", "upper_frozen", "chi0", "null_bag_of_parts"]
-        fig, ax = plt.subplots(figsize=(7, 3.6))
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 3.8))
         width = 0.27
         for j, kind in enumerate(probes):
             ax.bar(
@@ -229,6 +358,21 @@ def sparsey_hierarchy(cfg: HierarchyConfig, ctx: RunContext) -> dict:
         ax.set(ylabel="mean familiarity (top level)", ylim=(0, 1.05))
         ax.set_title("stored wholes vs recombined familiar parts", fontsize=9)
         ax.legend(fontsize=7)
+        snames = ["two_level", "one_level", "no_persistence", "no_d", "chi0", "l1_start_unit"]
+        for j, kind in enumerate(("clean", "corrupted", "blank")):
+            ax2.bar(
+                np.arange(len(snames)) + (j - 1) * width,
+                [out[f"seq_accuracy_{kind}_{n}"] for n in snames],
+                width,
+                label=f"{kind} frame {cfg.corrupt_frame}" if kind != "clean" else "clean",
+            )
+        ax2.axhline(out["seq_chance"], color="grey", ls=":", label="chance")
+        ax2.set_xticks(np.arange(len(snames)), snames, fontsize=7)
+        ax2.set(ylabel="sequences told apart at the last frame", ylim=(0, 1.05))
+        ax2.set_title(
+            f"persistence: {cfg.n_sequences} sequences sharing all but frame 0", fontsize=9
+        )
+        ax2.legend(fontsize=7)
         fig.tight_layout()
         ctx.save_figure(fig, "hierarchy")
     return out

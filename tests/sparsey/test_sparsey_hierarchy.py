@@ -29,6 +29,13 @@ def test_upper_level_tells_recombinations_from_stored_wholes():
     # new parts are unfamiliar to both models
     assert m["auc_stored_vs_novel_one_level"] == 1.0
     assert m["auc_stored_vs_novel_two_level"] == 1.0
+    # persistence: a blank frame breaks level 1's chain; the persisting upper code bridges it
+    assert m["seq_accuracy_clean_one_level"] == m["seq_accuracy_clean_two_level"] == 1.0
+    assert m["seq_accuracy_blank_two_level"] == 1.0
+    assert m["seq_accuracy_corrupted_two_level"] >= 0.8
+    for cond in ("one_level", "no_persistence", "no_d"):
+        assert m[f"seq_accuracy_blank_{cond}"] <= m["seq_chance"] + 0.1
+        assert m[f"seq_accuracy_corrupted_{cond}"] <= 0.4
 
 
 def test_same_seed_same_result():
@@ -56,3 +63,7 @@ def test_bad_config_names_the_field():
         experiments.run("sparsey-hierarchy", n_active=256)
     with pytest.raises(ConfigError, match="levels.0"):
         experiments.run("sparsey-hierarchy", overrides={"model.levels.0.rf": [1, 128]})
+    with pytest.raises(ConfigError, match="corrupt_frame"):
+        experiments.run("sparsey-hierarchy", corrupt_frame=7)
+    with pytest.raises(ConfigError, match="n_sequences"):
+        experiments.run("sparsey-hierarchy", n_sequences=1)
