@@ -133,6 +133,23 @@ def _targets(m, exp, seed, records):
             one,
             one is not None and one <= 0.6,
         )
+        b2, b1 = g("seq_accuracy_blank_two_level"), g("seq_accuracy_blank_one_level")
+        _check(
+            records,
+            exp,
+            seed,
+            "seq_accuracy_blank_two_level >= 0.9",
+            b2,
+            b2 is not None and b2 >= 0.9,
+        )
+        _check(
+            records,
+            exp,
+            seed,
+            "seq_accuracy_blank_one_level <= seq_chance + 0.1",
+            b1,
+            b1 is not None and b1 <= (g("seq_chance") or 0) + 0.1,
+        )
     elif exp == "sparsey-sisc":
         mad, sp, null = g("mean_abs_deviation"), g("spearman"), g("null_threshold_spearman")
         _check(
