@@ -33,6 +33,7 @@ import numpy as np
 from neuromem import npzfile
 
 __all__ = [
+    "check_rows",
     "FORMAT_VERSION",
     "Memory",
     "Recall",
@@ -119,6 +120,15 @@ def check_keys(keys, n: int | None = None, name: str = "keys") -> np.ndarray:
     return a.astype(np.int64)
 
 
+def check_rows(mem: Memory, codes: np.ndarray, row: dict, what: str = "codes") -> None:
+    """A loaded memory's per-key rows agree with its keys: ``row`` maps every stored key to a
+    distinct row of ``codes`` (ValueError naming ``what`` otherwise)."""
+    if set(row) != set(mem._keys):
+        raise ValueError(f"code_keys: the saved {what} belong to other keys than the stored ones")
+    if len(codes) != len(row) or sorted(row.values()) != list(range(len(codes))):
+        raise ValueError(f"{what}: {len(codes)} rows for {len(row)} stored keys")
+
+
 def write_npz(path: str | os.PathLike, kind: str, meta: dict, arrays: dict) -> Path:
     """Write a memory file (:func:`neuromem.npzfile.write`, format :data:`FORMAT_VERSION`)."""
     return npzfile.write(path, kind, meta, arrays, version=FORMAT_VERSION)
@@ -151,6 +161,8 @@ class Memory(ABC):
     kind: ClassVar[str] = "memory"
     item_size: int
     size_bits: int
+    #: saved float arrays allowed to hold NaN or infinity (checked by :meth:`load`)
+    _nonfinite_ok: ClassVar[frozenset] = frozenset()
 
     def __init__(self) -> None:
         self._keys: list[int] = []
@@ -227,17 +239,48 @@ class Memory(ABC):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Memory:
-        """Read a memory written by :meth:`save` (of this class)."""
+        """Read a memory written by :meth:`save` (of this class); ``path`` with or without
+        the ``.npz`` that :meth:`save` adds.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ValueError
+            An empty, truncated or unreadable file, another kind or format version, or
+            contents that do not make a memory of this class: missing entries, values out of
+            range, NaN or infinity in a float array, shapes that disagree (the message names
+            the file).
+        """
         if cls is Memory:
             raise TypeError("call load() on the memory's class, e.g. WillshawMemory.load(path)")
         meta, arrays = read_npz(path, cls.kind)
-        mem = cls._from_state(meta, arrays)
-        mem._keys = [int(v) for v in meta["keys"]]
+        p = npzfile.find(path)
+        try:
+            for name, a in arrays.items():
+                if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+                    if name not in cls._nonfinite_ok:
+                        raise ValueError(f"{name} holds NaN or infinite values")
+            keys = check_keys(np.asarray(meta["keys"]), name="keys")
+            mem = cls._from_state(meta, arrays)
+            mem._keys = [int(v) for v in keys]
+            mem._check_loaded()
+        except (KeyError, TypeError, IndexError, AttributeError, ValueError, OverflowError) as e:
+            why = f"missing entry {e}" if isinstance(e, KeyError) else str(e)
+            raise ValueError(f"path: {p} is not a valid {cls.kind!r} memory: {why}") from None
         return mem
 
     # ------------------------------------------------------------------ for subclasses
     def _check_room(self, n: int) -> None:  # noqa: B027 - optional hook, no-op by default
         """Raise :class:`ValueError` when ``n`` more items cannot be stored (default: never)."""
+
+    def _check_loaded(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Raise :class:`ValueError` when a loaded state is inconsistent (default: no check).
+
+        Called by :meth:`load` after :meth:`_from_state` with the keys set; subclasses check
+        that their arrays have the shapes and ranges their parameters imply and that every
+        stored key has its entry.
+        """
 
     @abstractmethod
     def _store(self, items: np.ndarray, keys: np.ndarray) -> None: ...

@@ -46,9 +46,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from neuromem._resources import check_memory
 from neuromem.rng import as_generator
 
-from .base import Memory, Recall
+from .base import Memory, Recall, check_rows
 
 __all__ = ["SparseDistributedMemory"]
 
@@ -143,6 +144,11 @@ class SparseDistributedMemory(Memory):
             if n_locations < 1:
                 raise ValueError(f"n_counters={n_counters} holds no location of {word} counters")
         self.n_locations = _int(n_locations, "n_locations")
+        # addresses (uint8 and float32 copies while addressing) and int16 counters
+        check_memory(
+            8.0 * self.n_locations * (self.item_size + word),
+            f"n_locations={self.n_locations}, item_size={self.item_size} (SDM locations)",
+        )
         if active_fraction is None:
             active_fraction = min(1.0, 1.0 / np.sqrt(self.n_locations))
         if isinstance(active_fraction, bool) or not isinstance(
@@ -312,11 +318,29 @@ class SparseDistributedMemory(Memory):
         )
         mem._rng.bit_generator.state = meta["rng_state"]
         n = mem.item_size
-        mem._addr = np.unpackbits(arrays["addresses"], axis=1, count=n).astype(np.uint8)
-        mem._C = arrays["counters"].astype(np.int16)
-        mem._codes = np.unpackbits(arrays["codes"], axis=1, count=n).astype(np.uint8)
-        mem._codes = mem._codes.reshape(-1, n)
-        mem._tags = np.unpackbits(arrays["tags"], axis=1, count=mem.key_size).astype(np.uint8)
-        mem._tags = mem._tags.reshape(-1, mem.key_size)
+        for name in ("addresses", "counters", "codes", "tags", "code_keys"):
+            if not np.issubdtype(arrays[name].dtype, np.integer):
+                raise ValueError(f"{name}: expected integers, got dtype {arrays[name].dtype}")
+        addr = np.unpackbits(arrays["addresses"].astype(np.uint8), axis=1, count=n)
+        if addr.shape != mem._addr.shape:
+            raise ValueError(f"addresses: shape {addr.shape}, expected {mem._addr.shape}")
+        C = arrays["counters"]
+        if C.shape != mem._C.shape:
+            raise ValueError(f"counters: shape {C.shape}, expected {mem._C.shape}")
+        if C.size and (C.min() < -mem._cmax or C.max() > mem._cmax):
+            raise ValueError(
+                f"counters: must lie in [-{mem._cmax}, {mem._cmax}] ({mem.counter_bits} bits)"
+            )
+        mem._addr = addr.astype(np.uint8)
+        mem._C = C.astype(np.int16)
+        mem._codes = np.unpackbits(arrays["codes"].astype(np.uint8), axis=1, count=n)
+        mem._codes = mem._codes.astype(np.uint8).reshape(-1, n)
+        tags = np.unpackbits(arrays["tags"].astype(np.uint8), axis=1, count=mem.key_size)
+        mem._tags = tags.astype(np.uint8).reshape(-1, mem.key_size)
+        if len(mem._tags) != len(mem._codes):
+            raise ValueError(f"tags: {len(mem._tags)} rows for {len(mem._codes)} codes")
         mem._row = {int(k): i for i, k in enumerate(arrays["code_keys"])}
         return mem
+
+    def _check_loaded(self) -> None:
+        check_rows(self, self._codes, self._row)

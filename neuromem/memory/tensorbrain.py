@@ -366,8 +366,14 @@ class TensorBrainEpisodicMemory(Memory):
             if a.shape != tb.params[k].shape:
                 raise ValueError(f"path: parameter {k} has shape {a.shape}")
             tb.params[k] = a.copy()
-        tb.A_time = np.asarray(arrays["A_time"], np.float64).reshape(-1, tb.dim).copy()
-        tb.b_time = np.asarray(arrays["b_time"], np.float64).copy()
+        A_time, b_time = arrays["A_time"], arrays["b_time"]
+        if A_time.ndim != 2 or A_time.shape[1] != tb.dim or b_time.shape != (len(A_time),):
+            raise ValueError(
+                f"A_time must be (T, {tb.dim}) and b_time (T,), got {A_time.shape} and "
+                f"{b_time.shape}"
+            )
+        tb.A_time = np.asarray(A_time, np.float64).copy()
+        tb.b_time = np.asarray(b_time, np.float64).copy()
         world = World(
             **{name: np.asarray(arrays[f"world.{name}"]).copy() for name in _WORLD_ARRAYS},
             noise=float(meta["world_noise"]),

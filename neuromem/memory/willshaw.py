@@ -52,9 +52,10 @@ from typing import Any
 
 import numpy as np
 
+from neuromem._resources import check_memory
 from neuromem.rng import as_generator
 
-from .base import Memory, Recall
+from .base import Memory, Recall, check_rows
 
 __all__ = ["WillshawMemory"]
 
@@ -161,6 +162,11 @@ class WillshawMemory(Memory):
         self.iterations = _int(iterations, "iterations")
         self._rng = as_generator(seed, "seed")
         n = self.item_size
+        # the two bool matrices and the float32 products of a store
+        check_memory(
+            6.0 * n * (n + self.key_size),
+            f"item_size={n}, key_size={self.key_size} (Willshaw matrices)",
+        )
         self.size_bits = n * (n + 1) // 2 + n * self.key_size
         self._A = np.zeros((self.item_size, self.item_size), dtype=bool)
         self._H = np.zeros((self.item_size, self.key_size), dtype=bool)
@@ -278,8 +284,23 @@ class WillshawMemory(Memory):
             seed=0,
         )
         mem._rng.bit_generator.state = meta["rng_state"]
-        mem._A = np.unpackbits(arrays["A"], axis=1, count=mem.item_size).astype(bool)
-        mem._H = np.unpackbits(arrays["H"], axis=1, count=mem.key_size).astype(bool)
-        mem._codes = arrays["codes"].astype(np.int64).reshape(-1, mem.key_active)
+        for name in ("A", "H", "codes", "code_keys"):
+            if not np.issubdtype(arrays[name].dtype, np.integer):
+                raise ValueError(f"{name}: expected integers, got dtype {arrays[name].dtype}")
+        A = np.unpackbits(arrays["A"].astype(np.uint8), axis=1, count=mem.item_size)
+        H = np.unpackbits(arrays["H"].astype(np.uint8), axis=1, count=mem.key_size)
+        for name, got, want in (("A", A, mem._A), ("H", H, mem._H)):
+            if got.shape != want.shape:
+                raise ValueError(f"{name}: shape {got.shape}, expected {want.shape}")
+        mem._A, mem._H = A.astype(bool), H.astype(bool)
+        codes = arrays["codes"].astype(np.int64)
+        if codes.ndim != 2 or codes.shape[1] != mem.key_active:
+            raise ValueError(f"codes: expected (n, {mem.key_active}), got shape {codes.shape}")
+        if codes.size and (codes.min() < 0 or codes.max() >= mem.key_size):
+            raise ValueError(f"codes: key units must lie in [0, {mem.key_size})")
+        mem._codes = codes
         mem._row = {int(k): i for i, k in enumerate(arrays["code_keys"])}
         return mem
+
+    def _check_loaded(self) -> None:
+        check_rows(self, self._codes, self._row)
