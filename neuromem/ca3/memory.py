@@ -571,5 +571,17 @@ def plot_raster(trace, populations=None, ops=None):
         for op in ops or []:
             ax.axvline(op.t, color=colors.get(op.kind, "grey"), lw=0.6, alpha=0.6)
     axes[-1].set_xlabel("time (ms)")
-    fig.tight_layout(h_pad=0.1)
+    fig.suptitle("CA3 memory: spikes per population (y: neuron index)", fontsize=9, y=0.995)
+    kinds = sorted({op.kind for op in ops or []})
+    if kinds:
+        from matplotlib.lines import Line2D
+
+        labels = {"learn": "learn", "recall_cue": "recall by cue",
+                  "recall_content": "recall by content"}  # fmt: skip
+        handles = [Line2D([], [], color=colors.get(k, "grey"), lw=1.5) for k in kinds]
+        fig.legend(handles, [f"{labels.get(k, k)} starts" for k in kinds], loc="upper center",
+                   bbox_to_anchor=(0.5, 0.975), fontsize=7, ncol=len(kinds),
+                   frameon=False)  # fmt: skip
+    top = 1 - 0.6 / fig.get_figheight()
+    fig.tight_layout(h_pad=0.1, rect=(0, 0, 1, top))
     return fig

@@ -199,11 +199,13 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
         for cell in range(c):
             op = mem.recall(cue=cell, at=mem.earliest + cfg.gap)
             cell_ok.append(np.array_equal(op.out_content, flags[cell]))
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.5))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"wspace": 0.45})
     img = np.zeros((cfg.side, cfg.side))
     for cell in range(c):
         img[cell // cfg.side, cell % cfg.side] = int(np.flatnonzero(flags[cell])[0])
-    axes[0].imshow(img, cmap="tab10", vmin=0, vmax=9)
+    im = axes[0].imshow(img, cmap="tab10", vmin=-0.5, vmax=9.5)
+    cb = fig.colorbar(im, ax=axes[0], ticks=range(10), fraction=0.046)
+    cb.set_label("first stored flag")
     for cell in range(c):
         axes[0].text(
             cell % cfg.side,
@@ -213,10 +215,13 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
             va="center",
             fontsize=8,
         )
-    axes[0].set_title("stored flags per cell")
+    axes[0].set_title("stored flags per cell (text: all of them)")
+    axes[0].set(xlabel="grid column", ylabel="grid row")
     axes[1].bar(["by flag", "by cell"], [np.mean(flag_ok), np.mean(cell_ok)])
     axes[1].set_ylim(0, 1.05)
-    axes[1].set_title("query accuracy")
+    axes[1].set(title="query accuracy", ylabel="fraction of queries answered exactly",
+                xlabel="query (flag -> cells, cell -> flags)")  # fmt: skip
+    fig.suptitle("CA3 state map: the memory as a map of cells and their flags")
     ctx.save_figure(fig, "statemap")
     ctx.save_figure(mem.plot_raster(), "raster")
     return {
