@@ -490,7 +490,7 @@ class CA3Memory:
             give the saved weights.
         """
         meta, arrays = npzfile.read(path, "ca3-memory", "a CA3 memory file")
-        p = Path(path)
+        p = npzfile.find(path)
         try:
             return cls.from_state(meta, arrays)
         except ValueError as e:

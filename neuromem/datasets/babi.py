@@ -170,8 +170,14 @@ def read_babi_file(path: str | os.PathLike, task: int = 0) -> list[BabiExample]:
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"bAbI file not found: {p}")
-    with open(p, encoding="utf-8") as f:
-        return parse_babi_lines(f, task=task, source=str(p))
+    try:
+        with open(p, encoding="utf-8") as f:
+            examples = parse_babi_lines(f, task=task, source=str(p))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"bAbI file {p}: not UTF-8 text ({e.reason})") from None
+    if not examples:
+        raise ValueError(f"bAbI file {p}: no question in the file (empty or truncated)")
+    return examples
 
 
 def load_babi(data_dir, tasks, split: str) -> list[BabiExample]:

@@ -51,6 +51,18 @@ def read_triples(path: str | os.PathLike) -> list[tuple[str, str, str]]:
     """
     p = require_file(path, what="triples file")
     out = []
+    try:
+        _read_triple_lines(p, out)
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"triples file {p}: not UTF-8 text after {len(out)} triples ({e.reason})"
+        ) from None
+    if not out:
+        raise ValueError(f"triples file {p}: empty split (no triples)")
+    return out
+
+
+def _read_triple_lines(p: Path, out: list) -> None:
     with p.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             text = line.rstrip("\n\r")
@@ -66,9 +78,6 @@ def read_triples(path: str | os.PathLike) -> list[tuple[str, str, str]]:
             if not all(cols):
                 raise ValueError(f"triples file {p}: line {lineno} has an empty column")
             out.append((cols[0], cols[1], cols[2]))
-    if not out:
-        raise ValueError(f"triples file {p}: empty split (no triples)")
-    return out
 
 
 def adjacency_tensor(triples, n_entities: int, n_relations: int, dense: bool = False):

@@ -199,6 +199,7 @@ def _model_size(cfg, kind):
         "decoder_fit.epochs": 5,
     },
     needs_data=True,
+    data_sets=("kinships", "nations", "umls"),
 )
 def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
     from neuromem.datasets.kg import load_kg
@@ -346,6 +347,18 @@ class TensorBrainScenesConfig:
                 raise ValueError(f"{name}: must be >= 0, got {v}")
         if not f.lr > 0:
             raise ValueError(f"fit.lr: must be > 0, got {f.lr}")
+        from neuromem._resources import check_memory
+
+        # facts (entity pairs x predicates) and the episodes' sensory vectors (at least the
+        # subject's and the object's regions of feature_dim each), float64, a few copies
+        check_memory(
+            32.0 * w.n_entities**2 * w.n_predicates,
+            f"world.n_entities={w.n_entities}, world.n_predicates={w.n_predicates}",
+        )
+        check_memory(
+            48.0 * (self.n_train + self.n_test) * w.feature_dim,
+            f"n_train={self.n_train}, n_test={self.n_test}, world.feature_dim={w.feature_dim}",
+        )
 
 
 def _slot_ranks(probs, plan, triples):
