@@ -22,6 +22,7 @@ Conventions
 
 from __future__ import annotations
 
+import math
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from neuromem import npzfile
 
 __all__ = [
     "check_rows",
+    "meta_float",
     "FORMAT_VERSION",
     "Memory",
     "Recall",
@@ -118,6 +120,19 @@ def check_keys(keys, n: int | None = None, name: str = "keys") -> np.ndarray:
     if len(np.unique(a)) != len(a):
         raise ValueError(f"{name} holds the same key twice")
     return a.astype(np.int64)
+
+
+def meta_float(meta: dict, name: str, lo: float, hi: float = math.inf, lo_open=True) -> float:
+    """A saved number: finite, in ``(lo, hi]`` (``[lo, hi]`` unless ``lo_open``); ValueError
+    naming the entry otherwise (:meth:`Memory.load` adds the file)."""
+    v = meta[name]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{name}: expected a number, got {v!r}")
+    v = float(v)
+    if not (math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi):
+        rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}]"
+        raise ValueError(f"{name}: expected a finite number in {rng}, got {v!r}")
+    return v
 
 
 def check_rows(mem: Memory, codes: np.ndarray, row: dict, what: str = "codes") -> None:

@@ -62,7 +62,7 @@ from neuromem.pmi.core import (
 )
 from neuromem.rng import as_generator
 
-from .base import Memory, Recall
+from .base import Memory, Recall, meta_float
 
 __all__ = ["PMIMemoryAdapter"]
 
@@ -285,8 +285,9 @@ class PMIMemoryAdapter(Memory):
         mem = cls.__new__(cls)
         Memory.__init__(mem)
         mem._setup(
-            st, int(meta["item_size"]), bool(meta["use_ltm"]), float(meta["address_gain"]),
-            float(meta["read_gain"]), int(meta["item_active"]), float(meta["item_gain"]),
+            st, int(meta["item_size"]), bool(meta["use_ltm"]), meta_float(meta, "address_gain", 0),
+            meta_float(meta, "read_gain", 0), int(meta["item_active"]),
+            meta_float(meta, "item_gain", 0),
         )  # fmt: skip
         mem._address = {int(k): int(a) for k, a in meta["address"]}
         mem._n_written = int(meta["n_written"])

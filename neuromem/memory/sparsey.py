@@ -42,7 +42,7 @@ import numpy as np
 from neuromem.rng import check_seed
 from neuromem.sparsey.model import LevelConfig, SaturationWarning, Sparsey, SparseyConfig
 
-from .base import Memory, Recall
+from .base import Memory, Recall, meta_float
 
 
 def _plain(obj):
@@ -302,7 +302,11 @@ class SparseyMemory(Memory):
         mem = cls.__new__(cls)
         Memory.__init__(mem)
         mem.model = Sparsey.from_state_dict(state)
-        mem._setup(int(meta["item_size"]), float(meta["read_threshold"]), int(meta["item_active"]))
+        mem._setup(
+            int(meta["item_size"]),
+            meta_float(meta, "read_threshold", 0, 1),
+            int(meta["item_active"]),
+        )
         mem._codes = {
             int(k): np.asarray(w, np.int64).copy()
             for k, w in zip(arrays["code_keys"], arrays["code_winners"])

@@ -45,7 +45,7 @@ from neuromem.rng import as_generator
 from neuromem.tensorbrain.decoder import PERCEPTION_PLAN, Task, TensorBrain
 from neuromem.tensorbrain.scenes import World, make_episodes, make_world
 
-from .base import Memory, Recall
+from .base import Memory, Recall, meta_float
 
 
 def _plain(obj):
@@ -376,7 +376,7 @@ class TensorBrainEpisodicMemory(Memory):
         tb.b_time = np.asarray(b_time, np.float64).copy()
         world = World(
             **{name: np.asarray(arrays[f"world.{name}"]).copy() for name in _WORLD_ARRAYS},
-            noise=float(meta["world_noise"]),
+            noise=meta_float(meta, "world_noise", 0, lo_open=False),
         )
         state = meta["rng_state"]
         rng = np.random.Generator(getattr(np.random, state["bit_generator"])())

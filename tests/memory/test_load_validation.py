@@ -131,3 +131,12 @@ def test_sizes_beyond_memory_are_refused_before_allocation(monkeypatch):
         WillshawMemory(100_000)
     with pytest.raises(ValueError, match=r"n_locations=10000000, item_size=100 .*needs about"):
         SparseDistributedMemory(100, n_locations=10**7)
+
+
+def test_saved_gains_and_thresholds_are_range_checked(tmp_path):
+    mem = _stored("pmi")
+    p = mem.save(tmp_path / "p")
+    for bad in (float("nan"), -1.0, "8"):
+        _rewrite(p, {"read_gain": bad})
+        with pytest.raises(ValueError, match=r"p\.npz is not a valid 'pmi' memory: read_gain"):
+            type(mem).load(p)
