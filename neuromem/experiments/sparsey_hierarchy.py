@@ -144,8 +144,8 @@ class HierarchyConfig:
             )
         if not 1 <= self.n_active < self.region_size:
             raise ValueError(f"n_active must be in [1, {self.region_size}), got {self.n_active}")
-        if self.n_probes < 2:
-            raise ValueError(f"n_probes must be >= 2, got {self.n_probes}")
+        if not 2 <= self.n_probes <= self.n_items:
+            raise ValueError(f"n_probes must be in [2, n_items], got {self.n_probes}")
         self.model.validate()
         sm = self.sequence_model
         if len(sm.levels) != 2:
@@ -262,6 +262,12 @@ def _recombinations(rng, stored: np.ndarray, n: int) -> np.ndarray:
     """``n`` distinct combinations never stored, each region's part taken from a stored item
     (so every part of a probe is familiar in its region)."""
     seen = {tuple(c) for c in stored}
+    possible = int(np.prod([np.unique(stored[:, r]).size for r in range(stored.shape[1])]))
+    if possible - len(seen) < n:
+        raise ValueError(
+            f"n_probes: only {possible - len(seen)} recombinations of the stored parts exist, "
+            f"{n} asked for (store fewer items or use more parts per region)"
+        )
     out: list[tuple] = []
     while len(out) < n:
         c = tuple(int(stored[rng.integers(len(stored)), r]) for r in range(stored.shape[1]))

@@ -52,6 +52,8 @@ def test_recombinations_are_new_wholes_of_stored_parts():
     assert not {tuple(r) for r in rec} & {tuple(s) for s in stored}
     assert (_bag_of_parts(stored, rec) == 1.0).all()
     assert _bag_of_parts(stored, np.array([[0, 3, 3]]))[0] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="n_probes: only 24 recombinations"):
+        _recombinations(rng, stored, 25)
 
 
 def test_bad_config_names_the_field():
@@ -65,5 +67,7 @@ def test_bad_config_names_the_field():
         experiments.run("sparsey-hierarchy", overrides={"model.levels.0.rf": [1, 128]})
     with pytest.raises(ConfigError, match="corrupt_frame"):
         experiments.run("sparsey-hierarchy", corrupt_frame=7)
+    with pytest.raises(ConfigError, match="n_probes"):
+        experiments.run("sparsey-hierarchy", n_items=10, n_probes=20)
     with pytest.raises(ConfigError, match="n_sequences"):
         experiments.run("sparsey-hierarchy", n_sequences=1)
