@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KGFitConfig", "DecoderConfig", "DecoderFitConfig", "WorldConfig"]
+__all__ = [
+    "KGFitConfig",
+    "DecoderConfig",
+    "DecoderFitConfig",
+    "WorldConfig",
+    "BrainConfig",
+    "BrainFitConfig",
+    "EpisodicConfig",
+]
 
 
 @dataclass
@@ -113,6 +121,21 @@ class WorldConfig:
         Size of each sensory region.
     noise : float
         Sensory noise.
+    structure : str
+        How an episode's predicate reaches the senses. ``"ring"`` (default): subject and
+        object sit on a ring of ``n_positions`` places, the object ``p + 1`` places clockwise
+        of the subject, each region showing its entity's appearance and one-hot place, and no
+        region shows the predicate -- it must be inferred from the relative position (with
+        the absolute place uniform, no additive function of the input carries it).
+        ``"feature"``: the earlier world, a third region with a feature vector of ``p``.
+        Source: issue 16 (a structural scene generator); the regions follow the authors'
+        subject, object and union boxes (``hangligit/BTN``, ``BTN.forward_perception``).
+    n_positions : int
+        Places on the ring (``structure="ring"``); at least ``n_predicates + 1``.
+    position_gain : float
+        Amplitude of the one-hot place code (appearances have norm about 2). At 4 with noise
+        0.5 a one-hidden-layer network of 64 units reads the relative place of 12 (measured:
+        issue 16 notes); at 2 it tops out near 0.76.
     """
 
     n_entities: int = 40
@@ -125,3 +148,114 @@ class WorldConfig:
     holdout: float = 0.2
     feature_dim: int = 24
     noise: float = 0.5
+    structure: str = "ring"
+    n_positions: int = 12
+    position_gain: float = 4.0
+
+
+@dataclass
+class BrainConfig:
+    """The decoder as the paper decodes (:class:`~neuromem.tensorbrain.brain.SceneBrain`).
+
+    Attributes
+    ----------
+    dim : int
+        Representation layer (blackboard) and index-embedding size.
+    wm_dim : int
+        Working-memory size (the authors use 500 against a 4096 blackboard).
+    nonlinearity : str
+        ``g`` in ``a_k . g(q)``: ``"leaky_relu"`` (the authors' ``FinalTrain``,
+        ``flinear=2``, ``tensorbrain/config.py``), ``"relu"``, ``"tanh"`` (neuromem's earlier
+        decoder) or ``"sigmoid"`` (the paper's equations).
+    leak : float
+        Slope of LeakyReLU for negative inputs (0.02, ``flinear=2``).
+    alpha : float
+        Initial weight of the embodied index on the blackboard, ``q = alpha a + q~``
+        (``BTN.alpha = nn.Parameter(1.)``).
+    learn_alpha : bool
+        Train ``alpha`` (as the authors do); False keeps it fixed.
+    beta : float
+        Gain of the index layer's softmax.
+    window_mode : str
+        Sensory input per decoding window: ``"regions"`` (each window its region: the scene
+        for the time index, the subject's, the object's and the union region, as in
+        ``BTN.forward_perception``), ``"scene"`` (every window the whole scene) or
+        ``"once"`` (only the time step sees the senses; later windows get ``W h`` alone --
+        the ablation closest to neuromem's earlier single injection).
+    sensory_hidden : int
+        Hidden units of the sensory map ``f(v) = W_v relu(W_s v + b_s) + b_v`` (the authors'
+        ``D``: Linear-ReLU-Linear over VGG features, ``BTN.__init__``); 0: linear ``f``.
+    wm_source : str
+        What feeds working memory: ``"blackboard"`` (``q = alpha a + q~``, the authors'
+        ``V(q_s)``) or ``"index"`` (the embodied index embedding only, neuromem's earlier
+        decoder).
+    """
+
+    dim: int = 64
+    wm_dim: int = 64
+    nonlinearity: str = "leaky_relu"
+    leak: float = 0.02
+    alpha: float = 1.0
+    learn_alpha: bool = True
+    beta: float = 1.0
+    window_mode: str = "regions"
+    sensory_hidden: int = 128
+    wm_source: str = "blackboard"
+
+
+@dataclass
+class BrainFitConfig:
+    """Training of :class:`~neuromem.tensorbrain.brain.SceneBrain` (Adam, mini-batches).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the tasks.
+    batch_size : int
+        Rows per step.
+    lr : float
+        Adam learning rate.
+    weight_decay : float
+        L2 weight decay of the weight matrices.
+    measure : str
+        How perception measures each index while training: ``"expectation"`` (the
+        authors' ``integral`` mode, ``sampling_training`` of ``FinalTrain``),
+        ``"teacher"``, ``"argmax"`` or ``"sample"``. Replay and semantic tasks are
+        teacher-forced as in ``FinalTrain`` (``tkg``/``skg``: ``teacher``).
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 5e-3
+    weight_decay: float = 0.0
+    measure: str = "expectation"
+
+
+@dataclass
+class EpisodicConfig:
+    """Episodic memory (:class:`~neuromem.tensorbrain.brain.EpisodicMemory`).
+
+    Attributes
+    ----------
+    index : str
+        ``"distributed"``: time indices are random codes and episodes are written one shot
+        into one shared Hebbian matrix, so recall degrades with load and age (a neuromem
+        choice, to have a memory with a capacity); ``"localist"``: one index unit per
+        episode with ``a_t := q_t`` (the paper's one-shot time index; exact at any load).
+    n_units : int
+        Units of a distributed time index; the crosstalk variance is about
+        ``T / n_units`` of a stored state's after ``T`` episodes.
+    decay : float
+        Factor applied to the stored matrix before each new episode (1: no forgetting).
+    form_steps : int
+        Adam steps that form a new time index's embedding from the perceived episode (the
+        authors' episodic ``tkg`` task, ``BTN.forward_tkg``, on the new index alone).
+    form_lr : float
+        Their learning rate.
+    """
+
+    index: str = "distributed"
+    n_units: int = 4096
+    decay: float = 1.0
+    form_steps: int = 50
+    form_lr: float = 0.05

@@ -54,6 +54,13 @@ class World:
         ``L`` (n_labels, f), ``I`` (n_entities, f), ``F`` (n_predicates, f).
     noise : float
         ``sigma`` of the sensory noise.
+    structure : str
+        ``"ring"``: the predicate is the object's place relative to the subject's on a ring
+        of ``n_positions`` places (no predicate feature); ``"feature"``: a predicate region.
+    n_positions : int
+        Places on the ring.
+    position_gain : float
+        Amplitude of the one-hot place code.
     """
 
     classes: np.ndarray
@@ -65,6 +72,9 @@ class World:
     identity_features: np.ndarray
     predicate_features: np.ndarray
     noise: float
+    structure: str = "feature"
+    n_positions: int = 0
+    position_gain: float = 4.0
 
     @property
     def n_entities(self) -> int:
@@ -84,13 +94,44 @@ class World:
     @property
     def n_sensory(self) -> int:
         """Size of the sensory buffer."""
-        return 3 * self.label_features.shape[1]
+        f = self.label_features.shape[1]
+        return 2 * (f + self.n_positions) if self.structure == "ring" else 3 * f
+
+    @property
+    def windows(self) -> dict:
+        """Boolean masks of the sensory regions each decoding window sees.
+
+        ``scene`` (all), ``subject`` and ``object`` (their entity's region) and
+        ``predicate`` (the union of the regions: the whole scene).
+        """
+        n = self.n_sensory
+        half = n // 2 if self.structure == "ring" else self.label_features.shape[1]
+        sub = np.zeros(n, bool)
+        sub[:half] = True
+        obj = np.zeros(n, bool)
+        obj[half : 2 * half] = True
+        return {
+            "scene": np.ones(n, bool),
+            "subject": sub,
+            "object": obj,
+            "predicate": np.ones(n, bool),
+        }
 
     def sense(self, triples, rng) -> np.ndarray:
         """Noisy sensory vectors of ``triples`` (n, 3), shape (n, n_sensory)."""
         t = np.asarray(triples, dtype=np.int64)
         s, p, o = t[:, 0], t[:, 1], t[:, 2]
         L, ident = self.label_features, self.identity_features
+        if self.structure == "ring":
+            K = self.n_positions
+            ps = rng.integers(0, K, len(t))
+            po = (ps + p + 1) % K
+            eye = self.position_gain * np.eye(K)
+            v = np.concatenate(
+                [self.labels[s] @ L + ident[s], eye[ps], self.labels[o] @ L + ident[o], eye[po]],
+                axis=1,
+            )
+            return v + self.noise * rng.standard_normal(v.shape)
         v = np.concatenate(
             [
                 self.labels[s] @ L + ident[s],
@@ -141,6 +182,9 @@ def make_world(
     holdout: float = WorldConfig.holdout,
     feature_dim: int = WorldConfig.feature_dim,
     noise: float = WorldConfig.noise,
+    structure: str = WorldConfig.structure,
+    n_positions: int = WorldConfig.n_positions,
+    position_gain: float = WorldConfig.position_gain,
     seed=0,
 ) -> World:
     """Draw a synthetic world (see the module docstring).
@@ -161,6 +205,12 @@ def make_world(
         Size of each of the three sensory regions.
     noise : float
         Standard deviation of the sensory noise.
+    structure : {"ring", "feature"}
+        How the predicate reaches the senses (see :class:`World`).
+    n_positions : int
+        Places on the ring; at least ``n_predicates + 1`` when ``structure="ring"``.
+    position_gain : float
+        Amplitude of the one-hot place code.
     seed : int or numpy.random.Generator
 
     Returns
@@ -188,6 +238,12 @@ def make_world(
         raise ValueError(f"holdout: expected a fraction in [0, 1), got {holdout!r}")
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise: expected a number >= 0, got {noise!r}")
+    if structure not in ("ring", "feature"):
+        raise ValueError(f"structure: expected 'ring' or 'feature', got {structure!r}")
+    if structure == "ring":
+        _pos_int("n_positions", n_positions, n_predicates + 1)
+    if not (np.isfinite(position_gain) and position_gain > 0):
+        raise ValueError(f"position_gain: expected a number > 0, got {position_gain!r}")
     rng = as_generator(seed)
     classes = rng.integers(0, n_classes, n_entities)
     attrs = rng.random((n_entities, n_attributes)) < p_attribute
@@ -216,6 +272,9 @@ def make_world(
         identity_features=rng.normal(0, 1 / np.sqrt(f), (n_entities, f)) * 2.0,
         predicate_features=rng.normal(0, 1 / np.sqrt(f), (n_predicates, f)) * 2.0,
         noise=float(noise),
+        structure=structure,
+        n_positions=int(n_positions) if structure == "ring" else 0,
+        position_gain=float(position_gain),
     )
 
 
