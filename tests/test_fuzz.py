@@ -118,6 +118,12 @@ BAD_SETS = {
         "active": INT_SIZE,
         "gap": INT_SIZE,
     },
+    "memory-compare": {
+        "n_synapses": INT_SIZE,
+        "n_probe": INT_SIZE,
+        "item_size": INT_SIZE,
+        "cue_drop": FLOAT_POS,
+    },
     "tensorbrain-scenes": {
         "n_train": INT_SIZE,
         "n_test": INT_SIZE,

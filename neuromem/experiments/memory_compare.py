@@ -199,6 +199,20 @@ class MemoryCompareConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.forget_items < max(2, self.forget_blocks):
             raise ValueError("forget_items must be >= max(2, forget_blocks)")
+        from neuromem._resources import check_memory
+
+        # every memory is built with about n_synapses modifiable synapses; the cheapest holds
+        # a few bytes each while storing (bool matrices and their float32 products), the
+        # spiking and learned ones tens of bytes; the items of the largest load on top
+        check_memory(
+            16.0 * self.n_synapses * len(self.models),
+            f"n_synapses={self.n_synapses} ({len(self.models)} memories)",
+        )
+        check_memory(
+            8.0 * self.item_size * (max(self.loads) + self.n_probe),
+            f"loads (up to {max(self.loads)}) and n_probe={self.n_probe} of item_size="
+            f"{self.item_size}",
+        )
 
 
 # ------------------------------------------------------------------------------ factories
