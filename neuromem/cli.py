@@ -117,55 +117,92 @@ def cmd_run(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    import tempfile
+
     from neuromem import experiments
-    from neuromem.datasets import default_data_dir, require_dir
+    from neuromem.datasets import find_data_dir
     from neuromem.errors import BackendUnavailableError, DataNotFoundError
     from neuromem.experiments import check_out
 
     out_root = check_out(args.out)
     # a folder the user names must exist (checked before any experiment runs)
-    data = require_dir(Path(args.data), what="--data folder") if args.data else default_data_dir()
-    ran, skipped, failed = [], [], []
-    for exp in experiments.experiments():
-        if not exp.demo:
-            continue
-        if exp.needs_data and data is None:
-            skipped.append((exp.name, "no data folder (pass --data DIR or set NEUROMEM_DATA)"))
-            continue
-        print(f"== {exp.name}", flush=True)
-        t0 = time.perf_counter()
-        try:
-            result = experiments.run(
-                exp.name,
-                out=out_root / exp.name,
-                data=data if exp.needs_data else None,
-                seed=args.seed,
-                progress=not args.no_progress,
-                overrides=exp.demo_overrides,
-                figure_format=args.figure_format,
-            )
-        except (DataNotFoundError, BackendUnavailableError) as e:
-            # a data set missing from the data folder, or an optional backend (torch) not
-            # installed: skip this experiment, run the others
-            print(f"   skipped: {e}", flush=True)
-            skipped.append((exp.name, str(e)))
-            continue
-        except USER_ERRORS as e:
-            # a corrupt data file, say: this experiment fails, the others still run
-            if os.environ.get("NEUROMEM_DEBUG"):
-                raise
-            print(f"   failed: {_one_line(e)}", flush=True)
-            failed.append((exp.name, _one_line(e)))
-            continue
-        _print_result(result, out_root / exp.name)
-        ran.append((exp.name, time.perf_counter() - t0))
+    data, source = find_data_dir(args.data)
+    ran, skipped, failed, standin = [], [], [], []
+    tmp = None  # the offline stand-ins, generated once when an experiment needs them
+
+    def standin_data():
+        nonlocal tmp
+        if tmp is None:
+            from neuromem.datasets.standins import write_standins
+
+            tmp = tempfile.TemporaryDirectory(prefix="neuromem-standin-")
+            print("   generating offline stand-in data sets ...", flush=True)
+            write_standins(tmp.name, seed=args.seed)
+        return Path(tmp.name)
+
+    def run(exp, data_dir, note=None):
+        return experiments.run(exp.name, out=out_root / exp.name, data=data_dir,
+                               seed=args.seed, progress=not args.no_progress,
+                               overrides=exp.demo_overrides, figure_format=args.figure_format,
+                               data_note=note)  # fmt: skip
+
+    try:
+        for exp in experiments.experiments():
+            if not exp.demo:
+                continue
+            print(f"== {exp.name}", flush=True)
+            t0 = time.perf_counter()
+            try:
+                try:
+                    if not exp.needs_data:
+                        result = run(exp, None)
+                    elif data is None:
+                        raise DataNotFoundError("no data folder")
+                    else:
+                        result = run(exp, data)
+                except DataNotFoundError as e:
+                    if not exp.needs_data:
+                        raise
+                    # the real data set is absent: run on a generated stand-in, and say so
+                    from neuromem.datasets.standins import NOTE
+
+                    hint = " ".join(f"neuromem data fetch {d};" for d in exp.data_sets[:1])
+                    print(f"   real data not found ({_one_line(e)}): running on an {NOTE}; "
+                          f"for the real data: {hint.rstrip(';')}", flush=True)  # fmt: skip
+                    result = run(exp, standin_data(), note=NOTE)
+                    standin.append((exp.name, hint.rstrip(";")))
+            except BackendUnavailableError as e:
+                # an optional backend (torch) not installed: skip it, run the others
+                print(f"   skipped: {e}", flush=True)
+                skipped.append((exp.name, str(e)))
+                continue
+            except USER_ERRORS as e:
+                # a corrupt data file, say: this experiment fails, the others still run
+                if os.environ.get("NEUROMEM_DEBUG"):
+                    raise
+                print(f"   failed: {_one_line(e)}", flush=True)
+                failed.append((exp.name, _one_line(e)))
+                continue
+            _print_result(result, out_root / exp.name)
+            ran.append((exp.name, time.perf_counter() - t0))
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
     print(f"\n{len(ran)} demo experiments ran; results under {out_root.resolve()}/")
+    if source is not None:
+        print(f"  data: {data} ({source})")
+    marks = dict(standin)
     for name, secs in ran:
-        print(f"  {name:<24} {secs:7.1f}s  {out_root / name / 'result.json'}")
+        tag = "  [offline stand-in data, not the real set]" if name in marks else ""
+        print(f"  {name:<24} {secs:7.1f}s  {out_root / name / 'result.json'}{tag}")
     for name, why in skipped:
         print(f"  {name:<24} skipped: {why}")
     for name, why in failed:
         print(f"  {name:<24} FAILED: {why}")
+    if standin:
+        cmds = sorted({c for _, c in standin if c})
+        print(f"  stand-in data were used for {', '.join(n for n, _ in standin)}; the real data "
+              f"sets: {'; '.join(cmds)} (then rerun)")  # fmt: skip
     if failed:
         print(f"neuromem: error: {len(failed)} demo experiment(s) failed: "
               f"{', '.join(n for n, _ in failed)}", file=sys.stderr)  # fmt: skip

@@ -65,7 +65,11 @@ class Experiment:
         Config overrides used by the demo job; only for experiments whose defaults take
         minutes (the demo job should finish in a few minutes on 2 cores).
     needs_data : bool
-        Needs a data folder (``--data``); the demo job skips it when none is found.
+        Needs a data folder (``--data``); where its data set is not found, the demo job runs
+        it on a generated offline stand-in (:mod:`neuromem.datasets.standins`) and says so.
+    data_sets : tuple of str
+        The data sets of :mod:`neuromem.datasets.fetch` it reads (for ``neuromem data fetch``
+        hints).
     backends : tuple of str
         Accepted ``--backend`` names; the first is the default.
     """
@@ -78,6 +82,7 @@ class Experiment:
     demo_overrides: dict = field(default_factory=dict)
     needs_data: bool = False
     backends: tuple[str, ...] = ("numba",)
+    data_sets: tuple[str, ...] = ()
 
 
 def register(
@@ -89,6 +94,7 @@ def register(
     demo_overrides: dict | None = None,
     needs_data: bool = False,
     backends: Iterable[str] = ("numba",),
+    data_sets: Iterable[str] = (),
 ):
     """Decorator registering ``fn(cfg, ctx) -> metrics`` as experiment ``name``."""
     if not dataclasses.is_dataclass(config):
@@ -106,6 +112,7 @@ def register(
             demo_overrides=dict(demo_overrides or {}),
             needs_data=needs_data,
             backends=tuple(backends),
+            data_sets=tuple(data_sets),
         )
         return fn
 
@@ -400,6 +407,7 @@ def run(
     progress: bool = False,
     overrides: dict[str, Any] | None = None,
     figure_format: str = "png",
+    data_note: str | None = None,
     **kw_overrides,
 ) -> RunResult:
     """Run a registered experiment and return its result dict.
@@ -424,6 +432,9 @@ def run(
         Config overrides (as ``--set``); keyword arguments are added to them.
     figure_format : {"png", "svg", "pdf"}
         Format of the figures written to ``out`` (PNG at 150 dpi).
+    data_note : str, optional
+        What the data folder is, recorded as ``data_source`` (the demo job marks a generated
+        offline stand-in so).
 
     Returns
     -------
@@ -505,7 +516,7 @@ def run(
         "seed": int(seed),
         "backend": backend,
         "data": None if data_path is None else str(data_path),
-        "data_source": data_source,
+        "data_source": data_note if data_note is not None else data_source,
         "started": started,
         "versions": versions(),
         "timings": {k: round(v, 6) for k, v in ctx.timings.items()},

@@ -389,6 +389,7 @@ def _subset(examples, n, rng):
         "ffn_dim": 64,
     },
     needs_data=True,
+    data_sets=("babi",),
     backends=("torch",),
 )
 def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:

@@ -968,6 +968,7 @@ def _mnist_pipeline(cfg: MNISTConfig, seed: int, Ftr, ytr, Fte, chi=None) -> dic
     description="Sparsey on MNIST: kNN and fixed-time readouts on codes, chi=0, kNN on the "
     "same preprocessed pixels and on raw pixels",
     needs_data=True,
+    data_sets=("mnist",),
     demo_overrides={"test_per_class": 100},
 )
 def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:

@@ -200,6 +200,7 @@ def _model_size(cfg, kind):
     },
     needs_data=True,
     data_sets=("kinships", "nations", "umls"),
+    data_sets=("kinships", "nations", "umls"),
 )
 def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
     from neuromem.datasets.kg import load_kg
