@@ -226,7 +226,7 @@ def test_configs_and_presets_stop_on_epochs():
     assert KGFitConfig().time_budget is None and DecoderFitConfig().time_budget is None
     cfg = TensorBrainKGConfig()
     assert cfg.kg_fit.time_budget is None and cfg.decoder_fit.time_budget is None
-    assert TensorBrainScenesConfig().fit.time_budget is None
+    assert getattr(TensorBrainScenesConfig().fit, "time_budget", None) is None
     for ds in ("kinships", "nations", "umls"):
         c = resolve_config(TensorBrainKGConfig, load(f"tensorbrain-{ds}").config)
         assert c.kg_fit.time_budget is None and c.decoder_fit.time_budget is None
