@@ -11,13 +11,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Replay the input rows of a recording and write every population's spikes."""
     from neuromem.spiking import backend_names
 
-    from .trace import read_trace, replay, write_trace
+    from .trace import check_output, read_trace, replay, write_trace
 
     if args.backend not in backend_names():
         raise ConfigError(
             f"--backend: unknown spiking backend {args.backend!r}; known: "
             f"{', '.join(backend_names())}"
         )
+    check_output(args.out)
     trace = read_trace(args.trace)
     out = replay(
         trace,

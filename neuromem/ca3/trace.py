@@ -150,13 +150,42 @@ def read_trace(path: str | os.PathLike) -> Trace:
     return Trace({lab: _sorted(*v) for lab, v in acc.items()})
 
 
-def write_trace(path: str | os.PathLike, trace: Trace) -> None:
-    """Write ``trace`` as CSV (rows sorted by time, population, neuron)."""
+def check_output(path: str | os.PathLike, name: str = "--out") -> Path:
+    """``path`` as a file that can be written: its folder exists and it is not a folder.
+
+    Raises
+    ------
+    ConfigError
+        Otherwise (checked before a replay starts, so that no work is lost).
+    """
     p = Path(path)
-    with p.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADER)
-        w.writerows(trace.rows())
+    if p.is_dir():
+        raise ConfigError(f"{name}: {p} is a folder; expected a file name")
+    if not p.parent.is_dir():
+        raise ConfigError(f"{name}: folder {p.parent} does not exist")
+    if not os.access(p.parent, os.W_OK):
+        raise ConfigError(f"{name}: folder {p.parent} is not writable")
+    return p
+
+
+def write_trace(path: str | os.PathLike, trace: Trace) -> None:
+    """Write ``trace`` as CSV (rows sorted by time, population, neuron), atomically: a
+    temporary file in the same folder renamed into place, so that a failed write leaves no
+    half-written file (and an earlier file of that name as it was)."""
+    import tempfile
+
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(HEADER)
+            w.writerows(trace.rows())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def trace_from_result(result) -> Trace:

@@ -122,3 +122,17 @@ def test_saved_memory_with_corrupt_contents_is_refused(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(ValueError, match=r"m\.npz"):
         CA3Memory.load(path)
+
+
+def test_replay_output_checked_before_work_and_written_whole(tmp_path, capsys):
+    src = _write(tmp_path, FIVE_CUES)
+    for out, match in (
+        (tmp_path / "no" / "o.csv", "does not exist"),
+        (tmp_path, "is a folder"),
+    ):
+        rc = main(["ca3", "replay", "--trace", str(src), "--out", str(out)])
+        assert rc == 2 and match in capsys.readouterr().err
+    out = tmp_path / "o.csv"
+    assert main(["ca3", "replay", "--trace", str(src), "--out", str(out)]) == 0
+    assert read_trace(out).get("INcue")[0].size == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "t.csv"]  # no temporary
