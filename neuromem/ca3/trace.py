@@ -112,9 +112,18 @@ def read_trace(path: str | os.PathLike) -> Trace:
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"--trace: file not found: {p}")
+    try:
+        return _read_trace(p)
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not a text CSV file ({e.reason})") from None
+    except csv.Error as e:
+        raise ConfigError(f"{p}: not a CSV file ({e})") from None
+
+
+def _read_trace(p: Path) -> Trace:
     acc: dict[str, tuple[list, list]] = {}
     seen = set()
-    with p.open(newline="") as fh:
+    with p.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None or tuple(h.strip() for h in header) != HEADER:

@@ -136,3 +136,13 @@ def test_replay_output_checked_before_work_and_written_whole(tmp_path, capsys):
     assert main(["ca3", "replay", "--trace", str(src), "--out", str(out)]) == 0
     assert read_trace(out).get("INcue")[0].size == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "t.csv"]  # no temporary
+
+
+def test_binary_and_broken_csv_traces_name_the_file(tmp_path):
+    p = tmp_path / "bin.csv"
+    p.write_bytes(b"time_ms,population,neuron\n" + bytes(range(128, 256)))
+    with pytest.raises(ConfigError, match=r"bin\.csv: not a text CSV file"):
+        read_trace(p)
+    p.write_bytes(b"time_ms,population,neuron\n0,INcue," + b"9" * 200_000 + b"\n")
+    with pytest.raises(ConfigError, match=r"bin\.csv: (not a CSV file|line 2)"):
+        read_trace(p)
