@@ -156,7 +156,8 @@ def test_mnist_validation_split_leaves_test_untouched(tmp_path, monkeypatch):
         assert again["metrics"][key] == m[key]
 
 
-def test_mnist_errors(tmp_path):
+def test_mnist_errors(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEUROMEM_DATA", raising=False)  # no data folder from the environment
     with pytest.raises(DataNotFoundError):
         experiments.run("sparsey-mnist")
     with pytest.raises(ConfigError, match="split"):
