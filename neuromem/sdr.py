@@ -206,6 +206,7 @@ class SDR:
         n_active = _check_positive_int(n_active, "n_active", minimum=0)
         if n_active > size:
             raise ValueError(f"n_active must be <= size ({size}), got {n_active}")
+        check_memory(32.0 * n_active, f"n_active={n_active} (SDR.random)")
         return cls(as_generator(rng, "rng").choice(size, size=n_active, replace=False), size)
 
     def _check_same_size(self, other: SDR) -> None:
@@ -300,6 +301,7 @@ class ModularCode:
         """Draw one winner per module uniformly."""
         Q = _check_positive_int(Q, "Q")
         K = _check_positive_int(K, "K", minimum=2)
+        check_memory(24.0 * Q, f"Q={Q} (ModularCode.random)")
         return cls(as_generator(rng, "rng").integers(0, K, size=Q), K)
 
     @classmethod

@@ -321,4 +321,8 @@ def test_sizes_beyond_memory_are_refused_with_the_estimate(monkeypatch):
         sdr.modular_overlap_pmf(10**8, 4)
     with pytest.raises(ValueError, match=r"size=1000000000 \(to_dense\)"):
         sdr.SDR([1], 10**9).to_dense()
+    with pytest.raises(ValueError, match=r"n_active=100000000 \(SDR.random\)"):
+        sdr.SDR.random(10**12, 10**8, rng=0)
+    with pytest.raises(ValueError, match=r"Q=100000000 \(ModularCode.random\)"):
+        sdr.ModularCode.random(10**8, 4, rng=0)
     assert sdr.overlap_pmf(1000, 10).shape == (11,)
