@@ -42,8 +42,11 @@ import numpy as np
 
 from neuromem.errors import ConfigError
 from neuromem.tensorbrain.config import (
+    BrainConfig,
+    BrainFitConfig,
     DecoderConfig,
     DecoderFitConfig,
+    EpisodicConfig,
     KGFitConfig,
     WorldConfig,
 )
@@ -200,7 +203,6 @@ def _model_size(cfg, kind):
     },
     needs_data=True,
     data_sets=("kinships", "nations", "umls"),
-    data_sets=("kinships", "nations", "umls"),
 )
 def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
     from neuromem.datasets.kg import load_kg
@@ -281,6 +283,10 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
 
 
 # ---------------------------------------------------------------------- scenes
+#: decoder ablations ``tensorbrain-scenes`` can train in the same run
+SCENE_ABLATIONS = ("teacher", "sigmoid", "once", "index_wm", "legacy")
+
+
 @dataclass
 class TensorBrainScenesConfig:
     """Parameters of ``tensorbrain-scenes``.
@@ -288,49 +294,98 @@ class TensorBrainScenesConfig:
     Attributes
     ----------
     world : WorldConfig
-        The synthetic world (:func:`neuromem.tensorbrain.scenes.make_world`; its defaults).
+        The synthetic world (:func:`neuromem.tensorbrain.scenes.make_world`; its defaults:
+        the ring world, where the predicate is the relative place).
     n_train, n_test : int
-        Training and test episodes.
-    decoder : DecoderConfig
-        The decoder (its defaults).
-    fit : DecoderFitConfig
-        Its training: 30 epochs of 64 at lr 0.005.
+        Training episodes (facts that are not held out) and test episodes (all facts).
+    brain : BrainConfig
+        The decoder (:class:`~neuromem.tensorbrain.brain.SceneBrain`; its defaults).
+    fit : BrainFitConfig
+        Its training before consolidation (its defaults).
+    episodic : EpisodicConfig
+        The episodic memory of the test episodes (its defaults).
+    n_episodic_train : int
+        Training episodes that get a learned time index (the authors' episodic ``tkg``
+        task trains these embeddings and the decoder's path from them).
+    episodic_repeats : int
+        Passes of the episodic task per epoch (a time index gets one update per pass).
+    consolidation_epochs : int
+        Epochs of consolidation: perception and episodic tasks go on while semantic memory
+        (``a_pre``) learns from triples replayed from the stored training episodes.
+    replays : int
+        Replays of each stored training episode.
+    replay_measure : str
+        How a replay measures each index: ``"argmax"`` (recall the most likely episode)
+        or ``"sample"`` (generative replay; measured: noisier triples, lower semantic
+        Hits@1).
+    recall_loads : list of int
+        Stored episodes for ``episodic_recall_curve``.
+    recency_decay : float
+        ``decay`` of the memory whose recall is reported against the age of an episode.
+    n_marginal : int
+        Held-out facts queried through the marginal over stored episodes.
+    linear_epochs : int
+        Training epochs of the linear readout baseline.
     rescal_dim, rescal_epochs : int
         The RESCAL baseline of semantic memory.
-    n_generate : int
-        Triples sampled from semantic memory.
+    ablations : list of str
+        Decoders trained in the same run for comparison (``SCENE_ABLATIONS``): ``teacher``
+        (teacher forcing only), ``sigmoid`` (the paper's ``g``), ``once`` (sensory input
+        only at the time step), ``index_wm`` (working memory fed by the index embedding
+        only), ``legacy`` (neuromem's earlier :class:`~neuromem.tensorbrain.decoder.TensorBrain`).
     """
 
     world: WorldConfig = field(default_factory=WorldConfig)
-    n_train: int = 4000
+    n_train: int = 8000
     n_test: int = 400
-    decoder: DecoderConfig = field(default_factory=DecoderConfig)
-    fit: DecoderFitConfig = field(
-        default_factory=lambda: DecoderFitConfig(epochs=30, batch_size=64, lr=0.005)
-    )
+    brain: BrainConfig = field(default_factory=BrainConfig)
+    fit: BrainFitConfig = field(default_factory=BrainFitConfig)
+    episodic: EpisodicConfig = field(default_factory=EpisodicConfig)
+    n_episodic_train: int = 8000
+    episodic_repeats: int = 2
+    consolidation_epochs: int = 10
+    replays: int = 1
+    replay_measure: str = "argmax"
+    recall_loads: list[int] = field(default_factory=lambda: [100, 400, 1600, 3200])
+    recency_decay: float = 0.995
+    n_marginal: int = 200
+    linear_epochs: int = 30
     rescal_dim: int = 32
     rescal_epochs: int = 60
-    n_generate: int = 2000
+    ablations: list[str] = field(default_factory=lambda: list(SCENE_ABLATIONS))
 
     def validate(self) -> None:
-        w, d, f = self.world, self.decoder, self.fit
+        w, b, f, e = self.world, self.brain, self.fit, self.episodic
         for name, v in (
             ("world.n_classes", w.n_classes),
             ("world.n_predicates", w.n_predicates),
             ("world.feature_dim", w.feature_dim),
             ("n_train", self.n_train),
             ("n_test", self.n_test),
-            ("decoder.dim", d.dim),
+            ("brain.dim", b.dim),
+            ("brain.wm_dim", b.wm_dim),
             ("fit.epochs", f.epochs),
             ("fit.batch_size", f.batch_size),
+            ("episodic.n_units", e.n_units),
+            ("n_episodic_train", self.n_episodic_train),
+            ("episodic_repeats", self.episodic_repeats),
+            ("replays", self.replays),
+            ("n_marginal", self.n_marginal),
+            ("linear_epochs", self.linear_epochs),
             ("rescal_dim", self.rescal_dim),
             ("rescal_epochs", self.rescal_epochs),
-            ("n_generate", self.n_generate),
         ):
             if v < 1:
                 raise ValueError(f"{name}: must be >= 1, got {v}")
+        for name, v in (
+            ("consolidation_epochs", self.consolidation_epochs),
+            ("brain.sensory_hidden", b.sensory_hidden),
+            ("episodic.form_steps", e.form_steps),
+        ):
+            if v < 0:
+                raise ValueError(f"{name}: must be >= 0, got {v}")
         if w.n_entities < 10:
-            raise ValueError(f"world.n_entities: must be >= 10 (Hits@10), got {w.n_entities}")
+            raise ValueError(f"world.n_entities: must be >= 10, got {w.n_entities}")
         if w.n_attributes < 0:
             raise ValueError(f"world.n_attributes: must be >= 0, got {w.n_attributes}")
         for name in ("p_attribute", "class_density", "keep"):
@@ -340,57 +395,69 @@ class TensorBrainScenesConfig:
             raise ValueError(f"world.holdout: must lie in (0, 1), got {w.holdout}")
         for name, v in (
             ("world.noise", w.noise),
-            ("decoder.alpha", d.alpha),
-            ("decoder.beta_fb", d.beta_fb),
+            ("brain.alpha", b.alpha),
+            ("brain.leak", b.leak),
             ("fit.weight_decay", f.weight_decay),
+            ("episodic.train_noise", e.train_noise),
         ):
-            if v < 0:
-                raise ValueError(f"{name}: must be >= 0, got {v}")
-        if not f.lr > 0:
-            raise ValueError(f"fit.lr: must be > 0, got {f.lr}")
+            if not (np.isfinite(v) and v >= 0):
+                raise ValueError(f"{name}: must be a finite number >= 0, got {v}")
+        for name, v in (
+            ("fit.lr", f.lr),
+            ("brain.beta", b.beta),
+            ("episodic.form_lr", e.form_lr),
+            ("world.position_gain", w.position_gain),
+        ):
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"{name}: must be a finite number > 0, got {v}")
+        for name, v in (("episodic.decay", e.decay), ("recency_decay", self.recency_decay)):
+            if not (np.isfinite(v) and 0 < v <= 1):
+                raise ValueError(f"{name}: must lie in (0, 1], got {v}")
+        if not self.recall_loads or min(self.recall_loads) < 1:
+            raise ValueError(f"recall_loads: expected positive counts, got {self.recall_loads}")
+        for a in self.ablations:
+            if a not in SCENE_ABLATIONS:
+                raise ValueError(f"ablations: unknown {a!r}; expected {', '.join(SCENE_ABLATIONS)}")
         from neuromem._resources import check_memory
 
-        # facts (entity pairs x predicates) and the episodes' sensory vectors (at least the
-        # subject's and the object's regions of feature_dim each), float64, a few copies
+        # facts (entity pairs x predicates); the episodes' sensory vectors (two regions of
+        # feature_dim + n_positions each) and the learned time table; the shared matrix of
+        # a distributed episodic memory (a few copies), float64
         check_memory(
             32.0 * w.n_entities**2 * w.n_predicates,
             f"world.n_entities={w.n_entities}, world.n_predicates={w.n_predicates}",
         )
+        n_pool = self.n_train + max(self.n_test, max(self.recall_loads))
         check_memory(
-            48.0 * (self.n_train + self.n_test) * w.feature_dim,
-            f"n_train={self.n_train}, n_test={self.n_test}, world.feature_dim={w.feature_dim}",
+            48.0 * n_pool * (2 * (w.feature_dim + w.n_positions) + b.dim),
+            f"n_train={self.n_train}, recall_loads={self.recall_loads}, "
+            f"world.feature_dim={w.feature_dim}",
         )
+        check_memory(48.0 * b.dim * e.n_units, f"episodic.n_units={e.n_units}")
+        for name, v, opts in (
+            ("brain.nonlinearity", b.nonlinearity, ("leaky_relu", "relu", "tanh", "sigmoid")),
+            ("brain.window_mode", b.window_mode, ("regions", "scene", "once")),
+            ("brain.wm_source", b.wm_source, ("blackboard", "index")),
+            ("fit.measure", f.measure, ("expectation", "teacher", "argmax", "sample")),
+            ("replay_measure", self.replay_measure, ("argmax", "sample", "expectation")),
+            ("episodic.index", e.index, ("distributed", "localist")),
+            ("world.structure", w.structure, ("ring", "feature")),
+        ):
+            if v not in opts:
+                raise ValueError(f"{name}: expected one of {', '.join(opts)}, got {v!r}")
 
 
-def _slot_ranks(probs, plan, triples):
-    """Ranks of the true s, o, p at their (teacher-forced) steps, shape (3, B)."""
-    out = []
-    steps = [i for i, k in enumerate(plan) if k in ("entity", "predicate")]
-    cols = [0, 2, 1]
-    for step, col in zip(steps, cols):
-        pr = probs[step]
-        true = pr[np.arange(len(pr)), triples[:, col]]
-        better = (pr > true[:, None]).sum(axis=1)
-        tied = (pr == true[:, None]).sum(axis=1) - 1
-        out.append(1.0 + better + 0.5 * tied)
-    return np.array(out)
-
-
-def _plot_decoding(tb, world, ep, probs, plan, names=None):
+def _plot_decoding(world, ep, probs, plan):
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    steps = [i for i, k in enumerate(plan) if k != "time_new"]
-    fig, axes = plt.subplots(1, len(steps), figsize=(3.0 * len(steps), 3.0))
+    fig, axes = plt.subplots(1, len(plan), figsize=(3.0 * len(plan), 3.0))
     s, p, o = ep
-    truth = {"entity": [s, o], "predicate": [p]}
-    ent_seen = 0
-    lab_seen = 0
-    for ax, i in zip(np.atleast_1d(axes), steps):
-        kind = plan[i]
-        pr = probs[i][0]
+    ent_seen = lab_seen = 0
+    for ax, kind, pr in zip(np.atleast_1d(axes), plan, probs):
+        pr = pr[0]
         if kind == "labels":
             ent = s if lab_seen == 0 else o
             lab_seen += 1
@@ -401,28 +468,77 @@ def _plot_decoding(tb, world, ep, probs, plan, names=None):
             ax.set_xlabel("label (red: true)")
             continue
         if kind == "entity":
-            tgt = truth["entity"][ent_seen]
-            title = "subject" if ent_seen == 0 else "object"
+            tgt, title = (s, "subject") if ent_seen == 0 else (o, "object")
             ent_seen += 1
         else:
-            tgt = p
-            title = "predicate"
+            tgt, title = p, "predicate"
         colors = ["C3" if k == tgt else "C0" for k in range(len(pr))]
         ax.bar(np.arange(len(pr)), pr, color=colors)
-        ax.set(title=f"P({title} | q, h)", ylim=(0, 1))
+        ax.set(title=f"P({title} | window, h)", ylim=(0, 1))
         ax.set_xlabel("index (red: true)")
     np.atleast_1d(axes)[0].set_ylabel("probability")
     fig.tight_layout()
     return fig
 
 
+def _plot_recall(loads, curve, fidelity, ages, recency):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.0, 3.2))
+    a1.plot(loads, curve, "o-", label="recall = true triple")
+    a1.plot(loads, fidelity, "s--", label="recall = perceived triple")
+    a1.set(xscale="log", xlabel="stored episodes", ylabel="accuracy", ylim=(0, 1.02))
+    a1.legend(fontsize=8)
+    a2.plot(ages, recency, "o-")
+    a2.set(xlabel="age (episodes stored since)", ylabel="recall = perceived", ylim=(0, 1.02))
+    fig.tight_layout()
+    return fig
+
+
+def _targets(world, triples):
+    lab = world.labels
+    return [triples[:, 0], lab[triples[:, 0]], triples[:, 2], lab[triples[:, 2]], triples[:, 1]]
+
+
+def _so_hits1(scores, rows, true_p):
+    """Filtered Hits@1 of ``(s, ?, o)``: the true p beats every p that is not a fact."""
+    out = []
+    for sc, (s, p, o) in zip(scores, rows.tolist()):
+        other = [q for q in true_p.get((s, o), ()) if q != p]
+        x = sc.copy()
+        x[other] = -np.inf
+        better = np.sum(x > x[p])
+        ties = np.sum(x == x[p]) - 1
+        out.append(1.0 / (1.0 + better + ties) if better == 0 else 0.0)
+    return float(np.mean(out))
+
+
 @register(
     "tensorbrain-scenes",
     config=TensorBrainScenesConfig,
     description="tensor-brain decoder on synthetic scenes: perception, episodic, semantic memory",
+    demo_overrides={
+        "n_train": 2000,
+        "n_test": 200,
+        "fit.epochs": 8,
+        "consolidation_epochs": 4,
+        "n_episodic_train": 500,
+        "episodic_repeats": 4,
+        "recall_loads": [50, 200, 800],
+        "n_marginal": 50,
+        "linear_epochs": 10,
+        "rescal_epochs": 20,
+        "ablations": [],
+    },
 )
 def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
-    from neuromem.tensorbrain import FilterIndex, TensorModel, evaluate_ranking
+    import copy
+
+    from neuromem.tensorbrain import TensorModel
+    from neuromem.tensorbrain.brain import EpisodicMemory, LinearReadout, SceneBrain, SceneTask
     from neuromem.tensorbrain.decoder import PERCEPTION_PLAN, Task, TensorBrain
     from neuromem.tensorbrain.scenes import make_episodes, make_world
 
@@ -432,138 +548,275 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
         except ValueError as e:
             raise ConfigError(str(e)) from None
         train = make_episodes(world, cfg.n_train, observed_only=True, seed=ctx.child_rng())
-        test = make_episodes(world, cfg.n_test, observed_only=False, seed=ctx.child_rng())
-    tr = train.triples
-    lab = world.labels
-    perception = Task(
-        "sensory",
-        PERCEPTION_PLAN,
-        [None, tr[:, 0], lab[tr[:, 0]], tr[:, 2], lab[tr[:, 2]], tr[:, 1]],
-        train.sensory,
+        n_pool = max(cfg.n_test, max(cfg.recall_loads))
+        pool = make_episodes(world, n_pool, observed_only=False, seed=ctx.child_rng())
+    tr, te = train.triples, pool.triples[: cfg.n_test]
+    v_te = pool.sensory[: cfg.n_test]
+    ne = min(cfg.n_episodic_train, cfg.n_train)
+    reps = np.tile(np.arange(ne), cfg.episodic_repeats)
+    fit_kw = dict(
+        epochs=cfg.fit.epochs,
+        batch_size=cfg.fit.batch_size,
+        lr=cfg.fit.lr,
+        weight_decay=cfg.fit.weight_decay,
     )
-    semantic = Task(
-        "pre",
-        PERCEPTION_PLAN[1:],
-        [tr[:, 0], lab[tr[:, 0]], tr[:, 2], lab[tr[:, 2]], tr[:, 1]],
-    )
-    tb = TensorBrain(
-        world.n_entities,
-        world.n_predicates,
-        n_labels=world.n_labels,
-        n_sensory=world.n_sensory,
-        **dataclasses.asdict(cfg.decoder),
-        seed=ctx.child_rng(),
-    )
-    bar = ctx.progress(total=cfg.fit.epochs, desc="decoder")
+
+    def build(**over):
+        kw = dataclasses.asdict(cfg.brain) | over
+        tb = SceneBrain(
+            world.n_entities,
+            world.n_predicates,
+            world.n_labels,
+            world.n_sensory,
+            windows=world.windows,
+            **kw,
+            seed=ctx.child_rng(),
+        )
+        tb.init_time_table(ne)
+        return tb
+
+    def tasks(measure):
+        return [
+            SceneTask("sensory", _targets(world, tr), train.sensory, True, measure),
+            SceneTask(
+                "time", _targets(world, tr[reps]), reps, False, "teacher", cfg.episodic.train_noise
+            ),
+        ]
+
+    def triple_accuracy(tb):
+        return float(np.mean(np.all(tb.perceive(v_te)["triples"] == te, axis=1)))
+
+    tb = build()
+    bar = ctx.progress(total=cfg.fit.epochs + cfg.consolidation_epochs, desc="decoder")
     with ctx.phase("train_decoder"):
         tb.fit(
-            [perception, semantic],
-            **dataclasses.asdict(cfg.fit),
+            tasks(cfg.fit.measure),
+            **fit_kw,
             seed=ctx.child_rng(),
-            callback=lambda ep, loss: bar.update(1),
+            callback=lambda e, l: bar.update(1),
         )
+    # consolidation: semantic memory learns from episodes replayed from their time indices
+    stored_train = EpisodicMemory(tb.dim, index="localist")
+    stored_train.store(tb.params["A_time"])
+    with ctx.phase("consolidation"):
+        rep_ids = np.tile(np.arange(ne), cfg.replays)
+        rec = tb.recall(stored_train, rep_ids, measure=cfg.replay_measure, seed=ctx.child_rng())
+        rtg = [rec["subject"], rec["subject_labels"].astype(float), rec["object"]]
+        rtg += [rec["object_labels"].astype(float), rec["predicate"]]
+        replay_fidelity = float(np.mean(np.all(rec["triples"] == tr[rep_ids], axis=1)))
+        tb_truth = copy.deepcopy(tb) if cfg.consolidation_epochs else tb
+        if cfg.consolidation_epochs:
+            phase2 = tasks(cfg.fit.measure)
+            consolidation_seed = int(ctx.child_rng().integers(2**31))
+            tb.fit(
+                phase2 + [SceneTask("pre", rtg)],
+                **(fit_kw | {"epochs": cfg.consolidation_epochs}),
+                seed=consolidation_seed,
+                callback=lambda e, l: bar.update(1),
+            )
+            tb_truth.fit(
+                phase2 + [SceneTask("pre", _targets(world, tr[rep_ids]))],
+                **(fit_kw | {"epochs": cfg.consolidation_epochs}),
+                seed=consolidation_seed,
+            )
     bar.close()
 
-    te = test.triples
     with ctx.phase("perception"):
-        # teacher-forced ranks of each slot, and free argmax decoding
-        probs_tf, _ = tb.decode(
-            "sensory",
-            test.sensory,
-            PERCEPTION_PLAN,
-            measure="teacher",
-            targets=[None, te[:, 0], None, te[:, 2], None, te[:, 1]],
-        )
-        ranks = _slot_ranks(probs_tf, PERCEPTION_PLAN, te)
-        out = tb.perceive(test.sensory, store=True)
-        trip = np.stack([out["subject"], out["predicate"], out["object"]], axis=1)
+        out = tb.perceive(v_te)
+        trip = out["triples"]
+        ok_trip = np.all(trip == te, axis=1)
+        lab = world.labels
         lab_ok = np.concatenate(
             [
                 out["subject_labels"] == (lab[te[:, 0]] > 0.5),
                 out["object_labels"] == (lab[te[:, 2]] > 0.5),
             ]
         )
-    with ctx.phase("episodic"):
-        rec = tb.recall_episode(out["time"])
-        rtrip = np.stack([rec["subject"], rec["predicate"], rec["object"]], axis=1)
-        rlab_ok = np.concatenate(
-            [
-                rec["subject_labels"] == (lab[te[:, 0]] > 0.5),
-                rec["object_labels"] == (lab[te[:, 2]] > 0.5),
-            ]
+        seen_set = {tuple(f) for f in tr.tolist()}
+        seen_fact = np.array([tuple(x) in seen_set for x in te.tolist()])
+        lin = LinearReadout(
+            world.n_sensory, [world.n_entities, world.n_predicates, world.n_entities]
         )
+        lin.fit(train.sensory, tr, epochs=cfg.linear_epochs, seed=ctx.child_rng())
+        lin_pred = lin.predict(v_te)
+
+    with ctx.phase("episodic"):
+        # every pool episode perceived and given a one-shot time index (not stored yet)
+        e = cfg.episodic
+        center = tb.params["A_time"].mean(axis=0)
+        pool_out = tb.perceive(pool.sensory)
+        ptg = [
+            c.astype(np.float64) if k == "labels" else c
+            for k, c in zip(
+                tb.plan,
+                [
+                    pool_out["subject"],
+                    pool_out["subject_labels"],
+                    pool_out["object"],
+                    pool_out["object_labels"],
+                    pool_out["predicate"],
+                ],
+            )
+        ]
+        states = tb.form_time_index(ptg, e.form_steps, e.form_lr)
+        perceived = pool_out["triples"]
+        mem_seed = int(ctx.child_rng().integers(2**31))
+
+        def memory(n, **over):
+            kw = dict(index=e.index, n_units=e.n_units, decay=e.decay) | over
+            m = EpisodicMemory(tb.dim, center=center, seed=mem_seed, **kw)
+            m.store(states[:n])
+            return m
+
+        def recall(m, ids):
+            r = tb.recall(m, ids)["triples"]
+            return np.all(r == pool.triples[ids], axis=1), np.all(r == perceived[ids], axis=1)
+
+        ids = np.arange(cfg.n_test)
+        acc, fid = recall(memory(cfg.n_test), ids)
+        acc_loc, fid_loc = recall(memory(cfg.n_test, index="localist"), ids)
+        curve, curve_fid = [], []
+        for L in cfg.recall_loads:
+            a, f_ = recall(memory(L), np.arange(min(L, cfg.n_test)))
+            curve.append(float(a.mean()))
+            curve_fid.append(float(f_.mean()))
+        # recency: a forgetting memory (decay per stored episode), recall by age
+        _, fid_dec = recall(memory(cfg.n_test, decay=cfg.recency_decay), ids)
+        _, fid_nodec = recall(memory(cfg.n_test), ids)
+        age = cfg.n_test - 1 - ids
+        bins = np.array_split(np.argsort(age), 5)
+        ages = [float(age[b].mean()) for b in bins]
+        recency = [float(fid_dec[b].mean()) for b in bins]
+        recency_nodecay = [float(fid_nodec[b].mean()) for b in bins]
+        # interference: probes stored among episodes that share their subject and object
+        n_probe = max(1, cfg.n_test // 8)
+        k_sim = cfg.n_test // n_probe - 1
+        sim_trip = np.repeat(te[:n_probe], max(k_sim, 1), axis=0)
+        rng_sim = ctx.child_rng()
+        sim_trip[:, 1] = (
+            sim_trip[:, 1] + rng_sim.integers(1, world.n_predicates, len(sim_trip))
+        ) % world.n_predicates
+        sim_out = tb.perceive(world.sense(sim_trip, rng_sim))
+        stg = [sim_out["subject"], sim_out["subject_labels"].astype(float), sim_out["object"]]
+        stg += [sim_out["object_labels"].astype(float), sim_out["predicate"]]
+        sim_states = tb.form_time_index(stg, e.form_steps, e.form_lr)
+        interference = {}
+        for name, fill in (
+            ("similar", sim_states),
+            ("dissimilar", states[n_probe : n_probe + len(sim_states)]),
+        ):
+            m = EpisodicMemory(
+                tb.dim,
+                center=center,
+                seed=mem_seed,
+                index=e.index,
+                n_units=e.n_units,
+                decay=e.decay,
+            )
+            m.store(states[:n_probe])
+            m.store(fill)
+            interference[name] = float(recall(m, np.arange(n_probe))[1].mean())
+
     held = world.facts[~world.observed]
-    fi = FilterIndex(world.facts, world.n_entities, world.n_predicates)
+    true_p: dict = {}
+    for s, p, o in world.facts.tolist():
+        true_p.setdefault((s, o), []).append(p)
     with ctx.phase("semantic"):
-        sem = evaluate_ranking(tb.score_tail, tb.score_head, held, fi, batch_size=64)
+        sem = _so_hits1(tb.predicate_scores(held[:, 0], held[:, 2]), held, true_p)
+        sem_truth = _so_hits1(tb_truth.predicate_scores(held[:, 0], held[:, 2]), held, true_p)
         rescal = TensorModel(
             "rescal", world.n_entities, world.n_predicates, dim=cfg.rescal_dim, seed=ctx.child_rng()
         )
         rescal.fit(
             tr, epochs=cfg.rescal_epochs, batch_size=128, lr=0.01, reg=0.01, seed=ctx.child_rng()
         )
-        res = rescal.evaluate(held, world.facts)
-        # (s, ?, o): learned pre-observation index versus the marginal over stored episodes
-        pr_pre = tb.predicate_scores(held[:, 0], held[:, 2])
-        n_marg = min(len(held), 200)
-        pr_marg = tb.marginal_predicate(held[:n_marg, 0], held[:n_marg, 2])
-        gen = tb.generate(cfg.n_generate, seed=ctx.child_rng())
-        fact_set = {tuple(f) for f in world.facts.tolist()}
-        seen_set = {tuple(f) for f in tr.tolist()}
-        gen_true = np.array([tuple(g) in fact_set for g in gen.tolist()])
-        gen_new = np.array([tuple(g) not in seen_set for g in gen.tolist()])
+        P = world.n_predicates
+        rows = np.repeat(held, P, axis=0)
+        rows[:, 1] = np.tile(np.arange(P), len(held))
+        res = _so_hits1(rescal.score_triples(rows).reshape(len(held), P), held, true_p)
+        hm = held[: cfg.n_marginal]
+        marg_w = tb.marginal_predicate(stored_train, hm[:, 0], hm[:, 2], weighted=True)
+        marg_u = tb.marginal_predicate(stored_train, hm[:, 0], hm[:, 2], weighted=False)
 
-    ok_trip = np.all(trip == te, axis=1)
-    seen_fact = np.array([tuple(x) in seen_set for x in te.tolist()])
-
-    def _pred_hits1(scores, rows):
-        true = scores[np.arange(len(rows)), rows[:, 1]]
-        return float(np.mean((scores > true[:, None]).sum(axis=1) == 0))
+    abl = {}
+    for name in cfg.ablations:
+        with ctx.phase(f"ablation_{name}"):
+            if name == "legacy":
+                old = TensorBrain(
+                    world.n_entities,
+                    world.n_predicates,
+                    n_labels=world.n_labels,
+                    n_sensory=world.n_sensory,
+                    dim=cfg.brain.dim,
+                    seed=ctx.child_rng(),
+                )
+                task = Task("sensory", PERCEPTION_PLAN, [None] + _targets(world, tr), train.sensory)
+                old.fit(
+                    [task],
+                    **fit_kw | {"epochs": cfg.fit.epochs + cfg.consolidation_epochs},
+                    seed=ctx.child_rng(),
+                )
+                o = old.perceive(v_te, store=False)
+                got = np.stack([o["subject"], o["predicate"], o["object"]], axis=1)
+                abl[name] = float(np.mean(np.all(got == te, axis=1)))
+                continue
+            over = {
+                "sigmoid": {"nonlinearity": "sigmoid"},
+                "once": {"window_mode": "once"},
+                "index_wm": {"wm_source": "index"},
+                "teacher": {},
+            }[name]
+            m = build(**over)
+            m.fit(
+                tasks("teacher" if name == "teacher" else cfg.fit.measure),
+                **fit_kw | {"epochs": cfg.fit.epochs + cfg.consolidation_epochs},
+                seed=ctx.child_rng(),
+            )
+            abl[name] = triple_accuracy(m)
 
     metrics = {
         "n_facts": len(world.facts),
         "n_heldout_facts": len(held),
-        "perception_label_accuracy": float(lab_ok.mean()),
-        "perception_label_exact": float(lab_ok.all(axis=1).mean()),
-        "perception_hits1": float(np.mean(ranks <= 1)),
-        "perception_hits10": float(np.mean(ranks <= 10)),
-        "perception_subject_hits1": float(np.mean(ranks[0] <= 1)),
-        "perception_object_hits1": float(np.mean(ranks[1] <= 1)),
-        "perception_predicate_hits1": float(np.mean(ranks[2] <= 1)),
-        "perception_triple_accuracy": float(np.mean(np.all(trip == te, axis=1))),
-        "perception_triple_accuracy_seen_facts": float(np.mean(ok_trip[seen_fact]))
-        if seen_fact.any()
-        else None,
-        "perception_triple_accuracy_novel_facts": float(np.mean(ok_trip[~seen_fact]))
+        "triple_accuracy": float(ok_trip.mean()),
+        "triple_accuracy_seen_facts": float(ok_trip[seen_fact].mean()) if seen_fact.any() else None,
+        "triple_accuracy_novel_facts": float(ok_trip[~seen_fact].mean())
         if (~seen_fact).any()
         else None,
-        "episodic_recall_accuracy": float(np.mean(np.all(rtrip == te, axis=1))),
-        "episodic_label_accuracy": float(rlab_ok.mean()),
-        "episodic_matches_perception": float(np.mean(np.all(rtrip == trip, axis=1))),
-        "semantic_mrr": sem["mrr"],
-        "semantic_hits1": sem["hits1"],
-        "semantic_hits10": sem["hits10"],
-        "rescal_mrr": res["mrr"],
-        "rescal_hits1": res["hits1"],
-        "rescal_hits10": res["hits10"],
-        "pre_predicate_hits1": _pred_hits1(pr_pre, held),
-        "marginal_predicate_hits1": _pred_hits1(pr_marg, held[:n_marg]),
-        "generated_precision": float(gen_true.mean()),
-        "generated_novel_true": float(np.mean(gen_true & gen_new)),
-        "chance_precision": len(world.facts)
-        / (world.n_entities * (world.n_entities - 1) * world.n_predicates),
+        "subject_accuracy": float(np.mean(trip[:, 0] == te[:, 0])),
+        "object_accuracy": float(np.mean(trip[:, 2] == te[:, 2])),
+        "predicate_accuracy": float(np.mean(trip[:, 1] == te[:, 1])),
+        "label_accuracy": float(lab_ok.mean()),
+        "alpha": float(tb.params["alpha"][0]),
+        "linear_readout_triple_accuracy": float(np.mean(np.all(lin_pred == te, axis=1))),
+        "linear_readout_predicate_accuracy": float(np.mean(lin_pred[:, 1] == te[:, 1])),
+        "episodic_recall_accuracy": float(acc.mean()),
+        "episodic_recall_fidelity": float(fid.mean()),
+        "episodic_recall_accuracy_localist": float(acc_loc.mean()),
+        "episodic_recall_fidelity_localist": float(fid_loc.mean()),
+        "episodic_recall_loads": list(cfg.recall_loads),
+        "episodic_recall_curve": curve,
+        "episodic_recall_fidelity_curve": curve_fid,
+        "episodic_recency_ages": ages,
+        "episodic_recency_curve": recency,
+        "episodic_recency_curve_no_decay": recency_nodecay,
+        "episodic_interference_similar": interference["similar"],
+        "episodic_interference_dissimilar": interference["dissimilar"],
+        "replay_fidelity": replay_fidelity,
+        "semantic_so_hits1": sem,
+        "semantic_so_hits1_truth": sem_truth,
+        "rescal_so_hits1": res,
+        "marginal_so_hits1": _so_hits1(np.log(marg_w + 1e-300), hm, true_p),
+        "marginal_so_hits1_uniform": _so_hits1(np.log(marg_u + 1e-300), hm, true_p),
+        "chance_so_hits1": 1.0 / world.n_predicates,
         "train_loss": tb.history,
     }
+    for name, v in abl.items():
+        metrics[f"triple_accuracy_ablation_{name}"] = v
     with ctx.phase("plot"):
-        probs1, _ = tb.decode("sensory", test.sensory[:1], PERCEPTION_PLAN, measure="argmax")
-        fig = _plot_decoding(tb, world, te[0], probs1, PERCEPTION_PLAN)
-        ctx.save_figure(fig, "decoding")
-    ctx.save_array(
-        "scenes",
-        test_triples=te,
-        perceived=trip,
-        recalled=rtrip,
-        generated=gen,
-        slot_ranks=ranks,
-    )
+        probs1, _ = tb.decode("sensory", v_te[:1])
+        ctx.save_figure(_plot_decoding(world, te[0], probs1, tb.plan), "decoding")
+        ctx.save_figure(
+            _plot_recall(cfg.recall_loads, curve, curve_fid, ages, recency), "episodic_recall"
+        )
+    ctx.save_array("scenes", test_triples=te, perceived=trip, linear=lin_pred, time_states=states)
     return metrics

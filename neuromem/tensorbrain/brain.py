@@ -119,6 +119,10 @@ class SceneTask:
         working memory alone (replay of an episode stored as ``a_t = f(v_scene)``).
     measure : str
         How indices are measured while training (``TRAIN_MEASURES``).
+    state_noise : float
+        ``start="time"``: Gaussian noise added to each ``a_t`` while training, as a fraction
+        of the RMS of the centred embeddings (robustness to the crosstalk of a distributed
+        episodic memory; drawn from the training generator).
     """
 
     start: str
@@ -126,6 +130,7 @@ class SceneTask:
     inputs: np.ndarray | None = None
     windows: bool = True
     measure: str = "teacher"
+    state_noise: float = 0.0
 
     def __len__(self) -> int:
         for t in self.targets:
@@ -493,6 +498,11 @@ class SceneBrain:
             [None if t is None else np.asarray(t)[idx] for t in task.targets], B
         )
         q0 = self._start(task.start, inputs, B)
+        noise = _num("task.state_noise", task.state_noise)
+        if task.start == "time" and noise > 0:
+            At = self.params["A_time"]
+            rms = np.sqrt(np.mean((At - At.mean(axis=0)) ** 2))
+            q0 = q0 + noise * rms * (rng or _rng(0)).standard_normal(q0.shape)
         x = self._check_sensory(inputs, "inputs") if task.start == "sensory" else None
         loss, cache, _, _ = self._forward(
             q0, x, targets, task.measure, rng or _rng(0), windows=task.windows
@@ -569,8 +579,8 @@ class SceneBrain:
             q0 = self._start("pre", None, B)
             x = None
         else:
-            q0 = self._start(start, inputs, None)
             x = self._check_sensory(inputs, "inputs") if start == "sensory" else None
+            q0 = self._start(start, inputs if x is None else x, None)
         B = len(q0)
         tg = self._check_targets(targets, B)
         _, _, probs, chosen = self._forward(q0, x, tg, measure, _rng(seed), windows=windows)
@@ -766,7 +776,9 @@ class EpisodicMemory:
         else:
             w = self.decay ** np.arange(len(s) - 1, -1, -1)
             self.M *= self.decay ** len(s)
-            self.M += ((s - self.center) * w[:, None]).T @ self.keys(ids)
+            for c in range(0, len(s), 256):  # keys in chunks: (256, n_units) at a time
+                sl = slice(c, c + 256)
+                self.M += ((s[sl] - self.center) * w[sl, None]).T @ self.keys(ids[sl])
         self._n += len(s)
         return ids
 
@@ -779,8 +791,11 @@ class EpisodicMemory:
             raise ValueError(f"t: time indices must lie in [0, {self._n})")
         if self.index == "localist":
             return self.table[t].copy()
-        k = self.keys(t)
-        return self.center + (k @ self.M.T) / np.sum(k * k, axis=1, keepdims=True)
+        out = np.empty((len(t), self.dim))
+        for c in range(0, len(t), 256):
+            k = self.keys(t[c : c + 256])
+            out[c : c + 256] = self.center + (k @ self.M.T) / np.sum(k * k, axis=1, keepdims=True)
+        return out
 
 
 class LinearReadout:

@@ -224,7 +224,7 @@ class BrainFitConfig:
         teacher-forced as in ``FinalTrain`` (``tkg``/``skg``: ``teacher``).
     """
 
-    epochs: int = 30
+    epochs: int = 10
     batch_size: int = 64
     lr: float = 5e-3
     weight_decay: float = 0.0
@@ -252,10 +252,16 @@ class EpisodicConfig:
         authors' episodic ``tkg`` task, ``BTN.forward_tkg``, on the new index alone).
     form_lr : float
         Their learning rate.
+    train_noise : float
+        Noise on the learned time-index embeddings while the episodic task trains, as a
+        fraction of their RMS (:attr:`SceneTask.state_noise
+        <neuromem.tensorbrain.brain.SceneTask>`): the decoder learns to read states with
+        the crosstalk a distributed memory adds (a neuromem choice).
     """
 
     index: str = "distributed"
-    n_units: int = 4096
+    n_units: int = 16384
     decay: float = 1.0
-    form_steps: int = 50
-    form_lr: float = 0.05
+    form_steps: int = 300
+    form_lr: float = 0.1
+    train_noise: float = 0.2
