@@ -113,6 +113,8 @@ BAD_SETS = {
         "flags_per_cell": INT_SIZE,
     },
     "ca3-capacity": {
+        "modes": ["[]", "x", "[1]"],
+        "loads": ["[]", "[0]", "[17]", "[1.5]", "nan"],
         "n_cues": INT_SIZE,
         "n_content": INT_SIZE,
         "active": INT_SIZE,

@@ -274,6 +274,8 @@ class CA3CapacityConfig:
             raise ValueError(f"active must lie in [1, n_content={self.n_content}]")
         if not self.loads or any(not 1 <= int(x) <= self.n_cues for x in self.loads):
             raise ValueError(f"loads must be a non-empty list within [1, n_cues={self.n_cues}]")
+        if not self.modes:
+            raise ValueError("modes is empty: give orthogonal and/or overlapping")
         for m in self.modes:
             if m not in ("orthogonal", "overlapping"):
                 raise ValueError(f"modes: unknown mode {m!r} (orthogonal, overlapping)")
