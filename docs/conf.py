@@ -24,8 +24,14 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
 ]
-# myst-nb reads Markdown pages and notebooks; the tests execute the notebooks, the docs do not
-nb_execution_mode = "off"
+# myst-nb reads Markdown pages and notebooks; the four notebooks of notebooks/ are copied into
+# docs/notebooks/ at each build and executed there (cached in _build/.jupyter_cache: a notebook
+# runs again only when it changed), so the pages show their outputs; an error fails the build
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 exclude_patterns = ["_build", "generated/*.txt"]
 napoleon_google_docstring = False
@@ -38,7 +44,8 @@ autodoc_member_order = "bysource"
 html_theme = "sphinx_rtd_theme"
 html_static_path: list[str] = []
 nitpicky = False
-suppress_warnings = ["myst.header"]
+# progress-bar widgets have no static rendering: not a documentation error
+suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
 
 
 def _write_cli_reference(app) -> None:
@@ -61,5 +68,18 @@ def _write_cli_reference(app) -> None:
     (out / "cli.txt").write_text("\n".join(parts))
 
 
+def _copy_notebooks(app) -> None:
+    """Copy notebooks/*.ipynb into docs/notebooks/ (ignored by git) for myst-nb."""
+    import shutil
+
+    dest = HERE / "notebooks"
+    dest.mkdir(exist_ok=True)
+    for nb in sorted((HERE.parent / "notebooks").glob("*.ipynb")):
+        target = dest / nb.name
+        if not target.exists() or target.read_bytes() != nb.read_bytes():
+            shutil.copyfile(nb, target)
+
+
 def setup(app):
     app.connect("builder-inited", _write_cli_reference)
+    app.connect("builder-inited", _copy_notebooks)

@@ -252,7 +252,8 @@ def test_model_parameters_have_one_owner():
     cap = resolve_config(experiments.get("sparsey-capacity").config)
     assert cap.model.levels[0].G_min == 0.9  # the experiment's documented choice
     sisc = resolve_config(experiments.get("sparsey-sisc").config)
-    assert sisc.model.levels[0].G_min == LevelConfig.G_min  # the model's default
+    assert sisc.model.levels[0].G_min == 0.0  # the experiment's documented choice (issue 15)
+    assert sisc.model.levels[0].lambda_u == LevelConfig.lambda_u  # the model's default
     babi = resolve_config(experiments.get("pmi-babi").config, {"word_weights": "mean"})
     assert isinstance(babi.model, BabiModelConfig) and isinstance(babi.train, TrainConfig)
     assert babi.model.word_weights == "mean"

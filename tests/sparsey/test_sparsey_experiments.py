@@ -83,7 +83,7 @@ def test_sequences_recognised():
 def test_sequences_shared_frames_need_H():
     r = experiments.run("sparsey-sequences", n_sequences=15, n_symbols=6, seed=4)
     m = r["metrics"]
-    assert m["shared_accuracy"] > m["shared_accuracy_without_H"] + 0.2
+    assert m["accuracy"] > m["accuracy_no_h"] + 0.2
 
 
 def fake_mnist(folder, per_class=30, seed=0):
