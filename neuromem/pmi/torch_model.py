@@ -170,8 +170,8 @@ def load_model(path: str | os.PathLike, expected: type | None = None) -> nn.Modu
     FileNotFoundError
         No such file.
     ValueError
-        Corrupt file, unknown class, other class than ``expected``, or another format
-        version.
+        Corrupt file, unknown class, other class than ``expected``, another format version,
+        a bad configuration, or NaN/infinite weights.
     """
     p = Path(path)
     if not p.is_file():
@@ -195,7 +195,17 @@ def load_model(path: str | os.PathLike, expected: type | None = None) -> nn.Modu
         raise ValueError(f"path: {p} holds an unknown model class {blob['class']!r}")
     if expected is not None and cls is not expected:
         raise ValueError(f"path: {p} holds a {cls.__name__}, not a {expected.__name__}")
-    model = cls(**_unpack_args(blob["config"]))
+    bad = [
+        k
+        for k, v in blob["state_dict"].items()
+        if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()
+    ]
+    if bad:
+        raise ValueError(f"path: {p}: NaN or infinite weights in {', '.join(bad[:5])}")
+    try:
+        model = cls(**_unpack_args(blob["config"]))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"path: {p}: bad model configuration: {e}") from None
     try:
         model.load_state_dict(blob["state_dict"], strict=True)
     except RuntimeError as e:

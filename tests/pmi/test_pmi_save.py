@@ -113,6 +113,17 @@ def test_torch_bad_files(tmp_path):
     torch.save(blob, tmp_path / "v.pt")
     with pytest.raises(ValueError, match="format version"):
         load_model(tmp_path / "v.pt")
+    # NaN weights and a broken configuration are refused, naming the file
+    blob = torch.load(path, weights_only=True)
+    blob["state_dict"]["W_q"] = blob["state_dict"]["W_q"] * float("nan")
+    torch.save(blob, tmp_path / "nan.pt")
+    with pytest.raises(ValueError, match="nan.pt: NaN or infinite weights in W_q"):
+        load_model(tmp_path / "nan.pt")
+    blob = torch.load(path, weights_only=True)
+    blob["config"]["input_dim"] = -3
+    torch.save(blob, tmp_path / "cfg.pt")
+    with pytest.raises(ValueError, match="cfg.pt"):
+        load_model(tmp_path / "cfg.pt")
     # a pickled object that weights_only refuses is a corrupt file, never executed
     torch.save({"x": object()}, tmp_path / "obj.pt")
     with pytest.raises(ValueError, match="not a neuromem torch model file"):
