@@ -45,6 +45,7 @@ import dataclasses
 import json
 import os
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,6 +388,24 @@ class SparseyConfig:
                     f"levels[{i}].rf {tuple(rf)} is out of bounds of the grid below {tuple(below)}"
                 )
             below = lv.grid
+        self._check_memory()
+
+    def _check_memory(self) -> None:
+        """Refuse sizes whose weight arrays (one byte per synapse) exceed the machine."""
+        from neuromem._resources import check_memory
+
+        rows, cols, ch = self.grid3
+        below_units, below = float(ch), (rows, cols)
+        total = 0.0
+        for lv in self.levels:
+            rf = lv.rf if lv.rf is not None else below
+            m = float(lv.grid[0]) * lv.grid[1]
+            c = float(lv.Q) * lv.K
+            n_u = float(rf[0]) * rf[1] * below_units
+            n_h = m * c if lv.h_radius < 0 else (2.0 * lv.h_radius + 1) ** 2 * c
+            total += m * (n_u + n_h + c) * c
+            below_units, below = c, lv.grid
+        check_memory(total, f"levels (Q, K, grid, rf) of input_shape={self.input_shape}")
 
     @property
     def grid3(self) -> tuple[int, int, int]:
@@ -1177,6 +1196,10 @@ class Sparsey:
                     raise ValueError(
                         f"state level{i}.{name} has shape {arr.shape}, expected {cur.shape}"
                     )
+                if name in ("WU", "WH", "WD") and arr.size and not np.isin(arr, (0, 1)).all():
+                    raise ValueError(f"state level{i}.{name}: weights must be 0 or 1")
+                if name in ("n_set", "n_set_cell", "state") and arr.size and (arr < 0).any():
+                    raise ValueError(f"state level{i}.{name}: counts must be >= 0")
                 setattr(lv, name, np.ascontiguousarray(arr, dtype=cur.dtype))
         return model
 
@@ -1214,13 +1237,19 @@ class Sparsey:
         """
         from neuromem.datasets import require_file
 
-        p = require_file(path, what="Sparsey model file")
-        with np.load(p, allow_pickle=False) as z:
-            if "format_version" not in z.files or "config" not in z.files:
-                raise ValueError(f"path: {p} is not a Sparsey model file")
-            state: dict[str, Any] = {k: z[k] for k in z.files}
-        state["format_version"] = int(state["format_version"])
-        state["seed"] = int(state["seed"])
-        state["config"] = json.loads(str(state["config"]))
-        state["rng_state"] = json.loads(str(state["rng_state"]))
-        return cls.from_state_dict(state)
+        p = Path(path)
+        if not p.exists() and p.suffix != ".npz" and Path(str(p) + ".npz").is_file():
+            p = Path(str(p) + ".npz")  # save("x") wrote x.npz
+        p = require_file(p, what="Sparsey model file")
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                if "format_version" not in z.files or "config" not in z.files:
+                    raise ValueError("not a Sparsey model file")
+                state: dict[str, Any] = {k: z[k] for k in z.files}
+            state["format_version"] = int(state["format_version"])
+            state["seed"] = int(state["seed"])
+            state["config"] = json.loads(str(state["config"]))
+            state["rng_state"] = json.loads(str(state["rng_state"]))
+            return cls.from_state_dict(state)
+        except (OSError, EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as e:
+            raise ValueError(f"path: {p}: not a readable Sparsey model file ({e})") from None

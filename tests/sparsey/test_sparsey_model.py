@@ -288,6 +288,22 @@ def test_load_errors(tmp_path):
     state["format_version"] = 99
     with pytest.raises(ValueError, match="format_version"):
         Sparsey.from_state_dict(state)
+    # save("x") writes x.npz and load("x") finds it
+    m.learn(np.random.default_rng(0).random((3, *m.config.input_shape)) < 0.3)
+    written = m.save(tmp_path / "x")
+    assert written.name == "x.npz" and Sparsey.load(tmp_path / "x").config == m.config
+    # truncated or empty files, and weights that are not 0/1 (G would exceed 1), name the file
+    raw = written.read_bytes()
+    for name, content in (("trunc.npz", raw[: len(raw) // 2]), ("empty.npz", b"")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=name):
+            Sparsey.load(tmp_path / name)
+    with np.load(written) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["level0.WU"] = arrays["level0.WU"] * 7
+    np.savez(tmp_path / "w7.npz", **arrays)
+    with pytest.raises(ValueError, match="w7.npz.*weights must be 0 or 1"):
+        Sparsey.load(tmp_path / "w7.npz")
 
 
 # ----------------------------------------------------------------- bad input
@@ -332,3 +348,9 @@ def test_bad_input():
         m.weights(level=3)
     with pytest.raises(ValueError, match="kind"):
         m.weights(kind="X")
+
+
+def test_sizes_beyond_the_machine_are_refused_before_allocation():
+    """K=1e8 would ask for petabytes of weights: a ValueError with the estimate, at once."""
+    with pytest.raises(ValueError, match="needs about .* this machine has"):
+        Sparsey(SparseyConfig(input_shape=(64,), levels=[LevelConfig(K=100_000_000)]))
