@@ -31,14 +31,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from _jobs import run_jobs, spread
 
 from neuromem import experiments
 from neuromem.datasets import default_data_dir
@@ -99,30 +97,6 @@ def forward_speed(repeat=5):
 ABLATIONS = ("pmi-no-ltm", "pmi-correction", "pmi-no-wm-inference", "pmi-soft")
 
 
-def _job(seed: int, model: str, data: str, overrides: dict, cache: str) -> dict:
-    """Train and test one model on one seed (in a worker process); cache the result."""
-    path = Path(cache) / f"seed{seed}_{model}.json"
-    over = {**overrides, "models": [model]}
-    if path.is_file():
-        old = json.loads(path.read_text())
-        if old.get("overrides") == over:
-            return old
-    r = experiments.run("pmi-babi", data=Path(data), seed=seed, overrides=over)
-    out = {"seed": seed, "model": model, "overrides": over, "config": r["config"],
-           "metrics": r["metrics"]}  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=1))
-    tmp.replace(path)
-    return out
-
-
-def _spread(x) -> dict:
-    x = np.asarray(x, dtype=float)
-    return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
-            "min": float(x.min()), "max": float(x.max()), "per_seed": x.tolist()}  # fmt: skip
-
-
 def summarise(jobs: list[dict], seeds, models) -> dict:
     """Per model: mean and per-task test accuracy over seeds with their spread; paired
     differences to PMI and to the baseline on each seed; the null."""
@@ -134,7 +108,7 @@ def summarise(jobs: list[dict], seeds, models) -> dict:
         acc = [by[(s, m)][f"{key}_accuracy_mean"] for s in seeds]
         per_task = np.array([by[(s, m)][f"{key}_accuracy"] for s in seeds])
         entry = {
-            "accuracy_mean": _spread(acc),
+            "accuracy_mean": spread(acc),
             "accuracy_per_task_mean_over_seeds": per_task.mean(0).tolist(),
             "accuracy_per_task_std_over_seeds": (
                 per_task.std(0, ddof=1).tolist() if len(seeds) > 1 else [0.0] * per_task.shape[1]
@@ -150,7 +124,7 @@ def summarise(jobs: list[dict], seeds, models) -> dict:
                 rk = ref.replace("-", "_")
                 d = [by[(s, m)][f"{key}_accuracy_mean"] - by[(s, ref)][f"{rk}_accuracy_mean"]
                      for s in seeds]  # fmt: skip
-                entry[f"minus_{rk}"] = _spread(d)
+                entry[f"minus_{rk}"] = spread(d)
         out["models"][m] = entry
     out["prior_accuracy_mean"] = m0["prior_accuracy_mean"]
     out["prior_accuracy_per_task"] = m0["prior_accuracy"]
@@ -171,6 +145,42 @@ def summarise(jobs: list[dict], seeds, models) -> dict:
     return out
 
 
+NAMES = {
+    "pmi": "PMI (authors' bAbI settings)",
+    "baseline": "same-size Transformer",
+    "pmi-no-ltm": "PMI without long-term memory",
+    "pmi-correction": "PMI with the correction step",
+    "pmi-no-wm-inference": "PMI without working-memory inference",
+    "pmi-soft": "PMI, soft attention instead of top-k",
+}
+
+
+def markdown_tables(result: dict) -> str:
+    """The tables of docs/models/pmi.md from this script's JSON."""
+    acc = result["accuracy"]
+    seeds = acc["seeds"]
+    tasks = acc["tasks"]
+    head = ("| model | mean test accuracy (s.d.) | per seed " + " ".join(map(str, seeds))
+            + " | " + " | ".join(f"task {t}" for t in tasks)
+            + " | minus PMI, per seed | minus baseline, per seed |")  # fmt: skip
+    lines = [head, "|" + "---|" * (5 + len(tasks))]
+    for m, e in acc["models"].items():
+        a = e["accuracy_mean"]
+        per_task = " | ".join(f"{v:.3f}" for v in e["accuracy_per_task_mean_over_seeds"])
+
+        def diff(key, e=e):
+            d = e.get(key)
+            return " ".join(f"{v:+.3f}" for v in d["per_seed"]) if d else ""
+
+        lines.append(f"| {NAMES.get(m, m)} | {a['mean']:.3f} ({a['std']:.3f}) | "
+                     f"{' '.join(f'{v:.3f}' for v in a['per_seed'])} | {per_task} | "
+                     f"{diff('minus_pmi')} | {diff('minus_baseline')} |")  # fmt: skip
+    prior = " | ".join(f"{v:.3f}" for v in acc["prior_accuracy_per_task"])
+    lines.append(f"| most common answer per task (null) | {acc['prior_accuracy_mean']:.3f} | "
+                 f"| {prior} | | |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="benchmarks/results/pmi.json")
@@ -178,12 +188,17 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--models", nargs="+", default=["pmi", "baseline", *ABLATIONS])
     p.add_argument("--jobs", type=int, default=2, help="jobs at once (one thread each)")
-    p.add_argument("--cache", default="benchmarks/results/pmi_babi_runs",
+    p.add_argument("--cache", default="benchmarks/results/pmi_runs",
                    help="folder of per-job results (resume)")  # fmt: skip
     p.add_argument("--steps", type=int, default=None, help="override the training steps")
     p.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
     p.add_argument("--no-forward", action="store_true", help="skip the forward-speed part")
+    p.add_argument("--table", metavar="JSON", help="print the docs' tables from a result file "
+                   "of this script and stop")  # fmt: skip
     args = p.parse_args(argv)
+    if args.table:
+        print(markdown_tables(json.loads(Path(args.table).read_text())))
+        return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.jobs < 1:
         p.error("--jobs must be >= 1")
@@ -199,19 +214,10 @@ def main(argv=None):
         over = dict(experiments.get("pmi-babi").demo_overrides) if args.quick else {}
         if args.steps is not None:
             over["steps"] = args.steps
-        todo = [(s, m) for s in args.seeds for m in args.models]
-        jobs = []
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
-            futs = {pool.submit(_job, s, m, str(data), over, args.cache): (s, m) for s, m in todo}
-            for f in tqdm(as_completed(futs), total=len(futs), desc="pmi-babi jobs"):
-                j = f.result()
-                key = j["model"].replace("-", "_")
-                tqdm.write(f"seed {j['seed']} {j['model']}: "
-                           f"{j['metrics'][f'{key}_accuracy_mean']:.4f}")  # fmt: skip
-                jobs.append(j)
+        jobs = run_jobs("pmi-babi", args.seeds, args.models, str(data), over, args.cache,
+                        args.jobs, "accuracy_mean")  # fmt: skip
         result["accuracy"] = summarise(jobs, args.seeds, args.models)
-        result["accuracy"]["runs"] = sorted(jobs, key=lambda j: (j["seed"], j["model"]))
+        result["accuracy"]["runs"] = jobs
     if not args.no_forward:
         result["forward"] = forward_speed()
     result["versions"] = experiments.versions()
