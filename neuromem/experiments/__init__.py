@@ -25,6 +25,7 @@ from ._registry import (
     run,
     versions,
 )
+from .sweep import sweep
 
 __all__ = [
     "Experiment",
@@ -39,5 +40,6 @@ __all__ = [
     "register",
     "resolve_config",
     "run",
+    "sweep",
     "versions",
 ]
