@@ -59,6 +59,7 @@ def test_wheel_contains_presets_and_templates(wheel):
         assert f"neuromem/presets/{p}.toml" in names, p
     for t in ("virtual-board", "spinn3", "spinn5", "spalloc"):
         assert f"neuromem/presets/spinnaker/{t}.cfg" in names, t
+    assert "neuromem/datasets/registry.txt" in names  # the data sets' hashes and sources
 
 
 def test_installed_wheel_finds_presets_outside_a_clone(wheel, tmp_path):
@@ -80,9 +81,15 @@ def test_installed_wheel_finds_presets_outside_a_clone(wheel, tmp_path):
         "r = experiments.run('sdr-overlap', config_file='sdr-overlap', n_pairs=50)\n"
         "assert r['config']['size'] == 2048\n"
         "assert 'virtual_board = True' in presets.spinnaker_template('virtual-board')\n"
+        "from neuromem.datasets import fetch, find_data_dir\n"
+        "assert len(fetch.registry()) >= 72\n"
+        "assert find_data_dir(beside_clone=True) == (None, None)  # no clone, no cache here\n"
+        "from neuromem.cli import main\n"
+        "assert main(['data', 'list']) == 0\n"
         "print('ok')\n"
     )
-    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"}
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+           "NEUROMEM_CACHE": str(tmp_path / "cache")}  # fmt: skip
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
         timeout=300,
