@@ -13,23 +13,30 @@ synthetic scenes.
     ``model_train_seconds`` (the decoder appears as ``decoder``).
 
 ``tensorbrain-scenes``
-    Draws a world (:func:`neuromem.tensorbrain.scenes.make_world`), training and test
-    episodes, and trains the decoder jointly on perception (``q0 = f(v)``, plan
-    ``t, s, labels, o, labels, p``) and semantic memory (``q0 = a_pre``) by teacher forcing.
+    Draws a ring world (:func:`neuromem.tensorbrain.scenes.make_world`: the predicate is the
+    object's place relative to the subject's, in no region of the input), training episodes
+    and a pool of test episodes, and trains :class:`~neuromem.tensorbrain.brain.SceneBrain`
+    on perception (window by window, expectation measurement) and the episodic task (learned
+    time indices of the training episodes), then consolidates semantic memory (``a_pre``)
+    from episodes replayed from their time indices.
 
-    Metrics: ``perception_label_accuracy`` (per label, subject and object),
-    ``perception_label_exact`` (every label of an entity right), ``perception_hits1`` /
-    ``perception_hits10`` (rank of the true subject, object and predicate at their step, the
-    earlier steps teacher-forced, averaged over the three), ``perception_triple_accuracy``
-    (argmax decoding gets the whole triple; also split into test episodes that show facts seen
-    in training, ``_seen_facts``, and held-out facts, ``_novel_facts``),
-    ``episodic_recall_accuracy`` (test episodes stored one-shot, then recalled from their time
-    index), ``episodic_label_accuracy``,
-    ``semantic_mrr`` / ``semantic_hits1`` / ``semantic_hits10`` (filtered ranking of held-out
-    facts by the decoder's semantic memory) against ``rescal_*`` (RESCAL trained on the same
-    observed triples), ``marginal_predicate_hits1`` (``(s, ?, o)`` from the average over
-    stored episodes) and ``generated_precision`` (share of sampled triples that are facts).
-    Figure ``decoding``: the decoded probabilities at each step for one test episode.
+    Metrics: ``triple_accuracy`` (perception, argmax; ``_seen_facts``/``_novel_facts``),
+    ``subject_accuracy``, ``object_accuracy``, ``predicate_accuracy``, ``label_accuracy``,
+    ``alpha``; ``linear_readout_triple_accuracy`` / ``_predicate_accuracy`` (a linear softmax
+    per slot of the whole sensory input, same training episodes);
+    ``episodic_recall_accuracy`` (test episodes perceived, given a one-shot time index and
+    stored; recalled from the time index alone; the true triple) and
+    ``episodic_recall_fidelity`` (the perceived triple), both also ``_localist``;
+    ``episodic_recall_curve`` / ``episodic_recall_fidelity_curve`` at ``episodic_recall_loads``
+    stored episodes; ``episodic_recency_curve`` (a forgetting memory) and
+    ``episodic_recency_curve_no_decay`` by ``episodic_recency_ages``;
+    ``episodic_interference_similar`` / ``_dissimilar`` (probes stored among episodes with
+    their subject and object, or among others); ``replay_fidelity``; ``semantic_so_hits1``
+    (filtered Hits@1 of ``(s, ?, o)`` on held-out facts from ``a_pre`` consolidated from
+    replay), ``semantic_so_hits1_truth`` (consolidated from the true triples),
+    ``rescal_so_hits1``, ``marginal_so_hits1`` (evidence-weighted marginal over the stored
+    training episodes) and ``marginal_so_hits1_uniform``; ``triple_accuracy_ablation_<name>``
+    for each decoder ablation. Figures ``decoding`` and ``episodic_recall``.
 """
 
 from __future__ import annotations
@@ -284,7 +291,7 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
 
 # ---------------------------------------------------------------------- scenes
 #: decoder ablations ``tensorbrain-scenes`` can train in the same run
-SCENE_ABLATIONS = ("teacher", "sigmoid", "once", "index_wm", "legacy")
+SCENE_ABLATIONS = ("reference", "teacher", "sigmoid", "once", "index_wm", "legacy")
 
 
 @dataclass
@@ -329,7 +336,9 @@ class TensorBrainScenesConfig:
     rescal_dim, rescal_epochs : int
         The RESCAL baseline of semantic memory.
     ablations : list of str
-        Decoders trained in the same run for comparison (``SCENE_ABLATIONS``): ``teacher``
+        Decoders trained in the same run for comparison (``SCENE_ABLATIONS``), each for
+        ``fit.epochs + consolidation_epochs`` epochs on perception and the episodic task:
+        ``reference`` (the configured decoder trained that way), ``teacher``
         (teacher forcing only), ``sigmoid`` (the paper's ``g``), ``once`` (sensory input
         only at the time step), ``index_wm`` (working memory fed by the index embedding
         only), ``legacy`` (neuromem's earlier :class:`~neuromem.tensorbrain.decoder.TensorBrain`).
@@ -765,6 +774,7 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
                 "once": {"window_mode": "once"},
                 "index_wm": {"wm_source": "index"},
                 "teacher": {},
+                "reference": {},
             }[name]
             m = build(**over)
             m.fit(

@@ -133,9 +133,10 @@ class WorldConfig:
     n_positions : int
         Places on the ring (``structure="ring"``); at least ``n_predicates + 1``.
     position_gain : float
-        Amplitude of the one-hot place code (appearances have norm about 2). At 4 with noise
-        0.5 a one-hidden-layer network of 64 units reads the relative place of 12 (measured:
-        issue 16 notes); at 2 it tops out near 0.76.
+        Amplitude of the one-hot place code (appearances have norm about 2). With noise 0.5
+        a one-hidden-layer ReLU network of 64 units given the two place codes reads the
+        relative place of 12 with test accuracy 0.997 at 4 and 0.76 at 2 (4000 episodes,
+        40 epochs; docs/models/tensorbrain.md).
     """
 
     n_entities: int = 40
