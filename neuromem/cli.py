@@ -6,6 +6,8 @@
     neuromem run NAME [--set key=value ...] [--config FILE.toml] [--backend NAME]
                       [--data DIR] [--seed N] [--out DIR] [--no-progress]
                       [--figure-format png|svg|pdf]
+    neuromem sweep NAME [--grid KEY=V1,V2,...] [--seeds 0-9] [--set key=value ...]
+                        [--scheduler tcp://HOST:PORT|local] [--workers N] --out DIR
     neuromem demo [--out DIR] [--data DIR]
     neuromem show NAME [--config PRESET] [--set key=value ...] [--json]
     neuromem info
@@ -113,6 +115,31 @@ def cmd_run(args) -> int:
         figure_format=args.figure_format,
     )
     _print_result(result, out)
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from neuromem.experiments.sweep import parse_grid, sweep
+
+    out = Path(args.out)
+    rows = sweep(args.name, out=out, grid=parse_grid(args.grid), seeds=args.seeds,
+                 overrides=_parse_set(args.set), config_file=args.config, data=args.data,
+                 backend=args.backend, scheduler=args.scheduler, workers=args.workers,
+                 figure_format=args.figure_format, progress=not args.no_progress)  # fmt: skip
+    counts = {st: sum(r["status"] == st for r in rows) for st in ("ran", "skipped", "failed")}
+    print(f"sweep {args.name}: {len(rows)} runs: {counts['ran']} ran, {counts['skipped']} "
+          f"skipped (finished before with the same config and seed), "
+          f"{counts['failed']} failed")  # fmt: skip
+    for name in ("summary.csv", "summary.png", "sweep.json"):
+        print(f"  {out / name}")
+    failed = [r for r in rows if r["status"] == "failed"]
+    for r in failed:
+        print(f"  FAILED {r['point']} seed {r['seed']}: {r['error']}")
+    if failed:
+        print(f"neuromem: error: {len(failed)} of {len(rows)} runs failed (tracebacks in "
+              f"{out / 'sweep.json'}); rerun the same command to retry them",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 
@@ -371,6 +398,33 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--figure-format", choices=("png", "svg", "pdf"), default="png",
                     help="format of the figures (default png, 150 dpi)")  # fmt: skip
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser(
+        "sweep",
+        help="run one experiment over a grid of values and seeds, locally or on a Dask cluster",
+        description="Run one experiment for every point of the grid and every seed, each as "
+        "`neuromem run` would, on a local cluster of processes or an existing Dask scheduler; "
+        "writes OUT/<point>/seed-<s>/result.json, OUT/summary.csv, OUT/summary.png and "
+        "OUT/sweep.json. Finished runs are skipped when the command is repeated.",
+    )
+    sp.add_argument("name", metavar="NAME", help="experiment name (see `neuromem list`)")
+    sp.add_argument("--grid", action="append", metavar="KEY=V1,V2,...", default=[],
+                    help="values of one config key (repeatable: their product)")  # fmt: skip
+    sp.add_argument("--seeds", default="0", metavar="SEEDS", help="0-9 or 0,3,7 (default 0)")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                    help="override one config value of every point (repeatable)")  # fmt: skip
+    sp.add_argument("--config", metavar="PRESET", help="preset name (neuromem show) or file.toml")
+    sp.add_argument("--backend", metavar="NAME", help="simulator backend (default: numba)")
+    sp.add_argument("--data", metavar="DIR", help="data folder (default: $NEUROMEM_DATA)")
+    sp.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                    help="tcp://HOST:PORT of a Dask scheduler, or local (default)")  # fmt: skip
+    sp.add_argument("--workers", type=int, metavar="N",
+                    help="worker processes of the local cluster (default: the cores)")  # fmt: skip
+    sp.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    sp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sp.add_argument("--figure-format", choices=("png", "svg", "pdf"), default="png",
+                    help="format of every run's figures (default png)")  # fmt: skip
+    sp.set_defaults(func=cmd_sweep)
 
     sp = sub.add_parser(
         "demo",
