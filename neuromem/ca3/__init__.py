@@ -2,12 +2,14 @@
 
 :class:`CA3Memory` learns cue/pattern associations and recalls them by cue or by a content
 fragment on the spiking network of :func:`build_network`, simulated by a
-:mod:`neuromem.spiking` backend; :mod:`neuromem.ca3.trace` reads, replays and compares
-hardware recordings.
+:mod:`neuromem.spiking` backend; :mod:`neuromem.ca3.schedule` runs whole schedules of
+operations in one simulation; :mod:`neuromem.ca3.trace` reads, replays and compares hardware
+recordings.
 """
 
 from .memory import LEARN_SPACING, RECALL_SPACING, CA3Memory, Operation, plot_raster
 from .network import POPULATIONS, CA3Params, build_network
+from .schedule import ScheduledOp, read_schedule, schedule_from_trace, write_schedule
 from .trace import Comparison, Trace, compare, read_trace, replay, write_trace
 
 __all__ = [
@@ -18,11 +20,15 @@ __all__ = [
     "Operation",
     "POPULATIONS",
     "RECALL_SPACING",
+    "ScheduledOp",
     "Trace",
     "build_network",
     "compare",
     "plot_raster",
+    "read_schedule",
     "read_trace",
     "replay",
+    "schedule_from_trace",
+    "write_schedule",
     "write_trace",
 ]

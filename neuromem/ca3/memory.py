@@ -95,6 +95,25 @@ class Operation:
         return self.out_cues
 
 
+def _size(val, name: str) -> int:
+    """A network size as a Python int (numpy integers accepted; bools and floats refused)."""
+    if isinstance(val, bool) or not isinstance(val, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(val).__name__}")
+    return int(val)
+
+
+def _check_backend(backend) -> None:
+    """Refuse an unknown or unusable backend before anything is built (the reason given)."""
+    from neuromem.errors import BackendUnavailableError
+    from neuromem.spiking.backends import TABLE, get_backend, probe
+
+    get_backend(backend)  # unknown names: ConfigError listing the known ones
+    if backend in TABLE:
+        st = probe(backend)
+        if not st.available:
+            raise BackendUnavailableError(f"backend {backend!r} is not usable here: {st.reason}")
+
+
 class CA3Memory:
     """Spiking content-addressable memory of ``n_cues`` cues and ``n_content`` bits.
 
@@ -116,7 +135,9 @@ class CA3Memory:
         timing; a backend whose synaptic hops take longer (``pynn:brian2``: one more step per
         hop) answers outside the board's windows without it.
     **backend_options
-        Passed to the backend's simulator.
+        Passed to the backend's simulator, which is built at the first operation (or
+        :meth:`run_schedule`); the backend's name and whether it is usable here are checked
+        at once.
 
     Examples
     --------
@@ -141,14 +162,33 @@ class CA3Memory:
             raise ValueError(f"read_lag must be >= 0, got {read_lag}")
         check_duration(read_lag, "read_lag")
         self.read_lag = int(read_lag)
+        n_cues, n_content = _size(n_cues, "n_cues"), _size(n_content, "n_content")
         self.network = build_network(n_cues, n_content, params=params)
-        self.n_cues, self.n_content = int(n_cues), int(n_content)
-        self.sim = create(self.network, backend, **backend_options)
+        self.n_cues, self.n_content = n_cues, n_content
+        _check_backend(backend)
         self.backend = backend
         self.params = params or CA3Params()
         self.backend_options = dict(backend_options)
+        self._sim = None  # built at the first operation (see ``sim``)
         self.operations: list[Operation] = []
         self.next_free = 0  # earliest start of the next operation (ms)
+
+    @property
+    def sim(self):
+        """The backend's simulator, built from :attr:`network` when first needed.
+
+        The build waits for the first operation (or :meth:`run_schedule`), so that a schedule
+        given before anything was simulated is built once with all its input spikes (one
+        build and one run on PyNN backends too); backend options are checked then.
+        """
+        if self._sim is None:
+            self._sim = create(self.network, self.backend, **self.backend_options)
+        return self._sim
+
+    @property
+    def _steps(self) -> int:
+        """Steps simulated so far (0 before the simulator is built)."""
+        return 0 if self._sim is None else int(self._sim.t)
 
     # ------------------------------------------------------------ validation
     def _check_cue(self, cue) -> int:
@@ -174,7 +214,7 @@ class CA3Memory:
     def earliest(self) -> int:
         """Earliest start (ms) of the next operation: the minimum spacing after the previous
         one, and no earlier than the last simulated step."""
-        return max(self.next_free, int(self.sim.t) - 1)
+        return max(self.next_free, self._steps - 1)
 
     def _start(self, at) -> int:
         if at is None:
@@ -186,25 +226,30 @@ class CA3Memory:
                 f"at={at} ms is closer to the previous operation than its minimum spacing "
                 f"(earliest: {self.earliest} ms)"
             )
-        check_duration(int(at) - int(self.sim.t), f"at={at} (time to simulate until then)")
+        check_duration(int(at) - self._steps, f"at={at} (time to simulate until then)")
         return int(at)
 
     # ------------------------------------------------------------ simulation
-    def _drive(self, t0: int, spacing: int, cue_spikes, content_spikes) -> tuple:
-        """Inject inputs (``{index: [steps]}``), simulate to ``t0 + spacing``, read outputs."""
+    def _inject(self, cue_spikes, content_spikes) -> None:
+        """Add input spikes (``{index: [steps]}``) to the sources; a spike on the last
+        simulated step is emitted late (exact: an input acts one step later)."""
+        steps_done = self._steps
         for label, spikes in (("INcue", cue_spikes), ("INcont", content_spikes)):
             pop = self.network.populations[label]
             trains = [np.asarray(t, float) for t in pop.celltype.spike_times]
             late = []
             for k, steps in spikes.items():
-                for s in steps:
-                    if s < self.sim.t:  # only t0 == last simulated step can happen
-                        late.append(k)
-                    else:
-                        trains[k] = np.append(trains[k], float(s))
+                new = [float(s) for s in steps if s >= steps_done]
+                late += [k] * (len(steps) - len(new))  # only the last simulated step
+                if new:
+                    trains[k] = np.append(trains[k], new)
             pop.set_spike_times(trains)
             if late:
                 self.sim.emit_late(label, late)
+
+    def _drive(self, t0: int, spacing: int, cue_spikes, content_spikes) -> tuple:
+        """Inject inputs (``{index: [steps]}``), simulate to ``t0 + spacing``, read outputs."""
+        self._inject(cue_spikes, content_spikes)
         end = t0 + spacing + 1
         if end > self.sim.t:
             self.sim.run(float(end - self.sim.t))
@@ -329,6 +374,91 @@ class CA3Memory:
         """Forget ``cue``'s association by re-learning it with ``pattern`` (alias of learn)."""
         return self.learn(cue, pattern)
 
+    # ------------------------------------------------------------ schedules
+    def run_schedule(self, ops, end: bool = True) -> list[Operation]:
+        """Run a whole schedule of operations in one simulation and decode each operation.
+
+        All the schedule's input spikes are given to the input populations first, the
+        network is simulated once to the last operation's last output, and each operation is
+        then read from the output spikes in its own window ``[t + 1, t + spacing]`` (as
+        :meth:`learn` and :meth:`recall` read them: the spikes are the same). On a memory
+        that has not simulated anything yet the backend builds the network once, with every
+        input spike, and runs it once; ``end=True`` then ends the simulation where the
+        backend has an ``end()`` (PyNN: sPyNNaker releases the board). Later operations on
+        the same memory still work (PyNN backends rebuild and run again from time 0).
+
+        Parameters
+        ----------
+        ops : sequence
+            Operations in time order, each a :class:`~neuromem.ca3.schedule.ScheduledOp`, a
+            tuple ``(t_ms, op, cue, content)`` or a dict with those keys. ``op`` is
+            ``"learn"`` (cue and content held on 3 consecutive steps from ``t_ms``),
+            ``"recall_cue"`` (one spike of the cue) or ``"recall_content"`` (one spike of each
+            fragment bit); ``cue`` an int or None; ``content`` 0/1 values (or a string of
+            0/1) of length ``n_content``, or None. Each operation starts no sooner than the
+            previous one's minimum spacing (learn 7 ms, recall 6 ms, plus ``read_lag``) and
+            the first no sooner than :attr:`earliest`.
+        end : bool
+            End the backend's simulation after the run (where it has ``end()``).
+
+        Returns
+        -------
+        list of Operation
+            One per scheduled operation, with the cues and content bits the output answered
+            (also appended to :attr:`operations`).
+
+        Raises
+        ------
+        ValueError, TypeError
+            A malformed operation (unknown kind, cue out of range, content of the wrong
+            length, not binary or empty where needed, a cue or content where the kind takes
+            none), operations out of order or closer than their minimum spacing, or an empty
+            schedule; the message names the operation (``ops[k]`` or its file and line).
+            Nothing is simulated.
+        """
+        from .schedule import check_schedule
+
+        sched = check_schedule(
+            ops, self.n_cues, self.n_content, read_lag=self.read_lag, start=self.earliest
+        )
+        cue_sp: dict[int, list[int]] = {}
+        con_sp: dict[int, list[int]] = {}
+        for op in sched:
+            steps = list(range(op.t, op.t + LEARN_STEPS)) if op.kind == "learn" else [op.t]
+            if op.cue is not None:
+                cue_sp.setdefault(op.cue, []).extend(steps)
+            if op.content is not None:
+                for k in np.flatnonzero(op.content):
+                    con_sp.setdefault(int(k), []).extend(steps)
+        self._inject(cue_sp, con_sp)
+        windows = [(op.t + 1, op.t + op.spacing + self.read_lag) for op in sched]
+        last = windows[-1][1] + 1
+        if last > self.sim.t:
+            self.sim.run(float(last - self.sim.t))
+        reads = {}
+        for label in ("OUTcue", "OUTcont"):
+            t, i = self.sim.spikes(label)
+            o = np.argsort(t, kind="stable")
+            reads[label] = (np.asarray(t)[o], np.asarray(i)[o])
+        if end and hasattr(self.sim, "end"):
+            self.sim.end()
+        out = []
+        for op, (lo, hi) in zip(sched, windows):
+            ans = {}
+            for label, (t, i) in reads.items():
+                a, b = np.searchsorted(t, lo, "left"), np.searchsorted(t, hi, "right")
+                ans[label] = np.unique(i[a:b])
+            bits = np.zeros(self.n_content, bool)
+            bits[ans["OUTcont"]] = True
+            content = op.content if op.content is not None else np.zeros(self.n_content, bool)
+            rec = Operation(
+                op.kind, op.t, op.cue, content.copy(), [int(c) for c in ans["OUTcue"]], bits
+            )
+            self.operations.append(rec)
+            out.append(rec)
+        self.next_free = windows[-1][1]
+        return out
+
     # ------------------------------------------------------------ persistence
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Everything :meth:`from_state` needs, as JSON-ready ``meta`` and named arrays.
@@ -353,7 +483,7 @@ class CA3Memory:
             "backend_options": self.backend_options,
             "params": dataclasses.asdict(self.params),
             "read_lag": self.read_lag,
-            "steps": int(self.sim.t),
+            "steps": self._steps,
             "next_free": int(self.next_free),
             "out_cues": [list(op.out_cues) for op in self.operations],
         }
@@ -500,7 +630,7 @@ class CA3Memory:
     @property
     def time(self) -> float:
         """Simulated time so far (ms)."""
-        return self.sim.time
+        return 0.0 if self._sim is None else self._sim.time
 
     def spikes(self, label: str) -> tuple[np.ndarray, np.ndarray]:
         """Spike times (ms) and neuron indices of population ``label`` so far."""
