@@ -369,8 +369,10 @@ def _connect(scheduler, workers, n_runs):
         n = min(workers or _cores(), max(n_runs, 1))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR,
+                               # its HTTP server (health checks) on a free port, not :8787
+                               scheduler_kwargs={"dashboard_address": ":0"},
                                env=dict(THREAD_ENV))  # fmt: skip
-        return Client(cluster), cluster, f"local ({n} worker processes)", True
+        return Client(cluster), cluster, f"local ({n} worker process{'es' if n > 1 else ''})", True
     if isinstance(scheduler, Client):
         return scheduler, None, str(scheduler.scheduler.address), False
     if isinstance(scheduler, str):
