@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -56,13 +57,29 @@ __all__ = [
     "WINDOW_MODES",
     "WM_SOURCES",
     "TRAIN_MEASURES",
+    "BRAIN_FORMAT_VERSION",
 ]
+
+#: format version of :meth:`SceneBrain.save` and :meth:`EpisodicMemory.save`
+BRAIN_FORMAT_VERSION = 1
 
 NONLINEARITIES = ("leaky_relu", "relu", "tanh", "sigmoid")
 WINDOW_MODES = ("regions", "scene", "once")
 WM_SOURCES = ("blackboard", "index")
 TRAIN_MEASURES = ("expectation", "teacher", "argmax", "sample")
 _STARTS = ("sensory", "pre", "state", "time")
+_HYPER_KEYS = (
+    "dim",
+    "wm_dim",
+    "nonlinearity",
+    "leak",
+    "alpha",
+    "learn_alpha",
+    "beta",
+    "window_mode",
+    "wm_source",
+    "sensory_hidden",
+)
 
 
 def _rng(seed) -> np.random.Generator:
@@ -700,6 +717,80 @@ class SceneBrain:
         """Triples ``(s, p, o)`` recalled from stored episodes (for consolidation)."""
         return self.recall(memory, t, measure=measure, seed=seed)["triples"]
 
+    # ------------------------------------------------------------------ persistence
+    def _hyper(self) -> dict:
+        return dict(
+            dim=self.dim,
+            wm_dim=self.wm_dim,
+            nonlinearity=self.nonlinearity,
+            leak=self.leak,
+            alpha=float(self.params["alpha"][0]),
+            learn_alpha=self.learn_alpha,
+            beta=self.beta,
+            window_mode=self.window_mode,
+            wm_source=self.wm_source,
+            sensory_hidden=self.sensory_hidden,
+        )
+
+    def save(self, path) -> Path:
+        """Save shape, hyper-parameters, window masks and weights (incl. ``A_time``) to an
+        ``.npz`` (:mod:`neuromem.npzfile`, kind ``tensorbrain.scenebrain``, format version
+        :data:`BRAIN_FORMAT_VERSION`, written atomically); returns the path written."""
+        from neuromem import npzfile
+
+        meta = dict(
+            n_entities=self.n_entities,
+            n_predicates=self.n_predicates,
+            n_labels=self.n_labels,
+            n_sensory=self.n_sensory,
+            **self._hyper(),
+        )
+        arrays = {f"mask_{k}": v for k, v in self.masks.items()} | self.params
+        return npzfile.write(path, "tensorbrain.scenebrain", meta, arrays, BRAIN_FORMAT_VERSION)
+
+    @classmethod
+    def load(cls, path) -> SceneBrain:
+        """Load a decoder written by :meth:`save`.
+
+        Raises
+        ------
+        DataNotFoundError
+            No such file.
+        ValueError
+            Not a SceneBrain file, another format version, a bad header, or parameters of
+            the wrong shape or with NaN/infinity (the message names the file).
+        """
+        from neuromem import npzfile
+        from neuromem.errors import DataNotFoundError
+
+        what = "a neuromem SceneBrain file"
+        try:
+            meta, z = npzfile.read(path, "tensorbrain.scenebrain", what, BRAIN_FORMAT_VERSION)
+        except FileNotFoundError as e:
+            raise DataNotFoundError(str(e)) from None
+        try:
+            windows = {k: z[f"mask_{k}"] for k in ("scene", "subject", "object", "predicate")}
+            tb = cls(
+                meta["n_entities"],
+                meta["n_predicates"],
+                meta["n_labels"],
+                meta["n_sensory"],
+                windows,
+                **{k: meta[k] for k in _HYPER_KEYS},
+            )
+        except (KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"path: {path} holds a bad SceneBrain header: {e}") from None
+        for k, v in tb.params.items():
+            a = z.get(k)
+            if a is None or (k != "A_time" and a.shape != v.shape):
+                raise ValueError(f"path: {path}: parameter {k} missing or of the wrong shape")
+            if k == "A_time" and (a.ndim != 2 or a.shape[1] != tb.dim):
+                raise ValueError(f"path: {path}: A_time must be (T, {tb.dim})")
+            if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
+                raise ValueError(f"path: {path}: parameter {k} holds NaN, infinity or non-numbers")
+            tb.params[k] = np.ascontiguousarray(a, dtype=np.float64)
+        return tb
+
 
 class EpisodicMemory:
     """Time indices formed in one shot, read back from the index alone.
@@ -754,6 +845,56 @@ class EpisodicMemory:
 
     def __len__(self) -> int:
         return self._n
+
+    def save(self, path) -> Path:
+        """Save the stored episodes (kind ``tensorbrain.episodic``, format version
+        :data:`BRAIN_FORMAT_VERSION`, written atomically); returns the path written."""
+        from neuromem import npzfile
+
+        meta = dict(
+            dim=self.dim,
+            index=self.index,
+            n_units=self.n_units,
+            decay=self.decay,
+            form_steps=self.form_steps,
+            form_lr=self.form_lr,
+            seed=self.seed,
+            n=self._n,
+        )
+        arrays = dict(center=self.center, table=self.table, M=self.M)
+        return npzfile.write(path, "tensorbrain.episodic", meta, arrays, BRAIN_FORMAT_VERSION)
+
+    @classmethod
+    def load(cls, path) -> EpisodicMemory:
+        """Load a memory written by :meth:`save` (errors as :meth:`SceneBrain.load`)."""
+        from neuromem import npzfile
+        from neuromem.errors import DataNotFoundError
+
+        what = "a neuromem episodic memory file"
+        try:
+            meta, z = npzfile.read(path, "tensorbrain.episodic", what, BRAIN_FORMAT_VERSION)
+        except FileNotFoundError as e:
+            raise DataNotFoundError(str(e)) from None
+        try:
+            n = _int("n", meta.pop("n"), 0)
+            m = cls(center=z["center"], **meta)
+        except (KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"path: {path} holds a bad episodic-memory header: {e}") from None
+        table, M = z.get("table"), z.get("M")
+        ok = (
+            table is not None
+            and M is not None
+            and M.shape == m.M.shape
+            and table.ndim == 2
+            and table.shape[1] == m.dim
+            and (m.index == "distributed" or len(table) == n)
+            and np.all(np.isfinite(table))
+            and np.all(np.isfinite(M))
+        )
+        if not ok:
+            raise ValueError(f"path: {path}: stored episodes of the wrong shape or not finite")
+        m.table, m.M, m._n = np.asarray(table, np.float64), np.asarray(M, np.float64), n
+        return m
 
     def keys(self, t) -> np.ndarray:
         """Time-index codes ``k_t``, shape (len(t), n_units)."""

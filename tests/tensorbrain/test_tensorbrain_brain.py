@@ -244,3 +244,23 @@ def test_bad_input():
         make_world(structure="grid")
     with pytest.raises(ValueError, match="n_positions"):
         make_world(n_predicates=8, n_positions=8)
+
+
+def test_save_load_roundtrip(tmp_path, trained):
+    from neuromem.errors import DataNotFoundError
+
+    w, tb = trained
+    te = make_episodes(w, 30, observed_only=False, seed=9)
+    mem = EpisodicMemory(tb.dim, n_units=512, center=tb.params["A_time"].mean(axis=0), seed=3)
+    out = tb.perceive(te.sensory, memory=mem)
+    tb2 = SceneBrain.load(tb.save(tmp_path / "brain"))
+    mem2 = EpisodicMemory.load(mem.save(tmp_path / "mem.npz"))
+    for k, v in tb.params.items():
+        np.testing.assert_array_equal(tb2.params[k], v)
+    np.testing.assert_array_equal(tb2.perceive(te.sensory)["triples"], out["triples"])
+    a, b = tb.recall(mem, out["time"]), tb2.recall(mem2, out["time"])
+    np.testing.assert_array_equal(a["triples"], b["triples"])
+    with pytest.raises(DataNotFoundError):
+        SceneBrain.load(tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match="SceneBrain"):
+        SceneBrain.load(tmp_path / "mem.npz")
