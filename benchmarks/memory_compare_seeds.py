@@ -4,10 +4,13 @@ The table in ``docs/models/memory.md`` is this script's output::
 
     python benchmarks/memory_compare_seeds.py --seeds 0 1 2 3 4
 
-Each seed is one ``neuromem run memory-compare --seed S`` (same config, the defaults unless
-``--set KEY=VALUE``); the JSON holds every run's metrics and, per metric and memory, the mean,
-the sample standard deviation, the minimum and the maximum over the seeds. Not a speed benchmark:
-it aggregates results (about 20-25 s a seed on one core).
+The seeds are one sweep (:func:`neuromem.experiments.sweep`, as ``neuromem sweep memory-compare
+--seeds ...``): each seed is one ``neuromem run memory-compare --seed S`` (same config, the
+defaults unless ``--set KEY=VALUE``) on a local cluster of worker processes (``--workers``) or a
+Dask scheduler (``--scheduler tcp://HOST:PORT``), written to ``--runs`` (``RUNS/base/seed-S``);
+seeds finished there before with the same config are reused. The JSON holds every run's metrics
+and, per metric and memory, the mean, the sample standard deviation, the minimum and the maximum
+over the seeds. Not a speed benchmark: it aggregates results (about 20-25 s a seed on one core).
 """
 
 from __future__ import annotations
@@ -84,9 +87,13 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", default="benchmarks/results/memory_compare_seeds.json")
+    p.add_argument("--runs", metavar="DIR", help="the sweep's runs (default: OUT.json -> OUT_runs)")
+    p.add_argument("--workers", type=int, metavar="N", help="local processes (default: the cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (default: local)")
     args = p.parse_args(argv)
     from neuromem import experiments
     from neuromem.errors import ConfigError
+    from neuromem.experiments.sweep import run_dir
 
     over = {}
     for item in args.set:
@@ -96,18 +103,28 @@ def main(argv=None) -> int:
         over[k.strip()] = v
     if any(s < 0 for s in args.seeds) or len(set(args.seeds)) != len(args.seeds):
         p.error("--seeds: distinct integers >= 0")
-    runs = []
+    out = Path(args.out)
+    runs_dir = Path(args.runs) if args.runs else out.with_name(out.stem + "_runs")
     try:
-        for s in args.seeds:
-            r = experiments.run("memory-compare", seed=s, overrides=over)
-            runs.append(r["metrics"])
-            print(f"seed {s}: {r['timings']['total']:.1f} s", flush=True)
+        rows = experiments.sweep("memory-compare", seeds=args.seeds, overrides=over,
+                                 out=runs_dir, workers=args.workers,
+                                 scheduler=args.scheduler)  # fmt: skip
     except ConfigError as e:
         p.error(str(e))
+    failed = [r for r in rows if r["status"] == "failed"]
+    for r in failed:
+        print(f"seed {r['seed']} failed: {r['error']}", file=sys.stderr)
+    if failed:
+        return 1
+    runs = []
+    for r in rows:
+        res = json.loads((run_dir(runs_dir, r["point"], r["seed"]) / "result.json").read_text())
+        runs.append(res["metrics"])
+        print(f"seed {r['seed']}: {res['timings']['total']:.1f} s ({r['status']})", flush=True)
     summary = summarise(runs)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"seeds": args.seeds, "overrides": over, "summary": summary, "runs": runs}
+    report = {"seeds": args.seeds, "overrides": over, "runs_dir": str(runs_dir),
+              "summary": summary, "runs": runs}  # fmt: skip
     out.write_text(json.dumps(report, indent=1))
     print(table(summary))
     print(f"written {out}")

@@ -38,3 +38,10 @@ def test_two_seeds_mean_and_spread(tmp_path, capsys):
     # forgetting: CA3 only; Willshaw's column is n/a (None), not 0
     assert s["forget_auc"]["mean"][0] is None and s["forget_auc"]["mean"][1] is not None
     assert "| `capacity_at_95` |" in capsys.readouterr().out
+    # the seeds are one sweep (experiments.sweep): its runs beside --out, reused when rerun
+    for seed, metrics in zip((0, 1), runs):
+        res = json.loads((tmp_path / "s_runs/base" / f"seed-{seed}/result.json").read_text())
+        assert res["seed"] == seed and res["metrics"] == metrics
+    assert mod.main(["--seeds", "0", "1", "--out", str(out), *TINY]) == 0
+    assert "seed 1: " in capsys.readouterr().out and json.loads(out.read_text())["runs"] == runs
+    assert (tmp_path / "s_runs" / "summary.csv").read_text().count(",skipped,") == 2
