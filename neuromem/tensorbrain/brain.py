@@ -632,7 +632,12 @@ class SceneBrain:
             )
         return out
 
-    def form_time_index(self, targets, steps: int = 50, lr: float = 0.05) -> np.ndarray:
+    def form_time_index(
+        self,
+        targets,
+        steps: int = EpisodicConfig.form_steps,
+        lr: float = EpisodicConfig.form_lr,
+    ) -> np.ndarray:
         """One-shot embeddings of new time indices, one per episode, shape (B, dim).
 
         Each new ``a_t`` starts at the mean of the learned training embeddings (or ``a_pre``
@@ -954,14 +959,32 @@ class LinearReadout:
             self.params[f"W{i}"] = rng.normal(0, 0.01, (n, self.n_sensory))
             self.params[f"b{i}"] = np.zeros(n)
 
-    def fit(self, v, targets, epochs=30, batch_size=64, lr=5e-3, seed=0):
-        """Fit on sensory vectors ``v`` (n, n_sensory) and ``targets`` (n, n_slots)."""
+    def fit(
+        self,
+        v,
+        targets,
+        epochs: int = BrainFitConfig.epochs,
+        batch_size: int = BrainFitConfig.batch_size,
+        lr: float = BrainFitConfig.lr,
+        seed=0,
+    ):
+        """Fit on sensory vectors ``v`` (n, n_sensory) and ``targets`` (n, n_slots).
+
+        The defaults are the decoder's (:class:`~neuromem.tensorbrain.config.BrainFitConfig`).
+        """
+        _int("batch_size", batch_size)
+        _num("lr", lr, strict=True)
         v = np.asarray(v, np.float64)
         y = np.asarray(targets, np.int64)
         if v.ndim != 2 or v.shape[1] != self.n_sensory:
             raise ValueError(f"v: expected shape (n, {self.n_sensory})")
         if y.shape != (len(v), len(self.sizes)):
             raise ValueError(f"targets: expected shape ({len(v)}, {len(self.sizes)})")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("v: contains NaN or infinite values")
+        for i, n in enumerate(self.sizes):
+            if y.size and (y[:, i].min() < 0 or y[:, i].max() >= n):
+                raise ValueError(f"targets: column {i} must lie in [0, {n})")
         rng = _rng(seed)
         opt = Adam(self.params, lr=lr)
         for _ in range(_int("epochs", epochs)):
@@ -981,6 +1004,8 @@ class LinearReadout:
     def predict(self, v) -> np.ndarray:
         """Argmax of each slot, shape (n, n_slots)."""
         v = np.asarray(v, np.float64)
+        if v.ndim != 2 or v.shape[1] != self.n_sensory:
+            raise ValueError(f"v: expected shape (n, {self.n_sensory})")
         return np.stack(
             [
                 (v @ self.params[f"W{i}"].T + self.params[f"b{i}"]).argmax(axis=1)

@@ -264,3 +264,13 @@ def test_save_load_roundtrip(tmp_path, trained):
         SceneBrain.load(tmp_path / "missing.npz")
     with pytest.raises(ValueError, match="SceneBrain"):
         SceneBrain.load(tmp_path / "mem.npz")
+
+
+def test_linear_readout_bad_input():
+    lr = LinearReadout(4, [3, 2])
+    with pytest.raises(ValueError, match="targets: column 1"):
+        lr.fit(np.zeros((5, 4)), np.zeros((5, 2), int) + [0, 2])
+    with pytest.raises(ValueError, match="v: expected shape"):
+        lr.predict(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="lr"):
+        lr.fit(np.zeros((5, 4)), np.zeros((5, 2), int), lr=0.0)
