@@ -7,7 +7,9 @@
     checked against what a content-addressable memory must answer.
 ``ca3-statemap``
     The 4x4 map application of the paper: 16 cells (cues), each with state flags (content
-    bits); every cell is queried by cell and every flag by content.
+    bits), the authors' map or a random one; flags are queried by content (the authors'
+    queries or every flag alone) and every cell by cue; the cells a query missed and the
+    back-to-back learns sharing a flag are counted.
 ``ca3-capacity``
     Random patterns, orthogonal or overlapping, for growing numbers of stored cues; recall
     accuracy cue -> content and content -> cue against the load.
@@ -135,6 +137,10 @@ def ca3_functional(cfg: CA3FunctionalConfig, ctx: RunContext) -> dict:
 
 
 # ----------------------------------------------------------------------------- statemap
+#: The authors' state flags (content bits) of the state-map application.
+STATEMAP_FLAG_NAMES = ("unknown", "initial", "goal", "free", "path", "obstacle")
+
+
 @dataclass
 class CA3StatemapConfig:
     """Parameters of ``ca3-statemap``.
@@ -146,7 +152,18 @@ class CA3StatemapConfig:
     n_flags : int
         State flags per cell (content bits).
     flags_per_cell : int
-        Active flags drawn at random for each cell (the recording used 1).
+        Active flags drawn at random for each cell when no ``map`` is given (the recording
+        used 1).
+    map : list of list of int
+        The map itself: ``side`` rows of ``side`` flags, one flag per cell (the authors':
+        ``[[0, 5, 1, 3], [0, 3, 4, 5], [0, 5, 4, 3], [2, 4, 4, 3]]``); empty: drawn at random
+        from the seed.
+    queries : list of list of int
+        Recalls by content, each a set of flags (the authors': ``[[1, 2, 4], [3], [5],
+        [0]]``: the robot's path from start to goal, free cells, obstacles, unknown cells);
+        empty: one query per flag.
+    cell_queries : bool
+        Also recall every cell by cue after the flag queries.
     gap : int
         Extra ms between operations beyond their minimum spacing (0: minimum spacing; at
         most :data:`MAX_SPACING_MS`).
@@ -155,6 +172,9 @@ class CA3StatemapConfig:
     side: int = 4
     n_flags: int = 6
     flags_per_cell: int = 1
+    map: list[list[int]] = field(default_factory=list)
+    queries: list[list[int]] = field(default_factory=list)
+    cell_queries: bool = True
     gap: int = 0
 
     def validate(self) -> None:
@@ -165,6 +185,47 @@ class CA3StatemapConfig:
         if not 1 <= self.flags_per_cell <= self.n_flags:
             raise ValueError(f"flags_per_cell must lie in [1, n_flags={self.n_flags}]")
         _check_network(self.side * self.side, self.n_flags, f"side={self.side}, n_flags")
+        if self.map:
+            if self.flags_per_cell != 1:
+                raise ValueError("flags_per_cell: a given map has one flag per cell; leave it 1")
+            if len(self.map) != self.side or any(len(r) != self.side for r in self.map):
+                raise ValueError(
+                    f"map: expected {self.side} rows of {self.side} flags (side={self.side}), "
+                    f"got rows of {[len(r) for r in self.map]}"
+                )
+            for r, row in enumerate(self.map):
+                for f in row:
+                    if not 0 <= f < self.n_flags:
+                        raise ValueError(
+                            f"map: row {r} names flag {f}; flags lie in [0, n_flags={self.n_flags})"
+                        )
+        for k, q in enumerate(self.queries):
+            if not q:
+                raise ValueError(f"queries[{k}]: a query needs at least one flag")
+            if len(set(q)) != len(q) or any(not 0 <= f < self.n_flags for f in q):
+                raise ValueError(
+                    f"queries[{k}]: expected distinct flags in [0, n_flags={self.n_flags}), got {q}"
+                )
+        if len(self.queries) > 10_000:
+            raise ValueError(f"queries: at most 10000 queries, got {len(self.queries)}")
+
+
+def statemap_flags(cfg: CA3StatemapConfig, rng) -> np.ndarray:
+    """The ``(cells, flags)`` boolean map: ``cfg.map`` or drawn from ``rng``."""
+    c, n = cfg.side * cfg.side, cfg.n_flags
+    flags = np.zeros((c, n), bool)
+    if cfg.map:
+        for cell, f in enumerate(np.asarray(cfg.map, int).ravel()):
+            flags[cell, f] = True
+        return flags
+    for cell in range(c):
+        flags[cell, rng.choice(n, cfg.flags_per_cell, replace=False)] = True
+    return flags
+
+
+def adjacent_same_flag_pairs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Cells learned one after the other (``k``, ``k + 1``) whose flags share one."""
+    return [(k, k + 1) for k in range(len(flags) - 1) if np.any(flags[k] & flags[k + 1])]
 
 
 @register(
@@ -174,31 +235,46 @@ class CA3StatemapConfig:
     backends=CA3_BACKENDS,
 )
 def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
-    """Store a random flag map, then query every cell and every flag."""
+    """Store a flag map (given or random), then query flags by content and cells by cue.
+
+    The whole run is one schedule (:meth:`~neuromem.ca3.CA3Memory.run_schedule`): the cells
+    learned in order at the minimum spacing plus ``gap``, then the flag queries, then (with
+    ``cell_queries``) every cell by cue.
+    """
     import matplotlib.pyplot as plt
 
     from neuromem.ca3 import CA3Memory
+    from neuromem.ca3.schedule import ScheduledOp
 
     c, n = cfg.side * cfg.side, cfg.n_flags
-    rng = ctx.rng
-    flags = np.zeros((c, n), bool)
+    flags = statemap_flags(cfg, ctx.rng)
+    queries = [list(q) for q in cfg.queries] or [[f] for f in range(n)]
+    sched, t = [], 0
     for cell in range(c):
-        flags[cell, rng.choice(n, cfg.flags_per_cell, replace=False)] = True
+        sched.append(ScheduledOp(t, "learn", cell, flags[cell]))
+        t += 7 + cfg.gap
+    for q in queries:
+        sched.append(ScheduledOp(t, "recall_content", None, _bits(n, q)))
+        t += 6 + cfg.gap
+    if cfg.cell_queries:
+        for cell in range(c):
+            sched.append(ScheduledOp(t, "recall_cue", cell, None))
+            t += 6 + cfg.gap
     mem = CA3Memory(c, n, backend=ctx.backend)
-    stored = {}
-    with ctx.phase("learn"):
-        for cell in range(c):
-            mem.learn(cell, flags[cell], at=mem.earliest + (cfg.gap if cell else 0))
-            stored[cell] = flags[cell]
-    flag_ok, cell_ok = [], []
-    with ctx.phase("query"):
-        for f in range(n):
-            frag = _bits(n, [f])
-            op = mem.recall(content=frag, at=mem.earliest + cfg.gap)
-            flag_ok.append(op.out_cues == _expected_cues(stored, frag))
-        for cell in range(c):
-            op = mem.recall(cue=cell, at=mem.earliest + cfg.gap)
-            cell_ok.append(np.array_equal(op.out_content, flags[cell]))
+    with ctx.phase("simulate"):
+        done = mem.run_schedule(sched)
+    stored = {cell: flags[cell] for cell in range(c)}
+    flag_ok, lost, extra, answered = [], [], [], []
+    for q, op in zip(queries, done[c : c + len(queries)]):
+        exp = _expected_cues(stored, _bits(n, q))
+        flag_ok.append(op.out_cues == exp)
+        lost.append(sorted(set(exp) - set(op.out_cues)))
+        extra.append(sorted(set(op.out_cues) - set(exp)))
+        answered.append(list(op.out_cues))
+    cell_ok = [
+        np.array_equal(op.out_content, flags[k]) for k, op in enumerate(done[c + len(queries) :])
+    ]
+    pairs = adjacent_same_flag_pairs(flags)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"wspace": 0.45})
     img = np.zeros((cfg.side, cfg.side))
     for cell in range(c):
@@ -217,7 +293,18 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
         )
     axes[0].set_title("stored flags per cell (text: all of them)")
     axes[0].set(xlabel="grid column", ylabel="grid row")
-    axes[1].bar(["by flag", "by cell"], [np.mean(flag_ok), np.mean(cell_ok)])
+    lost_cells = sorted({k for ks in lost for k in ks})
+    for cell in lost_cells:
+        axes[0].add_patch(
+            plt.Rectangle((cell % cfg.side - 0.45, cell // cfg.side - 0.45), 0.9, 0.9,
+                          fill=False, edgecolor="red", lw=2)
+        )  # fmt: skip
+    if lost_cells:
+        axes[0].set_xlabel("grid column (red: a cell a flag query missed)")
+    bars = {"by flag": np.mean(flag_ok)}
+    if cell_ok:
+        bars["by cell"] = np.mean(cell_ok)
+    axes[1].bar(list(bars), list(bars.values()))
     axes[1].set_ylim(0, 1.05)
     axes[1].set(title="query accuracy", ylabel="fraction of queries answered exactly",
                 xlabel="query (flag -> cells, cell -> flags)")  # fmt: skip
@@ -227,11 +314,22 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
     return {
         "n_cells": c,
         "n_flags": n,
+        "map": [[int(np.flatnonzero(flags[r * cfg.side + k])[0]) for k in range(cfg.side)]
+                for r in range(cfg.side)] if cfg.flags_per_cell == 1 else [],
+        "query_flags": queries,
         "flag_query_accuracy": float(np.mean(flag_ok)),
         "flag_query_ok": [int(x) for x in flag_ok],
-        "cell_query_accuracy": float(np.mean(cell_ok)),
+        "query_cells_answered": answered,
+        "cells_lost_per_query": [len(x) for x in lost],
+        "cells_extra_per_query": [len(x) for x in extra],
+        "cells_lost": int(sum(len(x) for x in lost)),
+        "lost_cells": lost_cells,
+        "adjacent_same_flag_pairs": len(pairs),
+        "adjacent_same_flag_pair_cells": [list(p) for p in pairs],
+        "cell_query_accuracy": float(np.mean(cell_ok)) if cell_ok else None,
         "simulated_ms": mem.time,
-    }
+        "total_spikes": int(sum(mem.result().spike_counts().values())),
+    }  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- capacity
