@@ -350,8 +350,8 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _connect(scheduler, workers, n_runs):
-    """``(client, cluster or None, description, close_client)`` for ``scheduler``."""
+def _check_scheduler(scheduler, workers) -> bool:
+    """Check ``scheduler`` and ``workers`` (before any work); True for the local cluster."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):  # fmt: skip
         raise ConfigError(f"--workers: expected an integer >= 1, got {workers!r}")
@@ -363,6 +363,12 @@ def _connect(scheduler, workers, n_runs):
             f"--scheduler: expected 'local' or an address such as tcp://HOST:8786, got "
             f"{scheduler!r}"
         )
+    return local
+
+
+def _connect(scheduler, workers, n_runs):
+    """``(client, cluster or None, description, close_client)`` for ``scheduler``."""
+    local = _check_scheduler(scheduler, workers)
     from distributed import Client, LocalCluster
 
     if local:
@@ -509,6 +515,7 @@ def sweep(
         before any run starts.
     """
     plan = _plan(name, grid, seeds, overrides, config_file, data, backend, out, figure_format)
+    _check_scheduler(scheduler, workers)
     out_path = Path(plan["out"])
     grid_keys = list(plan["grid"])
     expect_common = {"experiment": name, "backend": plan["backend"], "data": plan["data"]}
