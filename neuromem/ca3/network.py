@@ -33,6 +33,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+import numpy as np
+
 from neuromem._resources import check_memory
 from neuromem.spiking import (
     AdditiveWeightDependence,
@@ -210,9 +212,9 @@ def build_network(
     Parameters
     ----------
     n_cues : int
-        Number of cues ``c`` (>= 1).
+        Number of cues ``c`` (>= 1; a Python or NumPy integer).
     n_content : int
-        Number of content bits ``n`` (>= 1).
+        Number of content bits ``n`` (>= 1; a Python or NumPy integer).
     cue_times, content_times : list of array-like, optional
         Spike times (ms) of each ``INcue`` / ``INcont`` neuron (empty by default; they can be
         set later with ``Population.set_spike_times``).
@@ -231,10 +233,11 @@ def build_network(
         the estimate), or bad spike times.
     """
     for name, val in (("n_cues", n_cues), ("n_content", n_content)):
-        if isinstance(val, bool) or not isinstance(val, int):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)):
             raise TypeError(f"{name} must be an int, got {type(val).__name__}")
         if val < 1:
             raise ValueError(f"{name} must be >= 1, got {val}")
+    n_cues, n_content = int(n_cues), int(n_content)
     if params is not None and not isinstance(params, CA3Params):
         raise TypeError(f"params must be a CA3Params, got {type(params).__name__}")
     check_network_size(n_cues, n_content)

@@ -1,6 +1,7 @@
 """SpiNNaker deployment helpers: what the configuration points at, board check, CA3 mapping.
 
-sPyNNaker reads ``~/.spynnaker.cfg``; templates ship in the package
+sPyNNaker reads ``~/.spynnaker.cfg`` and a ``./spynnaker.cfg`` on top of it; templates ship in
+the package
 (:func:`neuromem.presets.spinnaker_template`; ``neuromem hardware template NAME``).
 :func:`describe_config` says what a configuration file
 points at, :func:`ping_board` asks a board by IP address for its SC&MP version (SCP on UDP
@@ -44,10 +45,13 @@ def using_cfg(cfg: str | os.PathLike | None, workdir: str | os.PathLike | None =
     """Run a block where sPyNNaker reads ``cfg``, in a working folder of its own.
 
     sPyNNaker 7 reads exactly one user configuration, ``~/.spynnaker.cfg`` (a second one, e.g.
-    in ``~/.config``, is an error; ``./spynnaker.cfg`` is not read). With ``cfg`` given, HOME
-    points at a temporary folder holding a copy of it as ``.spynnaker.cfg`` for the block.
-    sPyNNaker writes its report folders into the working directory: the block runs in
-    ``workdir`` (default: a new temporary folder). HOME and the directory are restored.
+    in ``~/.config``, is an error), and then ``./spynnaker.cfg`` of the folder it runs in on
+    top of it. With ``cfg`` given, HOME points at a temporary folder holding a copy of it as
+    ``.spynnaker.cfg`` for the block, and only that file is read. Without it, the caller's
+    ``./spynnaker.cfg`` (if any) is copied into the working folder, where sPyNNaker reads it
+    as it would have in the caller's folder. sPyNNaker writes its report folders into the
+    working directory: the block runs in ``workdir`` (default: a new temporary folder). HOME
+    and the directory are restored.
 
     Yields
     ------
@@ -66,6 +70,12 @@ def using_cfg(cfg: str | os.PathLike | None, workdir: str | os.PathLike | None =
             raise DataNotFoundError(f"--cfg: file not found: {src}")
     wd = Path(workdir or tempfile.mkdtemp(prefix="neuromem_spinnaker_")).resolve()
     wd.mkdir(parents=True, exist_ok=True)
+    if src is None:
+        from neuromem.spiking.backends.env import local_spinnaker_cfg
+
+        local = local_spinnaker_cfg()
+        if local is not None and local != (wd / "spynnaker.cfg").resolve():
+            shutil.copyfile(local, wd / "spynnaker.cfg")
     old_home = os.environ.get("HOME")
     if src is not None:
         home = wd / "home"

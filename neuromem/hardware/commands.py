@@ -8,9 +8,52 @@ templates shipped in :mod:`neuromem.presets` (``virtual-board``, ``spinn3``, ``s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import sys
+from pathlib import Path
 
 from neuromem.errors import ConfigError
+
+
+@contextlib.contextmanager
+def _output_to(path: Path | None):
+    """Send everything written to file descriptors 1 and 2 (sPyNNaker's log lines, progress
+    bars and warnings, Python's or not) to ``path`` for the block; ``None``: leave them."""
+    if path is None:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    try:
+        with open(path, "ab") as fh:
+            os.dup2(fh.fileno(), 1)
+            os.dup2(fh.fileno(), 2)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def _warnings_summary_now() -> None:
+    """Have sPyNNaker print its summary of warnings now (into the log) instead of when
+    Python exits, where it would reach the terminal after the check's own output."""
+    import atexit
+
+    with contextlib.suppress(Exception):
+        from spinn_utilities.log import FormatAdapter
+
+        FormatAdapter.atexit_handler()
+        atexit.unregister(FormatAdapter.atexit_handler)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -29,6 +72,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "--out ~/.spynnaker.cfg` or pass --cfg FILE"
         )
     print(f"configuration: {info['path']}")
+    if info.get("local"):
+        print(f"read on top of it: {info['local']}")
     print(f"target: {info['target']}")
     if info.get("time_scale_factor"):
         print(f"time_scale_factor: {info['time_scale_factor']:g}")
@@ -39,7 +84,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.no_map:
         return 0
     with using_cfg(args.cfg if args.cfg else None) as wd:
-        m = map_ca3(args.cues, args.content, workdir=wd, board_timeout=args.timeout)
+        log = None if args.verbose else wd / "spinnaker.log"
+        with _output_to(log):
+            m = map_ca3(args.cues, args.content, workdir=wd, board_timeout=args.timeout)
+            if log is not None:
+                _warnings_summary_now()
     print(
         f"CA3 memory c={m['n_cues']} n={m['n_content']}: {m['neurons']} neurons, "
         f"{m['sources']} spike sources, {m['synapses']} synapses ({m['plastic_synapses']} "
@@ -47,6 +96,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"(+{m['system_cores']} system cores; machine of {m['machine_chips']} chips)"
     )
     print(f"sPyNNaker reports: {wd / 'reports'}")
+    if log is not None:
+        import re
+
+        text = log.read_text(errors="replace") if log.is_file() else ""
+        found = re.search(r"!WARNING: (\d+) log messages", text)
+        warned = f"; {found.group(1)} warnings" if found else ""
+        print(f"sPyNNaker's output: {log}{warned} (--verbose shows it)")
     if info["kind"] == "virtual":
         print("virtual board: mapped only, no spikes come back")
     else:
@@ -98,7 +154,8 @@ def add_commands(subparsers) -> None:
     sp.add_argument(
         "--cfg",
         metavar="FILE",
-        help="sPyNNaker cfg to use (default: ./spynnaker.cfg or ~/.spynnaker.cfg)",
+        help="sPyNNaker cfg to use alone (default: ~/.spynnaker.cfg, with ./spynnaker.cfg "
+        "read on top of it as sPyNNaker does)",
     )
     sp.add_argument("--cues", type=int, default=5, metavar="C", help="CA3 cues (default 5)")
     sp.add_argument(
@@ -113,6 +170,12 @@ def add_commands(subparsers) -> None:
     )
     sp.add_argument("--no-map", action="store_true", help="only describe and check")
     sp.add_argument("--json", action="store_true", help="also print the result as JSON")
+    sp.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show sPyNNaker's own output while mapping (default: written to a log file "
+        "in its work folder)",
+    )
     sp.set_defaults(func=cmd_check)
 
     from neuromem.presets import spinnaker_templates

@@ -38,14 +38,16 @@ def describe_config(path: str | os.PathLike | None = None) -> dict:
     Parameters
     ----------
     path : path, optional
-        A cfg file; default: the one sPyNNaker would read (``./spynnaker.cfg`` then
-        ``~/.spynnaker.cfg``).
+        A cfg file, read alone; default: what sPyNNaker would read, the user file
+        (``~/.spynnaker.cfg`` or ``~/.config/.spynnaker.cfg``) and then ``./spynnaker.cfg``
+        on top of it (see :func:`~neuromem.spiking.backends.env.spinnaker_config`).
 
     Returns
     -------
     dict
-        ``path``, ``kind`` (``"virtual"``, ``"board"``, ``"spalloc"`` or ``None``), ``host``
-        (board address or spalloc URL), ``version`` (board version as int or None),
+        ``path`` (the cfg file, or the user file), ``local`` (the ``./spynnaker.cfg`` read on
+        top, or None), ``kind`` (``"virtual"``, ``"board"``, ``"spalloc"`` or ``None``),
+        ``host`` (board address or spalloc URL), ``version`` (board version as int or None),
         ``time_scale_factor`` (or None) and ``target`` (one line).
 
     Raises
@@ -55,28 +57,34 @@ def describe_config(path: str | os.PathLike | None = None) -> dict:
     ConfigError
         Unreadable file, or a ``version`` that is not 3 or 5.
     """
+    local = None
     if path is None:
         from neuromem.spiking.backends.env import spinnaker_config
 
-        found = spinnaker_config()["path"]
-        if found is None:
+        found = spinnaker_config()
+        if found["path"] is None:
+            why = "no sPyNNaker configuration (see `neuromem hardware template`)"
+            if found["local"]:
+                why = f"{found['target']} (see `neuromem hardware template`)"
             return {
                 "path": None,
+                "local": found["local"],
                 "kind": None,
                 "host": None,
                 "version": None,
                 "time_scale_factor": None,
-                "target": "no sPyNNaker configuration (see `neuromem hardware template`)",
+                "target": why,
             }
-        path = found
+        path, local = found["path"], found["local"]
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"--cfg: file not found: {p}")
     parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
-    try:
-        parser.read(p)
-    except configparser.Error as exc:
-        raise ConfigError(f"--cfg: {p} is not a readable cfg file: {exc}") from None
+    for f in [p] + ([Path(local)] if local else []):
+        try:
+            parser.read(f)
+        except configparser.Error as exc:
+            raise ConfigError(f"--cfg: {f} is not a readable cfg file: {exc}") from None
     m = parser["Machine"] if parser.has_section("Machine") else {}
 
     def val(key):
@@ -103,6 +111,7 @@ def describe_config(path: str | os.PathLike | None = None) -> dict:
         kind, host, target = None, None, "no machine named (machine_name, spalloc_server, ...)"
     return {
         "path": str(p),
+        "local": local,
         "kind": kind,
         "host": host,
         "version": version,

@@ -118,3 +118,64 @@ def test_cli_check_maps_ca3_on_virtual_board(spinnaker_home, capsys, monkeypatch
     assert "71 neurons" in out and "295 synapses (100 plastic)" in out
     assert "-> 12 cores on 1 chip(s)" in out
     assert not (spinnaker_home / "reports").exists()
+
+
+def test_local_spynnaker_cfg_is_read_on_top_of_the_user_file(tmp_path, monkeypatch):
+    """sPyNNaker reads ~/.spynnaker.cfg and then ./spynnaker.cfg; neuromem reports the two
+    read in that order, and refuses a local file alone with the reason."""
+    from neuromem.errors import BackendUnavailableError
+    from neuromem.spiking.backends.env import spinnaker_config
+    from neuromem.spiking.backends.pynn_sim import _check_spinnaker_cfg
+
+    home, proj = tmp_path / "home", tmp_path / "proj"
+    home.mkdir()
+    proj.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(proj)
+    (proj / "spynnaker.cfg").write_text("[Machine]\nversion = 3\n")
+    cfg = spinnaker_config()
+    assert cfg["path"] is None and cfg["local"] == str(proj / "spynnaker.cfg")
+    assert "also needs ~/.spynnaker.cfg" in cfg["target"]
+    with pytest.raises(BackendUnavailableError, match=r"\./spynnaker.cfg alone is not enough"):
+        _check_spinnaker_cfg()
+    assert describe_config()["kind"] is None
+    (home / ".spynnaker.cfg").write_text((HW / "virtual-board.cfg").read_text())
+    cfg = spinnaker_config()
+    assert cfg["path"] == str(home / ".spynnaker.cfg") and cfg["version"] == "3"
+    assert cfg["target"] == "virtual board (with ./spynnaker.cfg read on top)"
+    info = describe_config()
+    assert info["local"] == str(proj / "spynnaker.cfg") and info["version"] == 3
+    assert info["target"] == "virtual SpiNN-3 board (no spikes)"
+    assert describe_config(HW / "virtual-board.cfg")["version"] == 5  # a file given: alone
+    with using_cfg(None) as wd:  # the local file travels into sPyNNaker's work folder
+        assert (wd / "spynnaker.cfg").read_text() == "[Machine]\nversion = 3\n"
+    with using_cfg(HW / "spinn5.cfg") as wd:  # --cfg FILE: that file alone
+        assert not (wd / "spynnaker.cfg").exists()
+
+
+@pytest.mark.spinnaker
+def test_local_cfg_honoured_and_check_quiet_on_a_virtual_board(spinnaker_home, capfd):
+    """A ./spynnaker.cfg asking for a SpiNN-3 (4 chips) over the user file's virtual SpiNN-5
+    (48 chips) is what sPyNNaker maps on, through the backend and `hardware check`, which
+    prints its own lines only (sPyNNaker's output goes to a log unless --verbose)."""
+    from neuromem.ca3.network import build_network
+    from neuromem.spiking import create
+    from neuromem.spiking.backends import probe
+
+    st = probe("pynn:spiNNaker")
+    if not st.available:
+        pytest.skip(st.reason)
+    (spinnaker_home / "spynnaker.cfg").write_text("[Machine]\nversion = 3\n")
+    net = build_network(2, 2, [[1.0], []], [[1.0], []])
+    sim = create(net, "pynn:spiNNaker", workdir=str(spinnaker_home / "work"))
+    sim.run(5.0)
+    sim.end()
+    assert sim.mapping()["machine_chips"] == 4
+    capfd.readouterr()
+    assert main(["hardware", "check"]) == 0
+    out, err = capfd.readouterr()
+    lines = out.splitlines()
+    assert "read on top of it: " in out and "machine of 4 chips" in out
+    assert "INFO" not in out + err and len(lines) <= 8, out + err
+    log = next(x for x in lines if x.startswith("sPyNNaker's output: ")).split(": ", 1)[1]
+    assert Path(log.split(";")[0].split(" (")[0]).is_file()

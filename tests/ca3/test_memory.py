@@ -144,3 +144,15 @@ def test_outputs_numpy_neo_and_raster(paper_memory):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_numpy_integer_sizes_are_accepted_and_floats_refused():
+    mem = CA3Memory(np.int64(5), np.int32(10))
+    assert (type(mem.n_cues), type(mem.n_content)) == (int, int)
+    assert mem.learn(np.int64(0), bits(10, [0, 9])).out_cues == [0]
+    with pytest.raises(TypeError, match="n_cues must be an int, got float"):
+        CA3Memory(5.0, 10)
+    with pytest.raises(TypeError, match="n_content must be an int, got bool"):
+        CA3Memory(5, True)
+    with pytest.raises(ValueError, match="n_cues must be >= 1"):
+        CA3Memory(np.int64(0), 10)

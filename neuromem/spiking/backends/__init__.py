@@ -11,7 +11,8 @@ name                probed by import    simulator
 ``brian2``          ``brian2``          :mod:`~neuromem.spiking.backends.brian2_sim`
 ``pynn:brian2``     ``pyNN.brian2``     :mod:`~neuromem.spiking.backends.pynn_sim`
 ``pynn:spiNNaker``  ``pyNN.spiNNaker``  :mod:`~neuromem.spiking.backends.pynn_sim` (needs
-                                        ``~/.spynnaker.cfg``)
+                                        ``~/.spynnaker.cfg``; a ``./spynnaker.cfg`` is
+                                        read on top of it)
 ``pynn:nest``       ``pyNN.nest``       :mod:`~neuromem.spiking.backends.pynn_sim`
 ==================  ==================  ====================================================
 

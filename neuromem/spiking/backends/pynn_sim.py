@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,16 +112,33 @@ QUIRKS = {
 _ACTIVE: dict[str, PyNNSimulator] = {}
 
 
-def _check_spinnaker_cfg() -> None:
+def _check_spinnaker_cfg() -> dict:
     from neuromem.spiking.backends.env import spinnaker_config
 
     cfg = spinnaker_config()
     if cfg["path"] is None:
+        local = (
+            " (./spynnaker.cfg alone is not enough: sPyNNaker reads it on top of the user file)"
+            if cfg.get("local")
+            else ""
+        )
         raise BackendUnavailableError(
             "backend 'pynn:spiNNaker': no ~/.spynnaker.cfg found (write one with "
             "`neuromem hardware template virtual-board --out ~/.spynnaker.cfg`, or spinn3, "
-            "spinn5, spalloc)"
+            f"spinn5, spalloc){local}"
         )
+    return cfg
+
+
+def _carry_local_cfg(local: str | None, workdir: Path) -> None:
+    """Copy the caller's ``./spynnaker.cfg`` into sPyNNaker's work folder, where sPyNNaker
+    reads it on top of the user file (as it would have in the caller's folder); a
+    ``spynnaker.cfg`` already in the work folder is left as it is."""
+    if local is None:
+        return
+    dst = workdir / "spynnaker.cfg"
+    if not dst.exists():
+        shutil.copyfile(local, dst)
 
 
 class PyNNSimulator:
@@ -136,8 +154,11 @@ class PyNNSimulator:
         Convention of the description's ``A_plus``/``A_minus``: False (default, as the Numba
         reference and the board) weight changes in nA; True fractions of ``w_max``.
     workdir : str, optional
-        sPyNNaker only: folder where it writes its reports (default: a new temporary
-        folder). sPyNNaker reads its configuration from ``~/.spynnaker.cfg``.
+        sPyNNaker only: folder where it runs and writes its reports (default: a new
+        temporary folder). sPyNNaker reads ``~/.spynnaker.cfg`` and then the work folder's
+        ``spynnaker.cfg``; a ``./spynnaker.cfg`` in the folder this simulator is built from
+        is copied there (unless the work folder has one), so it is honoured as sPyNNaker
+        would honour it (see :func:`~neuromem.spiking.backends.env.spinnaker_config`).
     check_board : bool
         sPyNNaker with a board named by IP address: ask the board for its version first and
         raise :class:`~neuromem.hardware.BoardUnreachableError` when it does not answer.
@@ -192,13 +213,14 @@ class PyNNSimulator:
         self.amp_wmax = bool(amplitude_times_wmax)
         self.setup_options = setup_options
         if simulator == "spiNNaker":
-            _check_spinnaker_cfg()
+            cfg = _check_spinnaker_cfg()
             if check_board:
                 from neuromem.spiking.board import check_configured_board
 
                 check_configured_board(timeout=board_timeout)
             self.workdir = Path(workdir or tempfile.mkdtemp(prefix="neuromem_spinnaker_"))
             self.workdir.mkdir(parents=True, exist_ok=True)
+            _carry_local_cfg(cfg.get("local"), self.workdir)
         else:
             self.workdir = None
         if simulator == "brian2":
