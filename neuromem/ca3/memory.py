@@ -35,6 +35,7 @@ from .network import (
     CA3Params,
     build_network,
     check_duration,
+    check_weights,
 )
 
 __all__ = [
@@ -134,6 +135,14 @@ class CA3Memory:
         still read and the next operation may not start. 0 for backends with the board's
         timing; a backend whose synaptic hops take longer (``pynn:brian2``: one more step per
         hop) answers outside the board's windows without it.
+    weights : dict, optional
+        Initial learned weights (nA, in ``[0, w_max]``), in the layout :meth:`weights`
+        returns: ``"cue_to_content"`` ``(n_cues, n_content)`` and/or ``"content_to_cue"``
+        ``(n_content, n_cues)``; default 0 everywhere, as in the paper. A memory preloaded
+        with 6 nA (``w_max``) from cue ``c`` to the bits of a pattern and back recalls it by
+        cue and by content without a learn. sPyNNaker's STDP is deferred: the cue -> content
+        weights read right after a learn do not yet hold it (a recall by cue applies them),
+        so weights copied from another memory carry what its recalls have applied.
     **backend_options
         Passed to the backend's simulator, which is built at the first operation (or
         :meth:`run_schedule`); the backend's name and whether it is usable here are checked
@@ -154,6 +163,7 @@ class CA3Memory:
         backend: str = "numba",
         params: CA3Params | None = None,
         read_lag: int = 0,
+        weights: dict | None = None,
         **backend_options,
     ):
         if isinstance(read_lag, bool) or not isinstance(read_lag, (int, np.integer)):
@@ -163,7 +173,12 @@ class CA3Memory:
         check_duration(read_lag, "read_lag")
         self.read_lag = int(read_lag)
         n_cues, n_content = _size(n_cues, "n_cues"), _size(n_content, "n_content")
-        self.network = build_network(n_cues, n_content, params=params)
+        self.network = build_network(n_cues, n_content, params=params, weights=weights)
+        w_max = (params or CA3Params()).w_max
+        #: the initial learned weights given (``{}``: the paper's 0 nA everywhere)
+        self.initial_weights = {
+            k: v.copy() for k, v in check_weights(weights or {}, n_cues, n_content, w_max).items()
+        }
         self.n_cues, self.n_content = n_cues, n_content
         _check_backend(backend)
         self.backend = backend
@@ -469,7 +484,8 @@ class CA3Memory:
         operation). Arrays: the input spike trains (``in_cue_t``/``in_cue_i``,
         ``in_cont_t``/``in_cont_i``, ms and neuron index), the operations log (``op_kind``,
         ``op_t``, ``op_cue`` (-1: none), ``op_content``, ``op_out_content``) and the learned
-        weights ``w_cue_to_content`` and ``w_content_to_cue`` (nA).
+        weights ``w_cue_to_content`` and ``w_content_to_cue`` (nA), and the initial weights
+        given to the constructor, if any (``w0_cue_to_content``, ``w0_content_to_cue``).
         """
         try:
             json.dumps(self.backend_options)
@@ -507,6 +523,8 @@ class CA3Memory:
         w = self.weights()
         arrays["w_cue_to_content"] = w["cue_to_content"]
         arrays["w_content_to_cue"] = w["content_to_cue"]
+        for name, w0 in self.initial_weights.items():
+            arrays[f"w0_{name}"] = w0
         return meta, arrays
 
     @classmethod
@@ -530,12 +548,18 @@ class CA3Memory:
                 raise ValueError(
                     f"format version {version!r}; this neuromem reads version {CA3_FORMAT_VERSION}"
                 )
+            w0 = {
+                name: np.asarray(arrays[f"w0_{name}"], float)
+                for name in ("cue_to_content", "content_to_cue")
+                if f"w0_{name}" in arrays
+            }
             mem = cls(
                 int(meta["n_cues"]),
                 int(meta["n_content"]),
                 backend=str(meta["backend"]),
                 params=CA3Params(**meta["params"]),
                 read_lag=int(meta["read_lag"]),
+                weights=w0 or None,
                 **meta["backend_options"],
             )
             c, n = mem.n_cues, mem.n_content

@@ -39,6 +39,7 @@ from neuromem._resources import check_memory
 from neuromem.spiking import (
     AdditiveWeightDependence,
     AllToAllConnector,
+    FromListConnector,
     IF_curr_exp,
     Network,
     OneToOneConnector,
@@ -57,6 +58,8 @@ __all__ = [
     "CONTENT_POPS",
     "PLASTIC_CUE_TO_CONTENT",
     "PLASTIC_CONTENT_TO_CUE",
+    "WEIGHT_NAMES",
+    "check_weights",
     "MAX_DURATION_MS",
     "network_bytes",
     "check_network_size",
@@ -200,12 +203,57 @@ class CA3Params:
 _FAST = {"CA3cueContRecall", "CA3contCond", "CA3contCondInt"}
 
 
+#: The learned weights of a CA3 memory: name -> (plastic projection, shape as (pre, post)).
+WEIGHT_NAMES = ("cue_to_content", "content_to_cue")
+
+
+def check_weights(weights, n_cues: int, n_content: int, w_max: float) -> dict[str, np.ndarray]:
+    """Initial learned weights as ``{name: float array}``, checked.
+
+    Parameters
+    ----------
+    weights : dict
+        ``"cue_to_content"``: ``(n_cues, n_content)`` and/or ``"content_to_cue"``:
+        ``(n_content, n_cues)`` weights in nA, each in ``[0, w_max]`` (the layout of
+        ``CA3Memory.weights()``); a name left out starts at 0 as in the paper.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not a dict, an unknown name, a wrong shape, a value that is not a finite number in
+        ``[0, w_max]``; the message names the entry.
+    """
+    if not isinstance(weights, dict):
+        raise TypeError(f"weights must be a dict, got {type(weights).__name__}")
+    shapes = {"cue_to_content": (n_cues, n_content), "content_to_cue": (n_content, n_cues)}
+    out = {}
+    for name, w in weights.items():
+        if name not in shapes:
+            raise ValueError(f"weights: unknown name {name!r}; known: {', '.join(WEIGHT_NAMES)}")
+        try:
+            a = np.array(w, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"weights[{name!r}]: expected an array of numbers (nA)") from None
+        if a.shape != shapes[name]:
+            raise ValueError(f"weights[{name!r}]: expected shape {shapes[name]}, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"weights[{name!r}]: holds NaN or infinite values")
+        if a.size and (a.min() < 0 or a.max() > w_max):
+            raise ValueError(
+                f"weights[{name!r}]: values must lie in [0, w_max={w_max}] nA, got "
+                f"[{a.min():g}, {a.max():g}]"
+            )
+        out[name] = a
+    return out
+
+
 def build_network(
     n_cues: int,
     n_content: int,
     cue_times=None,
     content_times=None,
     params: CA3Params | None = None,
+    weights: dict | None = None,
 ) -> Network:
     """Build the CA3 memory network.
 
@@ -220,6 +268,10 @@ def build_network(
         set later with ``Population.set_spike_times``).
     params : CA3Params, optional
         Parameters (the paper's by default).
+    weights : dict, optional
+        Initial weights of the plastic projections (see :func:`check_weights`): a given
+        matrix replaces the paper's initial 0 nA (the projection is then a
+        ``FromListConnector`` of every pair, with its weight).
 
     Returns
     -------
@@ -242,6 +294,7 @@ def build_network(
         raise TypeError(f"params must be a CA3Params, got {type(params).__name__}")
     check_network_size(n_cues, n_content)
     p = params or CA3Params()
+    w0 = {} if weights is None else check_weights(weights, n_cues, n_content, p.w_max)
     c, n = n_cues, n_content
     net = Network(dt=1.0)
     sizes = {
@@ -303,8 +356,14 @@ def build_network(
         ("CA3MergeCue", "OUTcue", one, StaticSynapse(w, 1), "excitatory"),
         ("CA3MergeCont", "OUTcont", one, StaticSynapse(w, 1), "excitatory"),
     ]
+    given = {PLASTIC_CUE_TO_CONTENT: w0.get("cue_to_content"),
+             PLASTIC_CONTENT_TO_CUE: w0.get("content_to_cue")}  # fmt: skip
     for pre, post, conn, syn, rec in table:
         label = f"{pre}->{post}"
+        if given.get(label) is not None:
+            wm = given[label]
+            ii, jj = np.meshgrid(np.arange(wm.shape[0]), np.arange(wm.shape[1]), indexing="ij")
+            conn = FromListConnector(np.column_stack([ii.ravel(), jj.ravel(), wm.ravel()]))
         if rec == "inhibitory" and pre == "CA3cueCueRecall" and post == "CA3cueContRecall":
             label += ":inh"
         net.projection(pops[pre], pops[post], conn, syn, rec, label=label)
