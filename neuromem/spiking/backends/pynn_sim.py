@@ -167,6 +167,13 @@ class PyNNSimulator:
     brian2_target : {"numpy", "cython"}
         pyNN.brian2 only: Brian2's code-generation target (``"cython"`` compiles every code
         object once, minutes for the CA3 network, then cached).
+    on_build : callable, optional
+        ``on_build(sim, populations)``, called after every build of the network (the first
+        and each rebuild: a rebuild starts a new PyNN simulation, in which the caller's own
+        populations must be made again) with the PyNN module and the network's PyNN
+        populations by label: there the caller builds the rest of a larger PyNN network and
+        wires it to these populations (e.g. :func:`neuromem.ca3.connect_in`). Everything is
+        then run together.
     **setup_options
         Passed to ``sim.setup`` (e.g. ``time_scale_factor`` for sPyNNaker).
 
@@ -187,6 +194,7 @@ class PyNNSimulator:
         check_board: bool = True,
         board_timeout: float = 5.0,
         brian2_target: str = "numpy",
+        on_build=None,
         **setup_options,
     ):
         if not isinstance(network, Network):
@@ -212,6 +220,9 @@ class PyNNSimulator:
         self.quirks = QUIRKS[simulator]
         self.amp_wmax = bool(amplitude_times_wmax)
         self.setup_options = setup_options
+        if on_build is not None and not callable(on_build):
+            raise TypeError(f"on_build must be callable, got {type(on_build).__name__}")
+        self.on_build = on_build
         if simulator == "spiNNaker":
             cfg = _check_spinnaker_cfg()
             if check_board:
@@ -375,6 +386,8 @@ class PyNNSimulator:
                     receptor_type=pr.receptor_type,
                     label=pr.label,
                 )
+            if self.on_build is not None:
+                self.on_build(sim, dict(self.pops))
 
     def _finish(self) -> None:
         """Read everything back and end the PyNN simulation (results stay readable)."""

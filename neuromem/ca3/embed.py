@@ -1,0 +1,102 @@
+"""Embedding a CA3 memory in a larger PyNN network (``pynn:*`` backends).
+
+A PyNN backend calls an ``on_build(sim, populations)`` hook after every build of the memory's
+network (``CA3Memory(..., backend="pynn:nest", on_build=wire)``), with the PyNN module and the
+memory's PyNN populations by label (:data:`~neuromem.ca3.network.POPULATIONS`). In the hook
+the caller makes its own populations and wires them to the memory with :func:`connect_in`
+(the caller's cue or content spikes drive the memory as its input populations do) and
+:func:`connect_out` (the memory's output drives the caller's cells); everything then runs in
+one simulation (``mem.sim.run(ms)``). The hook runs again at a rebuild (sPyNNaker rebuilds when
+input spike times change), so it must make its populations anew each time. The helpers import
+nothing from PyNN themselves: they use the module handed to the hook.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["connect_in", "connect_out", "IN_TARGETS", "OUT_SOURCES"]
+
+#: where the caller's input lands: the populations the memory's INcue/INcont drive
+IN_TARGETS = {"cue": "CA3cueCueRecall", "content": "CA3contCueRecall"}
+#: where the caller's cells are driven from: the memory's output populations
+OUT_SOURCES = {"cue": "OUTcue", "content": "OUTcont"}
+
+
+def _check(part: str, table: dict, populations, weight, delay) -> object:
+    if part not in table:
+        raise ValueError(f"part must be one of {', '.join(table)}, got {part!r}")
+    if not isinstance(populations, dict) or table[part] not in populations:
+        raise ValueError(
+            f"populations: expected the memory's PyNN populations by label (the second "
+            f"argument of on_build), missing {table[part]!r}"
+        )
+    for name, v, low in (("weight", weight, 0.0), ("delay", delay, 0.0)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise TypeError(f"{name} must be a finite number, got {v!r}")
+        if not v > low:
+            raise ValueError(f"{name} must be > 0, got {v}")
+    return populations[table[part]]
+
+
+def _same_size(a, b, what: str) -> None:
+    if a.size != b.size:
+        raise ValueError(f"{what}: sizes differ ({a.size} and {b.size}); one-to-one needs equal")
+
+
+def connect_in(sim, populations, source, part: str, weight: float = 6.0, delay: float = 1.0):
+    """Drive the memory's ``part`` (``"cue"`` or ``"content"``) from the caller's ``source``.
+
+    A one-to-one excitatory projection from ``source`` (``n_cues`` or ``n_content`` neurons)
+    onto the population the memory's own input drives (``CA3cueCueRecall`` or
+    ``CA3contCueRecall``), with the input's synapse (6 nA, 1 ms): a spike of source neuron
+    ``k`` at ``t`` acts as an ``INcue``/``INcont`` spike of neuron ``k`` at ``t``. A learn
+    holds cue and content 3 steps; a recall is one step (see :mod:`neuromem.ca3.memory`).
+
+    Returns
+    -------
+    the PyNN ``Projection``
+
+    Raises
+    ------
+    ValueError, TypeError
+        Unknown ``part``, populations that are not the memory's, a size other than the
+        target's, a weight or delay that is not a positive number.
+    """
+    target = _check(part, IN_TARGETS, populations, weight, delay)
+    _same_size(source, target, f"connect_in({part!r})")
+    return sim.Projection(
+        source,
+        target,
+        sim.OneToOneConnector(),
+        sim.StaticSynapse(weight=float(weight), delay=float(delay)),
+        receptor_type="excitatory",
+        label=f"connect_in:{part}",
+    )
+
+
+def connect_out(sim, populations, target, part: str, weight: float = 6.0, delay: float = 1.0):
+    """Drive the caller's ``target`` cells from the memory's output ``part``.
+
+    A one-to-one excitatory projection from ``OUTcue`` (``part="cue"``) or ``OUTcont``
+    (``"content"``) onto ``target`` (as many neurons).
+
+    Returns
+    -------
+    the PyNN ``Projection``
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`connect_in`.
+    """
+    source = _check(part, OUT_SOURCES, populations, weight, delay)
+    _same_size(source, target, f"connect_out({part!r})")
+    return sim.Projection(
+        source,
+        target,
+        sim.OneToOneConnector(),
+        sim.StaticSynapse(weight=float(weight), delay=float(delay)),
+        receptor_type="excitatory",
+        label=f"connect_out:{part}",
+    )
