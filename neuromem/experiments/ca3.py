@@ -59,16 +59,24 @@ class CA3FunctionalConfig:
     ----------
     spacing : int
         Time between operation starts (ms); the recording used 10, the minimum is 7 (a
-        learn's), the maximum :data:`MAX_SPACING_MS`.
+        learn's) plus ``read_lag``, the maximum :data:`MAX_SPACING_MS`.
+    read_lag : int
+        Extra ms during which each operation's output is still read (``CA3Memory``'s
+        ``read_lag``): 0 for the backends with the board's timing; ``pynn:nest`` answers one
+        step late (1), ``pynn:brian2`` three (3).
     """
 
     spacing: int = 10
+    read_lag: int = 0
 
     def validate(self) -> None:
-        if not 7 <= self.spacing <= MAX_SPACING_MS:
+        if not 0 <= self.read_lag <= 100:
+            raise ValueError(f"read_lag must lie in [0, 100] ms, got {self.read_lag}")
+        low = 7 + self.read_lag
+        if not low <= self.spacing <= MAX_SPACING_MS:
             raise ValueError(
-                f"spacing must lie in [7, {MAX_SPACING_MS}] ms (7: a learn's minimum), "
-                f"got {self.spacing}"
+                f"spacing must lie in [{low}, {MAX_SPACING_MS}] ms (7: a learn's minimum, "
+                f"plus read_lag={self.read_lag}), got {self.spacing}"
             )
 
 
@@ -96,7 +104,7 @@ def ca3_functional(cfg: CA3FunctionalConfig, ctx: RunContext) -> dict:
     from neuromem.ca3 import CA3Memory
 
     c, n = 5, 10
-    mem = CA3Memory(c, n, backend=ctx.backend)
+    mem = CA3Memory(c, n, backend=ctx.backend, read_lag=cfg.read_lag)
     stored: dict[int, np.ndarray] = {}
     correct, kinds = [], []
     with ctx.phase("simulate"):

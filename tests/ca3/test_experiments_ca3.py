@@ -31,6 +31,10 @@ def test_bad_config():
         run("ca3-capacity", loads=[0])
     with pytest.raises(ConfigError):
         run("ca3-functional", spacing=3)
+    with pytest.raises(ConfigError, match=r"spacing must lie in \[11, .*read_lag=4"):
+        run("ca3-functional", read_lag=4)
+    with pytest.raises(ConfigError, match="read_lag must lie in"):
+        run("ca3-functional", read_lag=-1)
 
 
 def test_statemap_paper_preset_answers_every_query_as_the_board(tmp_path):

@@ -12,10 +12,21 @@ STDP dendritic delay        0 (only axonal)     1.0 (default)      1.0 (default)
 ``A_plus``/``A_minus``      times ``w_max``     absolute (nA)      times ``w_max``
 inhibitory weights          negative            positive           negative
 all-to-all without self     by cell: as list    by index: native   by cell: as list
-changing spike times        ``set``             rebuild            ``set``
+changing spike times        ``set``             rebuild            rebuild
 no spikes at all            empty lists         ``[]``             empty lists
 smallest spike source       2 neurons           1 neuron           1 neuron
+input offset (steps)        0                   0                  2
+CA3 answers late by         3 steps             0 (the board)      1 step
 ==========================  ==================  =================  ==================
+
+The input offset: pyNN.nest 0.13 hands a spike at ``t`` to NEST at ``t - min_delay`` and NEST
+3.10 refuses a spike time of 0 or less (an input at 1 ms raised, one at 0 ms was silently
+dropped) and any time not after its current time; every input is handed over 2 steps later,
+the simulation runs 2 steps longer and every spike read back is moved 2 steps earlier, so
+that inputs act at the description's times; changed inputs rebuild the network and run it
+again from 0 (no injection into the past). The last row is the ``read_lag`` a
+:class:`~neuromem.ca3.CA3Memory` needs to read the answers in its windows (measured on the
+recorded CA3 scenario; it is not applied by itself).
 
 Every population is built whole (no population views), so one-to-one projections connect
 index ``i`` to index ``i`` on every simulator; all-to-all projections without
@@ -90,6 +101,12 @@ class PyNNQuirks:
     min_source_size : int
         Smallest ``SpikeSourceArray`` population the simulator builds (pyNN.brian2 0.13
         fails on one neuron: its spike generator asserts on the array of spike trains).
+    input_offset : int
+        Steps added to every spike-source time and to the simulated time, and taken off every
+        spike read back, so that the simulator sees the whole run that many steps later than
+        the description (pyNN.nest 0.13 hands a spike at ``t`` to NEST at ``t - min_delay``,
+        and NEST refuses a spike time of 0 or less: an input at 1 ms raised, one at 0 ms was
+        dropped).
     """
 
     module: str
@@ -99,6 +116,7 @@ class PyNNQuirks:
     self_connections_by_index: bool
     sources_settable: bool
     min_source_size: int = 1
+    input_offset: int = 0
 
 
 #: The known differences, in one place.
@@ -106,7 +124,10 @@ QUIRKS = {
     "brian2": PyNNQuirks("pyNN.brian2", 0.0, True, -1.0, False, True, min_source_size=2),
     # sPyNNaker 7.4.1: Population.set(spike_times=<list per neuron>) fails when partitioning
     "spiNNaker": PyNNQuirks("pyNN.spiNNaker", 1.0, False, 1.0, True, False),
-    "nest": PyNNQuirks("pyNN.nest", 1.0, True, -1.0, False, True),
+    # pyNN.nest 0.13 + NEST 3.10: spike times shifted earlier by min_delay (1 ms) and NEST
+    # refuses times <= 0 and times not after the current time: every input goes 2 steps
+    # later, and changed inputs rebuild the network (run again from 0) instead of ``set``
+    "nest": PyNNQuirks("pyNN.nest", 1.0, True, -1.0, False, False, input_offset=2),
 }
 
 _ACTIVE: dict[str, PyNNSimulator] = {}
@@ -280,9 +301,14 @@ class PyNNSimulator:
             out.append([float(x) * self.dt for x in s if x >= t0])
         return out
 
+    def _pynn_times(self, pop, t0: int = 0) -> list:
+        """Spike times as handed to PyNN: :meth:`_times` plus the simulator's input offset."""
+        off = self.quirks.input_offset * self.dt
+        return [[t + off for t in ts] for ts in self._times(pop, t0)]
+
     def _source_cell(self, pop):
         sim = self.sim
-        times = self._times(pop)
+        times = self._pynn_times(pop)
         if self.simulator == "spiNNaker":
             # sPyNNaker 7.4.1 fails on a list of empty lists (spike density check)
             return sim.SpikeSourceArray(spike_times=times if any(times) else [])
@@ -443,14 +469,16 @@ class PyNNSimulator:
         with self._cwd():
             for p in self.network.populations.values():
                 if p.is_source and self._times(p) != self._given.get(p.label):
-                    times = self._times(p, t0=self._sim_t)
+                    times = self._pynn_times(p, t0=self._sim_t)
                     if self.simulator != "spiNNaker":
                         from pyNN.parameters import Sequence
 
                         times = [Sequence(t) for t in times]
                     self.pops[p.label].set(spike_times=times)
                     self._given[p.label] = self._times(p)
-            self.sim.run((t1 - self._sim_t) * self.dt)
+            off = self.quirks.input_offset
+            now = self._sim_t + off if self._sim_t > 0 else 0  # the simulator's own step
+            self.sim.run((t1 + off - now) * self.dt)
         self._sim_t = t1
         self.t = t1
         self._dirty = False
@@ -499,7 +527,7 @@ class PyNNSimulator:
                     for st in seg.spiketrains:
                         k = int(st.annotations.get("source_index", len(ids)))
                         t = np.asarray(st.rescale("ms").magnitude, float)
-                        ts.append(np.rint(t / self.dt).astype(np.int64))
+                        ts.append(np.rint(t / self.dt).astype(np.int64) - self.quirks.input_offset)
                         ids.append(np.full(len(t), k, np.int64))
                 out[lab] = (
                     np.concatenate(ts) if ts else np.zeros(0, np.int64),
