@@ -38,10 +38,16 @@ def _csv(path, rows, header="t_ms,op,cue,content"):
     return path
 
 
+@pytest.mark.parametrize(
+    "backend",
+    ["numba", pytest.param("brian2", marks=pytest.mark.brian2)],
+)
 @pytest.mark.parametrize("name, c, n", RECORDINGS)
-def test_schedule_from_recording_reproduces_it_spike_for_spike(golden_dir, tmp_path, name, c, n):
+def test_schedule_from_recording_reproduces_it_spike_for_spike(
+    golden_dir, tmp_path, name, c, n, backend
+):
     """The recording's input rows as a schedule CSV, run by ``neuromem ca3 schedule`` on
-    numba: every spike of the board, and every answer right."""
+    numba and on brian2: every spike of the board, and every answer right."""
     path = golden_dir / "ca3" / name
     if not path.is_file():
         pytest.skip(f"{path} not found")
@@ -49,7 +55,7 @@ def test_schedule_from_recording_reproduces_it_spike_for_spike(golden_dir, tmp_p
     write_schedule(tmp_path / "s.csv", schedule_from_trace(g, n))
     out = tmp_path / "out"
     assert main(["ca3", "schedule", str(tmp_path / "s.csv"), "--cues", str(c),
-                 "--content", str(n), "--out", str(out)]) == 0  # fmt: skip
+                 "--content", str(n), "--backend", backend, "--out", str(out)]) == 0  # fmt: skip
     res = compare(g, read_trace(out / "spikes.csv"))
     assert res.identical, res.report()
     rows = (out / "operations.csv").read_text().splitlines()
