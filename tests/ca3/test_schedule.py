@@ -14,7 +14,6 @@ from neuromem.ca3.schedule import (
     write_schedule,
 )
 from neuromem.cli import main
-from neuromem.spiking.backends import register_backend
 from neuromem.spiking.backends.numba_sim import NumbaSimulator
 
 RECORDINGS = [("functional_c5_n10.csv", 5, 10), ("statemap_c16_n6.csv", 16, 6)]
@@ -93,7 +92,6 @@ def test_schedule_answers_and_spikes_equal_one_operation_at_a_time():
 _COUNTS = {"built": 0, "run": 0, "end": 0}
 
 
-@register_backend("test-counting")
 class _Counting(NumbaSimulator):
     """The Numba reference, counting builds, runs and ends (a PyNN backend's life cycle)."""
 
@@ -109,7 +107,11 @@ class _Counting(NumbaSimulator):
         _COUNTS["end"] += 1
 
 
-def test_schedule_is_one_build_one_run_one_end():
+def test_schedule_is_one_build_one_run_one_end(monkeypatch):
+    from neuromem.spiking import backends
+
+    # registered for this test only (the backend list is global)
+    monkeypatch.setitem(backends._BACKENDS, "test-counting", _Counting)
     _COUNTS.update(built=0, run=0, end=0)
     mem = CA3Memory(2, 4, backend="test-counting")
     assert _COUNTS["built"] == 0  # nothing is built before the first operation
