@@ -158,6 +158,9 @@ class TensorBrainEpisodicMemory(Memory):
                 class_density=0.5,
                 keep=0.7,
                 seed=rng,
+                # the adapter senses a fact as subject, object and predicate features (the
+                # world of before issue 16), not the ring world where the predicate is a place
+                structure="feature",
             )
         if not isinstance(world, World):
             raise TypeError(f"world must be a World, got {type(world).__name__}")
