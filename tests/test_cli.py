@@ -107,13 +107,16 @@ def test_spinnaker_config_targets(tmp_path, monkeypatch):
     assert got["target"] == "board at 192.168.240.253" and got["version"] == "3"
     cfg.write_text("[Machine]\nspalloc_server = spalloc.example.org\n")
     assert backends.spinnaker_config()["target"] == "spalloc server spalloc.example.org"
-    # sPyNNaker 7 ignores a cfg in the working folder, and so does the report
+    # a ./spynnaker.cfg alone is no user configuration (sPyNNaker needs one) ...
     cfg.unlink()
     (tmp_path / "spynnaker.cfg").write_text("[Machine]\nvirtual_board = True\n")
     assert backends.spinnaker_config()["path"] is None
+    # ... but on top of one it is read, and the report says so (issue 19)
     (tmp_path / ".config").mkdir()
     (tmp_path / ".config" / ".spynnaker.cfg").write_text("[Machine]\nvirtual_board = True\n")
-    assert backends.spinnaker_config()["target"] == "virtual board"
+    assert backends.spinnaker_config()["target"] == (
+        "virtual board (with ./spynnaker.cfg read on top)"
+    )
 
 
 def test_probe_unknown_backend():
