@@ -458,21 +458,12 @@ def run(
         )
     layers = []
     if config_file is not None:
-        preset_name, preset_values = load_preset(config_file)
-        if preset_name is not None and preset_name != name:
-            raise ConfigError(f"--config: preset is for experiment {preset_name!r}, not {name!r}")
-        layers.append(preset_values)
+        layers.append(preset_layer(name, config_file))
     merged = dict(overrides or {})
     merged.update(kw_overrides)
     layers.append(merged)
     cfg = resolve_config(exp.config, *layers, experiment=name)
-
-    if backend is None:
-        backend = exp.backends[0]
-    if backend not in exp.backends:
-        raise ConfigError(
-            f"--backend: {name} does not run on {backend!r}; accepted: {', '.join(exp.backends)}"
-        )
+    backend = check_backend(exp, backend)
     if seed is None:
         seed = 0
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -530,6 +521,32 @@ def run(
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     return RunResult(result, figure_objects=ctx.figure_objects)
+
+
+def preset_layer(name: str, config_file) -> dict:
+    """The values of preset ``config_file`` (a name or a file) for experiment ``name``.
+
+    Raises
+    ------
+    ConfigError
+        The preset is bad, or is for another experiment.
+    """
+    preset_name, preset_values = load_preset(config_file)
+    if preset_name is not None and preset_name != name:
+        raise ConfigError(f"--config: preset is for experiment {preset_name!r}, not {name!r}")
+    return preset_values
+
+
+def check_backend(exp: Experiment, backend: str | None) -> str:
+    """``backend``, or the experiment's first when None; ConfigError if it does not run there."""
+    if backend is None:
+        return exp.backends[0]
+    if backend not in exp.backends:
+        raise ConfigError(
+            f"--backend: {exp.name} does not run on {backend!r}; accepted: "
+            f"{', '.join(exp.backends)}"
+        )
+    return backend
 
 
 def check_out(out) -> Path:

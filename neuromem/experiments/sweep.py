@@ -34,10 +34,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from neuromem.config import _match, config_to_dict, leaves, load_preset, plain, resolve_config
+from neuromem.config import _match, config_to_dict, leaves, plain, resolve_config
 from neuromem.errors import ConfigError
 
-from ._registry import FIGURE_FORMATS, _json_safe, check_out, get, versions
+from ._registry import (
+    FIGURE_FORMATS,
+    _json_safe,
+    check_backend,
+    check_out,
+    get,
+    preset_layer,
+    versions,
+)
 
 __all__ = ["sweep", "parse_seeds", "parse_grid", "run_dir", "SWEEP_COLUMNS"]
 
@@ -192,27 +200,20 @@ def _plan(name, grid, seeds, overrides, config_file, data, backend, out, figure_
         )
     seeds = parse_seeds(seeds)
     overrides = dict(overrides or {})
-    preset_layer: dict = {}
+    preset_values: dict = {}
     if config_file is not None:
-        preset_name, preset_layer = load_preset(config_file)
-        if preset_name is not None and preset_name != name:
-            raise ConfigError(f"--config: preset is for experiment {preset_name!r}, not {name!r}")
+        preset_values = preset_layer(name, config_file)
         # workers resolve the preset themselves: a file by its absolute path
         if Path(config_file).is_file():
             config_file = str(Path(config_file).resolve())
-    if backend is None:
-        backend = exp.backends[0]
-    if backend not in exp.backends:
-        raise ConfigError(
-            f"--backend: {name} does not run on {backend!r}; accepted: {', '.join(exp.backends)}"
-        )
+    backend = check_backend(exp, backend)
 
     # the grid: keys checked against the config, values as lists
     if grid is None:
         grid = {}
     if not isinstance(grid, Mapping):
         raise ConfigError(f"--grid: expected a mapping of keys to lists of values, got {grid!r}")
-    base = resolve_config(exp.config, preset_layer, overrides, experiment=name, validate=False)
+    base = resolve_config(exp.config, preset_values, overrides, experiment=name, validate=False)
     base_leaves = leaves(base)
     over_paths = {}
     for k in overrides:
@@ -247,7 +248,7 @@ def _plan(name, grid, seeds, overrides, config_file, data, backend, out, figure_
         raw = dict(zip(keys, combo))
         label = ", ".join(f"{k}={v}" for k, v in raw.items())
         try:
-            cfg = resolve_config(exp.config, preset_layer, {**overrides, **raw}, experiment=name)
+            cfg = resolve_config(exp.config, preset_values, {**overrides, **raw}, experiment=name)
         except ConfigError as e:
             raise ConfigError(f"--grid {label}: {e}") from None
         values = {k: _value_at(cfg, paths[k], name) for k in keys}
