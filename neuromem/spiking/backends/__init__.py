@@ -30,12 +30,17 @@ The simulators' environment (sPyNNaker's configuration file, Brian2's code cache
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from neuromem.errors import BackendUnavailableError, ConfigError
 
 from .env import brian2_cache_dir, configure_brian2, spinnaker_config
+
+# NEST prints a banner on standard output when imported (it would corrupt `neuromem info
+# --json` and every report on stdout); PYNEST_QUIET silences it, unless the user set it
+os.environ.setdefault("PYNEST_QUIET", "1")
 
 __all__ = [
     "BackendInfo",
