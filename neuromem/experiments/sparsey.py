@@ -1021,8 +1021,10 @@ def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
     with ctx.phase("plot"):
         plt = _plt()
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-        axes[0].imshow(conf, cmap="Blues")
-        axes[0].set(xlabel="predicted", ylabel="true", title=f"kNN on codes: {acc(pred):.3f}")
+        im = axes[0].imshow(conf, cmap="Blues")
+        fig.colorbar(im, ax=axes[0], fraction=0.046, label="test images")
+        axes[0].set(xlabel="predicted class", ylabel="true class",
+                    title=f"kNN on codes: {acc(pred):.3f}")  # fmt: skip
         ex = Fte[0]
         axes[1].imshow(ex if ex.ndim == 2 else ex.sum(axis=-1), cmap="gray_r")
         axes[1].set_title(f"preprocessed {cfg.split} image")

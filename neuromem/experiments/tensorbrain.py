@@ -218,7 +218,7 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
 
     kg = load_kg(kg_folder(ctx, cfg.dataset))
     known = kg.all_triples()
-    rows = []
+    rows, curves = [], {}
     for kind in cfg.models:
         m = TensorModel(
             kind, kg.n_entities, kg.n_relations, seed=ctx.child_rng(), **_model_size(cfg, kind)
@@ -238,6 +238,7 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
             valid = m.evaluate(kg.valid, known)
             test = m.evaluate(kg.test, known)
         rows.append((kind, valid["mrr"], test, secs, len(m.history), cfg.kg_fit.epochs))
+        curves[kind] = list(m.history)
     if cfg.decoder:
         tb = TensorBrain(
             kg.n_entities,
@@ -261,6 +262,9 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
             valid = tb.evaluate(kg.valid, known)
             test = tb.evaluate(kg.test, known)
         rows.append(("decoder", valid["mrr"], test, secs, len(tb.history), cfg.decoder_fit.epochs))
+        curves["decoder"] = list(tb.history)
+    with ctx.phase("plot"):
+        _plot_kg(ctx, cfg.dataset, rows, curves)
 
     best = max(rows, key=lambda r: r[1])
     metrics = {
@@ -287,6 +291,28 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
         "model_stopped_by_time_budget": [r[4] < r[5] for r in rows],
     }
     return metrics
+
+
+def _plot_kg(ctx, dataset: str, rows, curves) -> None:
+    """Filtered test MRR and Hits@1/3/10 per model, and each model's training loss."""
+    import matplotlib.pyplot as plt
+
+    names = [r[0] for r in rows]
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
+    x = np.arange(len(names))
+    for k, (key, label) in enumerate((("mrr", "MRR"), ("hits1", "Hits@1"), ("hits3", "Hits@3"),
+                                      ("hits10", "Hits@10"))):  # fmt: skip
+        ax[0].bar(x + (k - 1.5) * 0.2, [r[2][key] for r in rows], 0.2, label=label)
+    ax[0].set_xticks(x, names)
+    ax[0].set(ylim=(0, 1.2), ylabel="filtered test score", title=f"link prediction on {dataset}")
+    ax[0].legend(fontsize=8, ncol=4, loc="upper center")
+    for name, c in curves.items():
+        ax[1].plot(np.arange(1, len(c) + 1), c, "o-", ms=3, label=name)
+    ax[1].set(xlabel="epoch", ylabel="training loss (mean per epoch)", title="training curves")
+    ax[1].set_yscale("log")
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    ctx.save_figure(fig, "kg")
 
 
 # ---------------------------------------------------------------------- scenes
