@@ -800,24 +800,24 @@ class SceneBrain:
 class EpisodicMemory:
     """Time indices formed in one shot, read back from the index alone.
 
+    ``localist``: one index unit per episode whose embedding is the stored state,
+    ``a_t := q_t`` (the paper's one-shot time index; exact at any load). ``distributed``: the
+    time index is a random code ``k_t`` of ``n_units`` units (N(0, 1/n_units)) and every
+    episode is written into one shared weight matrix by a one-shot Hebbian outer product,
+    ``M <- decay M + (q_t - c) k_t^T``; reading gives ``c + M k_t / |k_t|^2``, the stored
+    state plus the crosstalk of every other episode (variance about ``T / n_units`` of a
+    state's), and with ``decay < 1`` older episodes fade.
+
     Parameters
     ----------
     dim : int
         Size of the stored states (the decoder's ``dim``).
-    index, n_units, decay, form_steps, form_lr : see
-        :class:`~neuromem.tensorbrain.config.EpisodicConfig`.
+    index, n_units, decay, form_steps, form_lr
+        See :class:`~neuromem.tensorbrain.config.EpisodicConfig`.
     center : ndarray, optional
         Subtracted before storage and added back on reading (the mean scene state).
     seed : int
         Source of the time-index codes.
-
-    ``localist``: one index unit per episode whose embedding is the stored state, ``a_t :=
-    q_t`` (the paper's one-shot time index; exact at any load). ``distributed``: the time
-    index is a random code ``k_t`` of ``n_units`` units (N(0, 1/n_units)) and every episode
-    is written into one shared weight matrix by a one-shot Hebbian outer product,
-    ``M <- decay M + (q_t - c) k_t^T``; reading gives ``c + M k_t / |k_t|^2``, the stored
-    state plus the crosstalk of every other episode (variance about ``T / n_units`` of a
-    state's), and with ``decay < 1`` older episodes fade.
     """
 
     def __init__(
