@@ -60,6 +60,28 @@ def summarise(jobs: list[dict], seeds, models) -> dict:
     return out
 
 
+def markdown_table(result: dict) -> str:
+    """The docs' table from this script's JSON: per model and split, mean (s.d.) and per seed."""
+    acc = result["accuracy"]
+    lines = ["| model | relational | non-relational | all | relational minus baseline, per seed "
+             "| runs beyond the prior |", "|---|---|---|---|---|---|"]  # fmt: skip
+
+    def cell(d):
+        per = " ".join(f"{v:.3f}" for v in d["per_seed"])
+        return f"{d['mean']:.3f} ({d['std']:.3f}); {per}"
+
+    for m, e in acc["models"].items():
+        d = e.get("relational_accuracy_minus_baseline")
+        diff = " ".join(f"{v:+.3f}" for v in d["per_seed"]) if d else ""
+        lines.append(f"| {m} | {cell(e['relational_accuracy'])} | "
+                     f"{cell(e['nonrelational_accuracy'])} | {cell(e['accuracy'])} | {diff} | "
+                     f"{e['runs_beyond_prior']} of {len(acc['seeds'])} |")  # fmt: skip
+    lines.append(f"| prior (null) | {cell(acc['prior_relational_accuracy'])} | "
+                 f"{cell(acc['prior_nonrelational_accuracy'])} | {cell(acc['prior_accuracy'])} "
+                 f"| | |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="benchmarks/results/pmi_clevr.json")
@@ -70,7 +92,12 @@ def main(argv=None):
                    help="folder of per-job results (resume)")  # fmt: skip
     p.add_argument("--steps", type=int, default=None, help="override the training steps")
     p.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
+    p.add_argument("--table", metavar="JSON", help="print the docs' table from a result file "
+                   "of this script and stop")  # fmt: skip
     args = p.parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(Path(args.table).read_text())))
+        return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.jobs < 1:
         p.error("--jobs must be >= 1")
