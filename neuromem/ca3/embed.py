@@ -64,15 +64,7 @@ def connect_in(sim, populations, source, part: str, weight: float = 6.0, delay: 
         target's, a weight or delay that is not a positive number.
     """
     target = _check(part, IN_TARGETS, populations, weight, delay)
-    _same_size(source, target, f"connect_in({part!r})")
-    return sim.Projection(
-        source,
-        target,
-        sim.OneToOneConnector(),
-        sim.StaticSynapse(weight=float(weight), delay=float(delay)),
-        receptor_type="excitatory",
-        label=f"connect_in:{part}",
-    )
+    return _one_to_one(sim, source, target, weight, delay, f"connect_in:{part}")
 
 
 def connect_out(sim, populations, target, part: str, weight: float = 6.0, delay: float = 1.0):
@@ -91,12 +83,18 @@ def connect_out(sim, populations, target, part: str, weight: float = 6.0, delay:
         As :func:`connect_in`.
     """
     source = _check(part, OUT_SOURCES, populations, weight, delay)
-    _same_size(source, target, f"connect_out({part!r})")
+    return _one_to_one(sim, source, target, weight, delay, f"connect_out:{part}")
+
+
+def _one_to_one(sim, source, target, weight, delay, label: str):
+    """A one-to-one excitatory static projection ``source`` -> ``target`` (same sizes)."""
+    kind, part = label.split(":")
+    _same_size(source, target, f"{kind}({part!r})")
     return sim.Projection(
         source,
         target,
         sim.OneToOneConnector(),
         sim.StaticSynapse(weight=float(weight), delay=float(delay)),
         receptor_type="excitatory",
-        label=f"connect_out:{part}",
+        label=label,
     )
