@@ -9,8 +9,10 @@ again, so an interrupted benchmark resumes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -62,3 +64,37 @@ def spread(x) -> dict:
     x = np.asarray(x, dtype=float)
     return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
             "min": float(x.min()), "max": float(x.max()), "per_seed": x.tolist()}  # fmt: skip
+
+
+def job_parser(doc: str, out: str, models) -> argparse.ArgumentParser:
+    """The arguments both PMI benchmarks take: --out, --seeds, --models, --jobs, --cache,
+    --steps, --quick and --table."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--out", default=out)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--models", nargs="+", default=list(models))
+    p.add_argument("--jobs", type=int, default=2, help="jobs at once (one thread each)")
+    p.add_argument("--cache", default="benchmarks/results/pmi_runs",
+                   help="folder of per-job results (resume)")  # fmt: skip
+    p.add_argument("--steps", type=int, default=None, help="override the training steps")
+    p.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
+    p.add_argument("--table", metavar="JSON", help="print the docs' table from a result file "
+                   "of this script and stop")  # fmt: skip
+    return p
+
+
+def job_overrides(p: argparse.ArgumentParser, args, experiment: str) -> dict:
+    """Check --jobs and --models (exit 2 with the parser's message) and return the
+    experiment's overrides of --quick and --steps; one thread per job."""
+    from neuromem.pmi.config import MODEL_KINDS
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.jobs < 1:
+        p.error("--jobs must be >= 1")
+    for m in args.models:
+        if m not in MODEL_KINDS:
+            p.error(f"--models: unknown model {m!r}; known: {', '.join(MODEL_KINDS)}")
+    over = dict(experiments.get(experiment).demo_overrides) if args.quick else {}
+    if args.steps is not None:
+        over["steps"] = args.steps
+    return over

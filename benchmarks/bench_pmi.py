@@ -29,18 +29,15 @@ skipped with a message. Writes ``benchmarks/results/pmi.json``.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
-from _jobs import run_jobs, spread
+from _jobs import job_overrides, job_parser, run_jobs, spread
 
 from neuromem import experiments
 from neuromem.datasets import default_data_dir
-from neuromem.pmi.config import MODEL_KINDS
 
 PAPER_MEAN_ERROR_ALL20 = 0.0255  # PMI-TR, Zeng et al. 2024, Table (bAbI, 20 tasks)
 
@@ -182,38 +179,20 @@ def markdown_tables(result: dict) -> str:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="benchmarks/results/pmi.json")
+    p = job_parser(__doc__, "benchmarks/results/pmi.json", ["pmi", "baseline", *ABLATIONS])
     p.add_argument("--data", default=None, help="data folder (default: $NEUROMEM_DATA)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--models", nargs="+", default=["pmi", "baseline", *ABLATIONS])
-    p.add_argument("--jobs", type=int, default=2, help="jobs at once (one thread each)")
-    p.add_argument("--cache", default="benchmarks/results/pmi_runs",
-                   help="folder of per-job results (resume)")  # fmt: skip
-    p.add_argument("--steps", type=int, default=None, help="override the training steps")
-    p.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
     p.add_argument("--no-forward", action="store_true", help="skip the forward-speed part")
-    p.add_argument("--table", metavar="JSON", help="print the docs' tables from a result file "
-                   "of this script and stop")  # fmt: skip
     args = p.parse_args(argv)
     if args.table:
         print(markdown_tables(json.loads(Path(args.table).read_text())))
         return
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if args.jobs < 1:
-        p.error("--jobs must be >= 1")
-    for m in args.models:
-        if m not in MODEL_KINDS:
-            p.error(f"--models: unknown model {m!r}; known: {', '.join(MODEL_KINDS)}")
+    over = job_overrides(p, args, "pmi-babi")
 
     result = {"benchmark": "pmi-babi", "params": vars(args)}
     data = Path(args.data) if args.data else default_data_dir()
     if data is None or not data.is_dir():
         result["accuracy"] = {"skipped": "no data folder (pass --data DIR or set NEUROMEM_DATA)"}
     else:
-        over = dict(experiments.get("pmi-babi").demo_overrides) if args.quick else {}
-        if args.steps is not None:
-            over["steps"] = args.steps
         jobs = run_jobs("pmi-babi", args.seeds, args.models, str(data), over, args.cache,
                         args.jobs, "accuracy_mean")  # fmt: skip
         result["accuracy"] = summarise(jobs, args.seeds, args.models)

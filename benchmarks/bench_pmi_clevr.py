@@ -16,15 +16,12 @@ Writes ``benchmarks/results/pmi_clevr.json``. No data needed (the images are gen
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from pathlib import Path
 
-from _jobs import run_jobs, spread
+from _jobs import job_overrides, job_parser, run_jobs, spread
 
 from neuromem import experiments
-from neuromem.pmi.config import MODEL_KINDS
 
 SPLITS = ("relational_accuracy", "nonrelational_accuracy", "accuracy")
 
@@ -83,30 +80,12 @@ def markdown_table(result: dict) -> str:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="benchmarks/results/pmi_clevr.json")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--models", nargs="+", default=["pmi", "baseline", "pmi-soft"])
-    p.add_argument("--jobs", type=int, default=2, help="jobs at once (one thread each)")
-    p.add_argument("--cache", default="benchmarks/results/pmi_runs",
-                   help="folder of per-job results (resume)")  # fmt: skip
-    p.add_argument("--steps", type=int, default=None, help="override the training steps")
-    p.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
-    p.add_argument("--table", metavar="JSON", help="print the docs' table from a result file "
-                   "of this script and stop")  # fmt: skip
+    p = job_parser(__doc__, "benchmarks/results/pmi_clevr.json", ["pmi", "baseline", "pmi-soft"])
     args = p.parse_args(argv)
     if args.table:
         print(markdown_table(json.loads(Path(args.table).read_text())))
         return
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if args.jobs < 1:
-        p.error("--jobs must be >= 1")
-    for m in args.models:
-        if m not in MODEL_KINDS:
-            p.error(f"--models: unknown model {m!r}; known: {', '.join(MODEL_KINDS)}")
-    over = dict(experiments.get("pmi-sort-of-clevr").demo_overrides) if args.quick else {}
-    if args.steps is not None:
-        over["steps"] = args.steps
+    over = job_overrides(p, args, "pmi-sort-of-clevr")
     jobs = run_jobs("pmi-sort-of-clevr", args.seeds, args.models, None, over, args.cache,
                     args.jobs, "relational_accuracy")  # fmt: skip
     result = {"benchmark": "pmi-sort-of-clevr", "params": vars(args),
