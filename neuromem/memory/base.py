@@ -135,6 +135,13 @@ def meta_float(meta: dict, name: str, lo: float, hi: float = math.inf, lo_open=T
     return v
 
 
+def check_integer_arrays(arrays: dict[str, np.ndarray], names) -> None:
+    """The saved arrays ``names`` hold integers (ValueError naming the first that does not)."""
+    for name in names:
+        if not np.issubdtype(arrays[name].dtype, np.integer):
+            raise ValueError(f"{name}: expected integers, got dtype {arrays[name].dtype}")
+
+
 def check_rows(mem: Memory, codes: np.ndarray, row: dict, what: str = "codes") -> None:
     """A loaded memory's per-key rows agree with its keys: ``row`` maps every stored key to a
     distinct row of ``codes`` (ValueError naming ``what`` otherwise)."""

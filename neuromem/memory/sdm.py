@@ -49,7 +49,7 @@ from scipy import stats
 from neuromem._resources import check_memory
 from neuromem.rng import as_generator
 
-from .base import Memory, Recall, check_rows
+from .base import Memory, Recall, check_integer_arrays, check_rows
 
 __all__ = ["SparseDistributedMemory"]
 
@@ -318,9 +318,7 @@ class SparseDistributedMemory(Memory):
         )
         mem._rng.bit_generator.state = meta["rng_state"]
         n = mem.item_size
-        for name in ("addresses", "counters", "codes", "tags", "code_keys"):
-            if not np.issubdtype(arrays[name].dtype, np.integer):
-                raise ValueError(f"{name}: expected integers, got dtype {arrays[name].dtype}")
+        check_integer_arrays(arrays, ("addresses", "counters", "codes", "tags", "code_keys"))
         addr = np.unpackbits(arrays["addresses"].astype(np.uint8), axis=1, count=n)
         if addr.shape != mem._addr.shape:
             raise ValueError(f"addresses: shape {addr.shape}, expected {mem._addr.shape}")

@@ -55,7 +55,7 @@ import numpy as np
 from neuromem._resources import check_memory
 from neuromem.rng import as_generator
 
-from .base import Memory, Recall, check_rows
+from .base import Memory, Recall, check_integer_arrays, check_rows
 
 __all__ = ["WillshawMemory"]
 
@@ -284,9 +284,7 @@ class WillshawMemory(Memory):
             seed=0,
         )
         mem._rng.bit_generator.state = meta["rng_state"]
-        for name in ("A", "H", "codes", "code_keys"):
-            if not np.issubdtype(arrays[name].dtype, np.integer):
-                raise ValueError(f"{name}: expected integers, got dtype {arrays[name].dtype}")
+        check_integer_arrays(arrays, ("A", "H", "codes", "code_keys"))
         A = np.unpackbits(arrays["A"].astype(np.uint8), axis=1, count=mem.item_size)
         H = np.unpackbits(arrays["H"].astype(np.uint8), axis=1, count=mem.key_size)
         for name, got, want in (("A", A, mem._A), ("H", H, mem._H)):
