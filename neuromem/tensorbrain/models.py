@@ -22,6 +22,11 @@ ComplEx    ``Re(sum_i a_si r_pi conj(a_oi))`` (complex, ``d/2`` dims)  ``r_p``: 
 Tucker     ``sum_ijk W_ijk a_si r_pj a_ok``                            ``r_p``: ``d_r``, ``W``
 =========  ==========================================================  ======================
 
+With ``reciprocal=True`` every relation ``p`` gets a second parameter set ``p^-1`` (rows
+``P .. 2P-1`` of ``R``), and the head query ``(?, p, o)`` is answered as the tail query
+``(o, p^-1, ?)`` (Lacroix et al. 2018, Sec. 5; Dettmers et al. 2018, ConvE): the two
+directions no longer share the relation parameters, and ``x(s, p, o)`` is the tail score.
+
 Training minimises the softmax cross-entropy of both directions of every training triple,
 with label smoothing ``eps`` (target ``(1 - eps) onehot + eps / N``) and the N3 regulariser
 of Lacroix et al. (2018), ``lam * sum |theta|^3`` over the parameters used by the batch,
@@ -37,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from neuromem import npzfile
 from neuromem._resources import check_memory
@@ -57,7 +63,8 @@ from .kernels import (
 __all__ = ["TensorModel", "MODELS", "Adam", "FORMAT_VERSION"]
 
 MODELS = ("rescal", "distmult", "complex", "tucker")
-FORMAT_VERSION = 1
+#: 2: the header holds ``reciprocal`` (version-1 files, without it, load as non-reciprocal)
+FORMAT_VERSION = 2
 
 
 class Adam:
@@ -195,12 +202,18 @@ class TensorModel:
         Standard deviation of the initial embeddings.
     seed : int or numpy.random.Generator
         Source of the initial values.
+    reciprocal : bool
+        Reciprocal relations: a separate parameter set ``p^-1`` per relation scores the head
+        query ``(?, p, o)`` as the tail query ``(o, p^-1, ?)`` (Lacroix et al. 2018; Dettmers
+        et al. 2018). False (the default): both directions use ``p``'s parameters, the
+        tensor model of the tensor brain.
 
     Attributes
     ----------
     params : dict of str to ndarray
         ``E`` (N, d) entity embeddings ``a_k``, ``b`` (N,) biases ``a0_k``, ``R`` relation
-        parameters, and ``W`` (d, d_r, d) for Tucker.
+        parameters (``2P`` rows with ``reciprocal``, the inverses after the relations), and
+        ``W`` (d, d_r, d) for Tucker.
     """
 
     def __init__(
@@ -212,6 +225,7 @@ class TensorModel:
         rel_dim: int | None = None,
         init_scale: float = 0.1,
         seed=0,
+        reciprocal: bool = False,
     ):
         if kind not in MODELS:
             raise ValueError(f"kind: unknown model {kind!r}; expected one of {MODELS}")
@@ -222,11 +236,14 @@ class TensorModel:
             raise ValueError(
                 f"dim: ComplEx needs an even size (real and imaginary halves), got {dim}"
             )
+        if not isinstance(reciprocal, (bool, np.bool_)):
+            raise TypeError(f"reciprocal: expected a bool, got {type(reciprocal).__name__}")
         init_scale = check_float("init_scale", init_scale, 0.0, lo_open=True)
         rel_dim = check_int("rel_dim", rel_dim if rel_dim is not None else min(int(dim), 32))
         d, P, N, dr = int(dim), int(n_relations), int(n_entities), rel_dim
+        n_rows = 2 * P if reciprocal else P  # relation parameter sets
         check_memory(
-            training_bytes(kind, N, P, d, dr),
+            training_bytes(kind, N, n_rows, d, dr),
             f"n_entities={N}, n_relations={P}, dim={d} ({kind} model parameters)",
         )
         rng = as_generator(seed)
@@ -235,18 +252,19 @@ class TensorModel:
         self.n_relations = P
         self.dim = d
         self.rel_dim = dr
+        self.reciprocal = bool(reciprocal)
         s = float(init_scale)
         p = {"E": rng.normal(0.0, s, (N, d)), "b": np.zeros(N)}
         if kind == "rescal":
-            p["R"] = rng.normal(0.0, s, (P, d, d))
+            p["R"] = rng.normal(0.0, s, (n_rows, d, d))
         elif kind in ("distmult", "complex"):
-            p["R"] = rng.normal(0.0, s, (P, d))
+            p["R"] = rng.normal(0.0, s, (n_rows, d))
             if kind == "distmult":
                 p["R"] += 1.0  # start near the identity relation
             else:
                 p["R"][:, : d // 2] += 1.0
         else:
-            p["R"] = rng.normal(0.0, 1.0, (P, self.rel_dim))
+            p["R"] = rng.normal(0.0, 1.0, (n_rows, self.rel_dim))
             p["W"] = rng.normal(0.0, s / np.sqrt(self.rel_dim), (d, self.rel_dim, d))
         self.params = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in p.items()}
         self.history: list[float] = []
@@ -256,10 +274,18 @@ class TensorModel:
         W, R = self.params["W"], self.params["R"]
         d, dr = self.dim, self.rel_dim
         wt = W.transpose(1, 0, 2).reshape(dr, d * d)
-        return np.ascontiguousarray((R @ wt).reshape(self.n_relations, d, d)), wt
+        return np.ascontiguousarray((R @ wt).reshape(len(R), d, d)), wt
+
+    def _route(self, rel, direction):
+        """The relation rows and direction that answer a query: with reciprocal relations a
+        head query ``(?, p, o)`` is the tail query ``(o, p^-1, ?)``, ``p^-1 = p + P``."""
+        if self.reciprocal and direction == "head":
+            return rel + self.n_relations, "tail"
+        return rel, direction
 
     def _query(self, anchor, rel, direction):
         """Query vectors ``q`` (B, d) with ``score(k) = a0_k + a_k . q``, and a cache."""
+        rel, direction = self._route(rel, direction)
         E, R = self.params["E"], self.params["R"]
         e = E[anchor]
         tail = direction == "tail"
@@ -283,6 +309,7 @@ class TensorModel:
         return q, (e, mats, extra)
 
     def _query_backward(self, anchor, rel, direction, cache, dq, grads):
+        rel, direction = self._route(rel, direction)
         R = self.params["R"]
         tail = direction == "tail"
         e = cache[0]
@@ -314,7 +341,7 @@ class TensorModel:
         else:
             wt = cache[2]
             d, dr = self.dim, self.rel_dim
-            dm = dmats.reshape(self.n_relations, d * d)
+            dm = dmats.reshape(len(dmats), d * d)
             grads["R"] += dm @ wt.T
             grads["W"] += (self.params["R"].T @ dm).reshape(dr, d, d).transpose(1, 0, 2)
 
@@ -359,7 +386,8 @@ class TensorModel:
         return x / x.sum(axis=1, keepdims=True)
 
     def score_triples(self, triples) -> np.ndarray:
-        """Score ``x(s, p, o)`` (without the bias) of each triple, shape (n,)."""
+        """Score ``x(s, p, o)`` (without the bias) of each triple, shape (n,): the tail
+        query's score (with reciprocal relations the head query scores ``(o, p^-1, s)``)."""
         t = np.asarray(triples)
         if t.ndim != 2 or t.shape[1] != 3:
             raise ValueError(f"triples: expected shape (n, 3), got {t.shape}")
@@ -380,7 +408,8 @@ class TensorModel:
             + \\frac{\\lambda}{B} \\sum_b \\big(\\lVert a_{s_b} \\rVert_3^3
             + \\lVert a_{o_b} \\rVert_3^3 + \\lVert r_{p_b} \\rVert_3^3\\big)
 
-        (plus ``lam * ||W||_3^3`` for Tucker). With logits ``x = q E^T + b`` and
+        (plus ``lam * ||W||_3^3`` for Tucker; with reciprocal relations the head term's
+        query and regulariser use ``r_{p_b^{-1}}``). With logits ``x = q E^T + b`` and
         ``G = dL/dx = (softmax(x) - y) / 2B``: ``dL/dE += G^T q``, ``dL/db = sum G``,
         ``dL/dq = G E``, then ``dL/dq`` flows into the anchor embedding and the relation
         parameters through the model's query map.
@@ -424,6 +453,8 @@ class TensorModel:
                 o, minlength=self.n_entities
             )
             n_r = np.bincount(p, minlength=self.n_relations)
+            if self.reciprocal:  # each direction uses its own relation row once
+                n_r = np.concatenate([n_r, n_r])
             for name, counts in (("E", n_e), ("R", n_r)):
                 used = np.flatnonzero(counts)
                 x = self.params[name][used]
@@ -471,6 +502,14 @@ class TensorModel:
             None (the default) trains for ``epochs``, so that the result depends on the seed
             only; with a budget it also depends on the machine's speed and load (the number
             of epochs run is ``len(returned list)``).
+
+        Notes
+        -----
+        Training holds BLAS (the ``q E^T`` products) to one thread (``threadpoolctl``), so
+        that the thread count of the machine or of ``OMP_NUM_THREADS`` cannot change a sum's
+        order; the Numba kernels are serial (no ``parallel=True``), so Numba's thread count
+        does not enter. The same seed gives bit-identical parameters on one machine; another
+        CPU (another BLAS kernel) may round differently.
         callback : callable, optional
             ``callback(epoch, mean_loss)`` after each epoch.
 
@@ -508,6 +547,12 @@ class TensorModel:
         )
         rng = as_generator(seed)
         opt = Adam(self.params, lr=lr)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._train(
+                t, epochs, batch_size, smoothing, reg, rng, opt, time_budget, callback
+            )
+
+    def _train(self, t, epochs, batch_size, smoothing, reg, rng, opt, time_budget, callback):
         t0 = time.perf_counter()
         out = []
         for ep in range(epochs):
@@ -541,7 +586,8 @@ class TensorModel:
         fi = None
         if known is not None:
             fi = FilterIndex(known, self.n_entities, self.n_relations)
-        return evaluate_ranking(self.score_tail, self.score_head, triples, fi, batch_size)
+        with threadpool_limits(limits=1, user_api="blas"):  # as fit: the same ranks
+            return evaluate_ranking(self.score_tail, self.score_head, triples, fi, batch_size)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
@@ -551,7 +597,16 @@ class TensorModel:
         file under either name. The file is written atomically (a temporary file renamed into
         place).
         """
-        meta = np.array([FORMAT_VERSION, self.n_entities, self.n_relations, self.dim, self.rel_dim])
+        meta = np.array(
+            [
+                FORMAT_VERSION,
+                self.n_entities,
+                self.n_relations,
+                self.dim,
+                self.rel_dim,
+                int(self.reciprocal),
+            ]
+        )
         return npzfile.write_arrays(
             path, dict(_meta=meta, _kind=np.array(self.kind), **self.params)
         )
@@ -575,14 +630,25 @@ class TensorModel:
             raise DataNotFoundError(str(e)) from None
         if "_meta" not in z or "_kind" not in z:
             raise ValueError(f"path: {p} is not a neuromem tensor-model file")
-        version, n, r, d, dr = _meta_ints(z, "_meta", 5, p)
-        if version != FORMAT_VERSION:
+        head = z["_meta"]
+        if head.ndim != 1 or not head.size or not np.issubdtype(head.dtype, np.integer):
+            _meta_ints(z, "_meta", 6, p)  # raises, naming the file
+        version = int(head[0])
+        if version not in (1, FORMAT_VERSION):
             raise ValueError(
-                f"path: {p} has format version {version}; this neuromem reads {FORMAT_VERSION}"
+                f"path: {p} has format version {version}; this neuromem reads 1 and "
+                f"{FORMAT_VERSION}"
             )
+        if version == 1:  # written before reciprocal relations
+            _, n, r, d, dr = _meta_ints(z, "_meta", 5, p)
+            reciprocal = 0
+        else:
+            _, n, r, d, dr, reciprocal = _meta_ints(z, "_meta", 6, p)
+        if reciprocal not in (0, 1):
+            raise ValueError(f"path: {p}: reciprocal must be 0 or 1 in _meta, got {reciprocal}")
         kind = str(z["_kind"])
         try:
-            m = cls(kind, n, r, d, rel_dim=dr)
+            m = cls(kind, n, r, d, rel_dim=dr, reciprocal=bool(reciprocal))
         except (ValueError, TypeError) as e:
             raise ValueError(f"path: {p} holds a bad model header: {e}") from None
         _load_params(m.params, z, p)

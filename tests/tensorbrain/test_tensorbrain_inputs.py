@@ -170,10 +170,17 @@ def test_corrupt_tensor_model_contents_are_refused(tmp_path):
     with pytest.raises(ValueError, match="format version 99"):
         TensorModel.load(p)
     _rewrite(p, _meta=np.array([1.5, 4, 2, 4, 4]))
-    with pytest.raises(ValueError, match="_meta must hold 5 integers"):
+    with pytest.raises(ValueError, match="_meta must hold 6 integers"):
         TensorModel.load(p)
     _rewrite(p, _meta=np.array([1, -4, 2, 4, 4]))
     with pytest.raises(ValueError, match="bad model header: n_entities"):
+        TensorModel.load(p)
+    _rewrite(p, _meta=np.array([2, 4, 2, 4, 4, 3]))
+    with pytest.raises(ValueError, match="reciprocal must be 0 or 1"):
+        TensorModel.load(p)
+    # reciprocal: R must have 2P rows
+    _rewrite(p, _meta=np.array([2, 4, 2, 4, 4, 1]), E=m.params["E"])
+    with pytest.raises(ValueError, match=r"parameter R has shape \(2, 4\)"):
         TensorModel.load(p)
 
 

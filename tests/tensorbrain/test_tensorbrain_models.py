@@ -28,10 +28,11 @@ def _numgrad_check(model, triples, smoothing, reg, rng, n_checks=12):
     return worst
 
 
+@pytest.mark.parametrize("reciprocal", [False, True])
 @pytest.mark.parametrize("kind", MODELS)
-def test_gradients_match_finite_differences(kind):
+def test_gradients_match_finite_differences(kind, reciprocal):
     rng = np.random.default_rng(11)
-    m = TensorModel(kind, 7, 3, dim=6, rel_dim=4, init_scale=0.5, seed=2)
+    m = TensorModel(kind, 7, 3, dim=6, rel_dim=4, init_scale=0.5, seed=2, reciprocal=reciprocal)
     t = np.stack([rng.integers(0, 7, 6), rng.integers(0, 3, 6), rng.integers(0, 7, 6)], 1)
     assert _numgrad_check(m, t, 0.1, 0.05, rng) < 1e-6
     assert _numgrad_check(m, t, 0.0, 0.0, rng) < 1e-6
@@ -76,6 +77,27 @@ def test_head_and_tail_queries_score_the_same_triple(kind):
     assert np.allclose(p.sum(axis=1), 1.0)
 
 
+@pytest.mark.parametrize("kind", MODELS)
+def test_reciprocal_head_query_is_the_inverse_relations_tail_query(kind):
+    m = TensorModel(kind, 9, 4, dim=8, rel_dim=5, init_scale=0.4, seed=5, reciprocal=True)
+    assert m.params["R"].shape[0] == 8  # p and p^-1
+    rng = np.random.default_rng(1)
+    o, p = rng.integers(0, 9, 10), rng.integers(0, 4, 10)
+    head = m.score_head(p, o)
+    # the same numbers from a plain model holding the inverse relations as relations 4..7
+    plain = TensorModel(kind, 9, 8, dim=8, rel_dim=5, seed=0)
+    for k in m.params:
+        plain.params[k][...] = m.params[k]
+    assert np.allclose(head, plain.score_tail(o, p + 4))
+    assert np.allclose(m.score_tail(o, p), plain.score_tail(o, p))
+    # the head query no longer uses p's own parameters: changing them leaves it unchanged
+    m.params["R"][:4] += 1.0
+    assert np.allclose(m.score_head(p, o), head)
+    assert not np.allclose(m.score_tail(o, p), plain.score_tail(o, p))
+    with pytest.raises(TypeError, match="reciprocal: expected a bool"):
+        TensorModel(kind, 3, 1, dim=4, reciprocal=1)
+
+
 def _permutation_graph(n=16, n_rel=3, seed=0):
     rng = np.random.default_rng(seed)
     rows = []
@@ -85,10 +107,13 @@ def _permutation_graph(n=16, n_rel=3, seed=0):
     return np.array(rows, dtype=np.int64)
 
 
-@pytest.mark.parametrize("kind", ["rescal", "complex", "tucker"])
-def test_training_memorises_a_graph(kind):
+@pytest.mark.parametrize(
+    "kind, reciprocal",
+    [("rescal", False), ("complex", False), ("tucker", False), ("rescal", True), ("complex", True)],
+)
+def test_training_memorises_a_graph(kind, reciprocal):
     t = _permutation_graph()
-    m = TensorModel(kind, 16, 3, dim=16, rel_dim=8, seed=0)
+    m = TensorModel(kind, 16, 3, dim=16, rel_dim=8, seed=0, reciprocal=reciprocal)
     before = m.evaluate(t, t)["mrr"]
     losses = m.fit(t, epochs=150, batch_size=16, lr=0.02, smoothing=0.0, reg=0.0, seed=0)
     after = m.evaluate(t, t)
@@ -111,18 +136,46 @@ def test_fit_time_budget_and_history():
     assert len(out) == 1 and m.history == out
 
 
-def test_save_load_roundtrip(tmp_path):
-    m = TensorModel("tucker", 5, 2, dim=4, rel_dim=3, seed=1)
+@pytest.mark.parametrize("reciprocal", [False, True])
+def test_save_load_roundtrip(tmp_path, reciprocal):
+    m = TensorModel("tucker", 5, 2, dim=4, rel_dim=3, seed=1, reciprocal=reciprocal)
     path = m.save(tmp_path / "m.npz")
     m2 = TensorModel.load(path)
-    assert m2.kind == "tucker" and m2.rel_dim == 3
+    assert m2.kind == "tucker" and m2.rel_dim == 3 and m2.reciprocal is reciprocal
     for k in m.params:
         assert np.array_equal(m.params[k], m2.params[k])
+    assert np.array_equal(m.score_head([0, 1], [2, 3]), m2.score_head([0, 1], [2, 3]))
     with pytest.raises(DataNotFoundError):
         TensorModel.load(tmp_path / "absent.npz")
     np.savez(tmp_path / "other.npz", x=np.zeros(2))
     with pytest.raises(ValueError, match="not a neuromem tensor-model file"):
         TensorModel.load(tmp_path / "other.npz")
+
+
+def test_version_1_files_load_as_non_reciprocal(tmp_path):
+    m = TensorModel("complex", 5, 2, dim=4, seed=1)
+    np.savez(tmp_path / "v1.npz", _meta=np.array([1, 5, 2, 4, 4]), _kind=np.array("complex"),
+             **m.params)  # fmt: skip
+    m2 = TensorModel.load(tmp_path / "v1.npz")
+    assert m2.reciprocal is False and np.array_equal(m2.params["R"], m.params["R"])
+
+
+def test_same_seed_same_parameters_whatever_the_blas_threads():
+    """fit holds BLAS to one thread: a process-wide limit of 2 changes nothing. (Without
+    the pin these shapes -- UMLS's 135 entities, batches of 128, dim 256 -- gave other
+    parameters with 2 OpenBLAS threads on the development machine.)"""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    t = np.stack([rng.integers(0, 135, 600), rng.integers(0, 5, 600), rng.integers(0, 135, 600)], 1)
+    runs = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            m = TensorModel("complex", 135, 5, dim=256, seed=3, reciprocal=True)
+            m.fit(t, epochs=2, batch_size=128, seed=4)
+        runs.append(m.params)
+    for k in runs[0]:
+        assert np.array_equal(runs[0][k], runs[1][k])
 
 
 def test_bad_arguments():
