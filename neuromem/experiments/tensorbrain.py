@@ -81,6 +81,11 @@ class TensorBrainKGConfig:
         Embedding size of RESCAL (its relations are ``d x d``).
     tucker_dim, tucker_rel_dim : int
         Entity and relation sizes of Tucker.
+    reciprocal : bool
+        Reciprocal relations for every tensor model (:class:`TensorModel
+        <neuromem.tensorbrain.models.TensorModel>`, ``reciprocal``): the head query
+        ``(?, p, o)`` is the tail query ``(o, p^-1, ?)`` with its own parameters. The presets
+        set it per graph from validation MRR (docs/models/tensorbrain.md).
     kg_fit : KGFitConfig
         Training of each tensor model: 40 epochs of 128 at lr 0.005, N3 weight 0.02. Training
         stops on epochs, so a seed gives the same metrics on a busy machine and an idle one;
@@ -102,6 +107,7 @@ class TensorBrainKGConfig:
     rescal_dim: int = 64
     tucker_dim: int = 64
     tucker_rel_dim: int = 32
+    reciprocal: bool = False
     kg_fit: KGFitConfig = field(
         default_factory=lambda: KGFitConfig(epochs=40, batch_size=128, lr=0.005, reg=0.02)
     )
@@ -120,6 +126,8 @@ class TensorBrainKGConfig:
             raise ValueError(
                 f"dataset: expected one of {', '.join(DATASETS)}, got {self.dataset!r}"
             )
+        if not isinstance(self.reciprocal, bool):
+            raise TypeError(f"reciprocal: expected true or false, got {self.reciprocal!r}")
         if not self.models and not self.decoder:
             raise ValueError("models: empty and decoder off; nothing to train")
         for m in self.models:
@@ -169,7 +177,9 @@ class TensorBrainKGConfig:
             size = _model_size(self, m)
             fields_ = names.get(m, ("dim",))
             check_memory(
-                training_bytes(m, n_ent, n_rel, size["dim"], size.get("rel_dim", 1)),
+                training_bytes(
+                    m, n_ent, n_rel * (1 + self.reciprocal), size["dim"], size.get("rel_dim", 1)
+                ),
                 ", ".join(f"{k}={getattr(self, k)}" for k in fields_) + f" ({m} on {self.dataset})",
             )
 
@@ -221,7 +231,12 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
     rows, curves = [], {}
     for kind in cfg.models:
         m = TensorModel(
-            kind, kg.n_entities, kg.n_relations, seed=ctx.child_rng(), **_model_size(cfg, kind)
+            kind,
+            kg.n_entities,
+            kg.n_relations,
+            seed=ctx.child_rng(),
+            reciprocal=cfg.reciprocal,
+            **_model_size(cfg, kind),
         )
         bar = ctx.progress(total=cfg.kg_fit.epochs, desc=f"{kind}")
         with ctx.phase(f"train_{kind}"):
@@ -269,6 +284,7 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
     best = max(rows, key=lambda r: r[1])
     metrics = {
         "dataset": cfg.dataset,
+        "reciprocal": cfg.reciprocal,
         "best_model": best[0],
         "mrr": best[2]["mrr"],
         "hits1": best[2]["hits1"],

@@ -51,6 +51,17 @@ def test_kg_experiment_runs_on_a_data_folder(tmp_path):
     assert json.loads((tmp_path / "out" / "result.json").read_text())["metrics"] == m
 
 
+def test_kg_experiment_reciprocal_is_the_same_run_as_a_reciprocal_model(tmp_path):
+    data = _toy_kg(tmp_path / "data")
+    kw = dict(models=["complex"], dim=8, decoder=False, overrides={"kg_fit.epochs": 3})
+    on = experiments.run("tensorbrain-kg", data=data, seed=4, reciprocal=True, **kw)["metrics"]
+    off = experiments.run("tensorbrain-kg", data=data, seed=4, **kw)["metrics"]
+    assert on["reciprocal"] is True and off["reciprocal"] is False
+    assert on["model_valid_mrr"] != off["model_valid_mrr"]
+    again = experiments.run("tensorbrain-kg", data=data, seed=4, reciprocal=True, **kw)
+    assert again["metrics"]["model_mrr"] == on["model_mrr"]
+
+
 def test_kg_experiment_errors(tmp_path, monkeypatch):
     data = _toy_kg(tmp_path / "data")
     with pytest.raises(DataNotFoundError, match="umls"):

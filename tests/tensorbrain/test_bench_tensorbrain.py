@@ -1,0 +1,73 @@
+"""benchmarks/bench_tensorbrain.py, neuromem's side on a tiny graph (PyKEEN is not needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neuromem.datasets.kg import KnowledgeGraph
+from neuromem.experiments.tensorbrain import TensorBrainKGConfig
+from neuromem.tensorbrain.config import KGFitConfig
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_tensorbrain.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    before = dict(os.environ)  # the script pins thread variables when imported
+    spec = importlib.util.spec_from_file_location("bench_tensorbrain", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    yield mod
+    for k in set(os.environ) - set(before):
+        del os.environ[k]
+
+
+def _tiny_kg(n=12, n_rel=2, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [(s, p, perm[s]) for p in range(n_rel) for perm in [rng.permutation(n)]
+            for s in range(n)]  # fmt: skip
+    t = np.array(rows, dtype=np.int64)[rng.permutation(n * n_rel)]
+    return KnowledgeGraph([f"e{i}" for i in range(n)], [f"r{i}" for i in range(n_rel)],
+                          train=t[:18], valid=t[18:21], test=t[21:])  # fmt: skip
+
+
+def test_bench_graph_runs_headline_ablation_and_baseline_per_seed(bench):
+    kg = _tiny_kg()
+    cfg = TensorBrainKGConfig(
+        dim=8, reciprocal=True, kg_fit=KGFitConfig(epochs=4, batch_size=8, lr=0.05, reg=0.0)
+    )
+    out = bench.bench_graph(kg, cfg, seeds=[0, 1], log=lambda s: None)
+    assert [r["seed"] for r in out["runs"]] == [0, 1]
+    r0 = out["runs"][0]
+    assert r0["complex"]["reciprocal"] is True and r0["complex_ablation"]["reciprocal"] is False
+    assert r0["distmult"]["model"] == "distmult" and "pykeen" not in r0
+    curve = r0["complex"]["valid_curve"]
+    assert [p[0] for p in curve] == bench.eval_epochs(4) == [1, 2, 3, 4]
+    assert curve[-1][2] == pytest.approx(r0["complex"]["valid_mrr"])
+    assert all(b[1] >= a[1] for a, b in zip(curve, curve[1:]))  # a clock that only runs on
+    s = out["summary"]["complex"]["test_mrr"]
+    mrr = [r["complex"]["test"]["mrr"] for r in out["runs"]]
+    assert s["mean"] == pytest.approx(np.mean(mrr)) and s["n"] == 2
+    assert s["min"] <= s["mean"] <= s["max"]
+    # same seed, same result
+    again = bench.bench_graph(kg, cfg, seeds=[0], log=lambda s: None)["runs"][0]
+    assert again["complex"]["test"] == r0["complex"]["test"]
+
+
+def test_seconds_to_reach_and_eval_epochs(bench):
+    curve = [[1, 0.5, 0.2], [2, 1.0, 0.6], [3, 1.5, 0.7]]
+    assert bench.seconds_to_reach(curve, 0.6) == 1.0
+    assert bench.seconds_to_reach(curve, 0.9) is None
+    assert bench.eval_epochs(100) == list(range(5, 101, 5))
+    assert bench.eval_epochs(45)[-1] == 45
+
+
+def test_bad_arguments_exit_2(bench, capsys):
+    assert bench.main(["--seeds", "a,b"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert bench.main(["--reach", "1.5"]) == 2
