@@ -85,3 +85,14 @@ def test_demo_runs_a_data_experiment_on_the_standin_and_says_so(tmp_path, capsys
 
     res = json.loads((tmp_path / "r" / "test-standin" / "result.json").read_text())
     assert res["data_source"] == standins.NOTE
+
+
+def test_a_data_note_is_written_on_every_figure_and_only_then():
+    def texts(res):
+        return [t.get_text() for f in res.figure_objects.values() for t in f.texts]
+
+    noted = experiments.run("sdr-overlap", data_note=standins.NOTE)
+    assert noted.figure_objects and all(
+        any(standins.NOTE in t.get_text() for t in f.texts) for f in noted.figure_objects.values()
+    )
+    assert not any(standins.NOTE in t for t in texts(experiments.run("sdr-overlap")))

@@ -289,8 +289,10 @@ class RunContext:
         Wall seconds per phase, filled by :meth:`phase`.
     """
 
-    def __init__(self, *, seed, backend, data, out, progress=True, figure_format="png"):
+    def __init__(self, *, seed, backend, data, out, progress=True, figure_format="png",
+                 data_note=None):  # fmt: skip
         self.figure_format = figure_format
+        self.data_note = data_note
         self.figure_objects: dict[str, Any] = {}
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
@@ -349,6 +351,11 @@ class RunContext:
         import matplotlib.pyplot as plt
 
         path = None
+        if self.data_note:
+            # a run's note on its data (the demo's offline stand-ins) is written on each
+            # figure's face, not only in result.json
+            fig.text(0.5, 0.0, f"data: {self.data_note}", ha="center", va="top",
+                     fontsize="small", color="tab:red")  # fmt: skip
         self.figure_objects[name] = fig
         if self.out is not None:
             fname = f"{name}.{self.figure_format}"
@@ -491,7 +498,7 @@ def run(
         stage = Path(tempfile.mkdtemp(dir=_existing_ancestor(out_path),
                                       prefix=f".{out_path.name}.partial-"))  # fmt: skip
     ctx = RunContext(seed=seed, backend=backend, data=data_path, out=stage, progress=progress,
-                     figure_format=figure_format)  # fmt: skip
+                     figure_format=figure_format, data_note=data_note)  # fmt: skip
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     try:

@@ -300,7 +300,8 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
             fontsize=8,
         )
     axes[0].set_title("stored flags per cell (text: all of them)")
-    axes[0].set(xlabel="grid column", ylabel="grid row")
+    axes[0].set(xlabel="grid column", ylabel="grid row",
+                xticks=range(cfg.side), yticks=range(cfg.side))  # fmt: skip
     lost_cells = sorted({k for ks in lost for k in ks})
     for cell in lost_cells:
         axes[0].add_patch(
@@ -446,13 +447,19 @@ def ca3_capacity(cfg: CA3CapacityConfig, ctx: RunContext) -> dict:
         out[f"{mode}_content_recall_accuracy"] = acc_cont
         ax[0].plot(loads, acc_cue, "o-", label=mode)
         ax[1].plot(loads, acc_cont, "o-", label=mode)
-    ax[0].set_title("cue -> content")
-    ax[1].set_title("content -> cue")
+    from matplotlib.ticker import MaxNLocator
+
+    ax[0].set_title("recall by cue (cue -> content)")
+    ax[1].set_title("recall by content (content -> cue)")
     for a in ax:
-        a.set_xlabel("stored cues")
+        a.set_xlabel("stored cues (one pattern each)")
         a.set_ylim(-0.05, 1.05)
-    ax[0].set_ylabel("recall accuracy")
-    ax[0].legend()
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax[0].set_ylabel("recall accuracy (fraction exact)")
+    ax[0].legend(title="patterns")
+    fig.suptitle(f"CA3 capacity: {cfg.n_cues} cues, {cfg.n_content} content neurons, "
+                 f"{cfg.active} active per pattern")  # fmt: skip
+    fig.tight_layout()
     ctx.save_figure(fig, "capacity")
     first = cfg.modes[0] if cfg.modes else "overlapping"
     out["n_stored"] = out.get(f"{first}_n_stored", [])

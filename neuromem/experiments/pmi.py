@@ -27,6 +27,7 @@ from neuromem.pmi.config import (
     TrainConfig,
     TransformerConfig,
 )
+from neuromem.pmi.training import loss_interval
 
 from ._registry import RunContext, register
 
@@ -214,7 +215,7 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
         ax[1].plot(np.arange(1, S + 1), metrics["ltm_drift"], label=r"$|M_l^t-M_l^0|/|M_l^0|$")
         ax[1].plot(np.arange(1, S + 1), metrics["ltm_step_change"], label="LTM step change")
         ax[1].plot(np.arange(1, S + 1), metrics["wm_step_change"], label="WM step change")
-        ax[1].set(xlabel="step", title="memory change")
+        ax[1].set(xlabel="step", ylabel="relative change (norm ratio)", title="memory change")
         ax[1].legend()
         ax[2].plot(lags, recall_w, "o-", label="WM retrieval")
         ax[2].plot(lags, recall_l, "s-", label="LTM retrieval")
@@ -224,6 +225,7 @@ def pmi_dynamics(cfg: PMIDynamicsConfig, ctx: RunContext) -> dict:
         ax[2].set(xlabel="lag k (steps since written)", ylabel="recognition AUC vs foils",
                   title="recall of an item k steps ago")  # fmt: skip
         ax[2].legend()
+        fig.suptitle("PMI memory dynamics: competitive write, consolidation, recall by lag")
         fig.tight_layout()
         ctx.save_figure(fig, "dynamics")
     return metrics
@@ -450,7 +452,7 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
             hist = fit(model, batch_fn(a_tr, model, True), len(train), cfg.train.steps,
                        cfg.train.batch_size, cfg.train.lr, np.random.default_rng(seed),
                        progress=ctx.progress, warmup=cfg.train.warmup,
-                       schedule=cfg.train.schedule,
+                       schedule=cfg.train.schedule, log_every=loss_interval(cfg.train.steps),
                        groups=a_tr["task"] if cfg.batches == "per_task" else None)  # fmt: skip
         with ctx.phase(f"test_{key}"):
             pred = predict(model, batch_fn(a_te, model, False), len(test))
@@ -476,11 +478,12 @@ def pmi_babi(cfg: PMIBabiConfig, ctx: RunContext) -> dict:
     return metrics
 
 
-def _plot_curves(ctx, curves, title, name, steps: int, log_every: int = 50):
-    """Training loss per logging interval, drawn at the interval's last step, with markers (a
-    short budget logs one or two points)."""
+def _plot_curves(ctx, curves, title, name, steps: int):
+    """Training loss per logging interval (:func:`~neuromem.pmi.training.loss_interval`),
+    drawn at the interval's last step, with markers."""
     import matplotlib.pyplot as plt
 
+    log_every = loss_interval(steps)
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for k, c in curves.items():
         at = np.minimum(log_every * np.arange(1, len(c) + 1), steps)
@@ -637,7 +640,8 @@ def pmi_sort_of_clevr(cfg: PMIClevrConfig, ctx: RunContext) -> dict:
             hist = fit(model, batch_fn(tr, img_tr, model, True), len(tr["answer"]),
                        cfg.train.steps, cfg.train.batch_size, cfg.train.lr,
                        np.random.default_rng(seed), progress=ctx.progress,
-                       warmup=cfg.train.warmup, schedule=cfg.train.schedule)  # fmt: skip
+                       warmup=cfg.train.warmup, schedule=cfg.train.schedule,
+                       log_every=loss_interval(cfg.train.steps))  # fmt: skip
         with ctx.phase(f"test_{key}"):
             pred = predict(model, batch_fn(te, img_te, model, False), len(te["answer"]))
         ok = pred == te["answer"]

@@ -773,13 +773,17 @@ def sparsey_sequences(cfg: SequencesConfig, ctx: RunContext) -> dict:
         axes[0].axhline(chance, color="grey", ls=":", label="last frame alone")
         short = [n.replace("accuracy_", "").replace("_", " ") for n in names]
         axes[0].set_xticks(x, short, fontsize=7, rotation=20)
-        axes[0].set(ylabel="sequences recognised / frames recalled", ylim=(0, 1.05))
-        axes[0].legend(fontsize=7)
+        axes[0].set(ylabel="sequences recognised / frames recalled", ylim=(0, 1.3),
+                    yticks=np.linspace(0, 1, 6),
+                    title="recognition and recall, beside the ablations")  # fmt: skip
+        axes[0].legend(fontsize=7, ncol=3, loc="upper center")
         axes[1].plot(traces["G_learn"], "o-", label="G while learning")
         axes[1].plot(traces["clean"], "s-", label="G recognising")
         axes[1].plot(traces["noisy"], "^-", label=f"G recognising, noise {cfg.noise:g}")
-        axes[1].set(xlabel="frame", ylabel="mean G", ylim=(0, 1.05))
+        axes[1].set(xlabel="frame", ylabel="mean G (familiarity)", ylim=(0, 1.05),
+                    title="familiarity along the sequences")  # fmt: skip
         axes[1].legend(fontsize=8)
+        fig.suptitle(f"Sparsey sequences: {cfg.n_sequences} sequences of {cfg.length} frames")
         fig.tight_layout()
         ctx.save_figure(fig, "sequences")
     return out
@@ -1027,12 +1031,15 @@ def sparsey_mnist(cfg: MNISTConfig, ctx: RunContext) -> dict:
                     title=f"kNN on codes: {acc(pred):.3f}")  # fmt: skip
         ex = Fte[0]
         axes[1].imshow(ex if ex.ndim == 2 else ex.sum(axis=-1), cmap="gray_r")
-        axes[1].set_title(f"preprocessed {cfg.split} image")
+        axes[1].set(title=f"a preprocessed {cfg.split} image (label {int(yte[0])})",
+                    xlabel="pixel column", ylabel="pixel row")  # fmt: skip
         bins = np.linspace(0, 1, 41)
         axes[2].hist(run["G_learn"][0], bins=bins, alpha=0.6, label="model", density=True)
         axes[2].hist(run0["G_learn"][0], bins=bins, alpha=0.6, label="chi = 0", density=True)
-        axes[2].set(xlabel="G of level-1 MAC-frames while learning", ylabel="density")
+        axes[2].set(xlabel="G of level-1 MAC-frames while learning", ylabel="density",
+                    title="familiarity while learning")  # fmt: skip
         axes[2].legend(fontsize=8)
+        fig.suptitle(f"Sparsey on MNIST: {len(tr)} training, {len(te)} {cfg.split} images")
         fig.tight_layout()
         ctx.save_figure(fig, "mnist")
     ctx.save_array("mnist_codes", codes=run["te_codes"], labels=yte, pred=pred)

@@ -361,9 +361,9 @@ def sparsey_hierarchy(cfg: HierarchyConfig, ctx: RunContext) -> dict:
             [f"{n}\nAUC {out[f'auc_stored_vs_recombined_{n}']:.2f}" for n in names],
             fontsize=7,
         )
-        ax.set(ylabel="mean familiarity (top level)", ylim=(0, 1.05))
+        ax.set(ylabel="mean familiarity (top level)", ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))
         ax.set_title("stored wholes vs recombined familiar parts", fontsize=9)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, ncol=3, loc="upper center")
         snames = ["two_level", "one_level", "no_persistence", "no_d", "chi0", "l1_start_unit"]
         for j, kind in enumerate(("clean", "corrupted", "blank")):
             ax2.bar(
@@ -374,11 +374,13 @@ def sparsey_hierarchy(cfg: HierarchyConfig, ctx: RunContext) -> dict:
             )
         ax2.axhline(out["seq_chance"], color="grey", ls=":", label="chance")
         ax2.set_xticks(np.arange(len(snames)), snames, fontsize=7)
-        ax2.set(ylabel="sequences told apart at the last frame", ylim=(0, 1.05))
+        ax2.set(ylabel="sequences told apart at the last frame", ylim=(0, 1.3),
+                yticks=np.linspace(0, 1, 6))  # fmt: skip
         ax2.set_title(
             f"persistence: {cfg.n_sequences} sequences sharing all but frame 0", fontsize=9
         )
-        ax2.legend(fontsize=7)
+        ax2.legend(fontsize=7, ncol=4, loc="upper center")
+        fig.suptitle("Sparsey hierarchy: the two-level model beside its ablations and a null")
         fig.tight_layout()
         ctx.save_figure(fig, "hierarchy")
     return out

@@ -181,6 +181,12 @@ def fit(
     return {"loss_curve": curve, "train_seconds": time.perf_counter() - t0 - spent}
 
 
+def loss_interval(steps: int) -> int:
+    """Steps per entry of the loss curve for a budget of ``steps``: 50, or fewer for a short
+    budget so that it still logs about 20 points (at least 1 step per entry)."""
+    return max(1, min(50, int(steps) // 20))
+
+
 def lr_factor(step: int, steps: int, warmup: int = 0, schedule: str = "constant") -> float:
     """Learning-rate multiplier at 0-based ``step`` of ``steps`` (see :func:`fit`)."""
     if step < warmup:

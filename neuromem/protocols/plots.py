@@ -139,6 +139,12 @@ def plot_interference(results: dict[str, dict], title: str = "interference"):
     return fig
 
 
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def plot_forgetting(results: dict[str, dict], title: str = "recency and forgetting"):
     """Recency curves (exact recall by key against block age) and, for memories that can
     forget, the kept/forgotten AUC after forgetting beside its null (the AUC before)."""
@@ -154,6 +160,7 @@ def plot_forgetting(results: dict[str, dict], title: str = "recency and forgetti
         ylim=(-0.03, 1.03),
     )
     axes[0].invert_xaxis()
+    axes[0].xaxis.set_major_locator(_integer_ticks())
     axes[0].legend(fontsize=7)
     names = list(results)
     x = np.arange(len(names))

@@ -150,3 +150,10 @@ def test_import_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "BackendUnavailableError" in out.stdout
+
+
+@pytest.mark.parametrize("steps, every", [(4000, 50), (40, 2), (5, 1)])
+def test_loss_interval_logs_about_twenty_points_of_a_short_budget(steps, every):
+    from neuromem.pmi.training import loss_interval
+
+    assert loss_interval(steps) == every  # 50 for a full run; >= 5 points (or every step)
