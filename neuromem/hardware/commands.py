@@ -11,37 +11,9 @@ import argparse
 import contextlib
 import json
 import os
-import sys
 from pathlib import Path
 
 from neuromem.errors import ConfigError
-
-
-@contextlib.contextmanager
-def _output_to(path: Path | None):
-    """Send everything written to file descriptors 1 and 2 (sPyNNaker's log lines, progress
-    bars and warnings, Python's or not) to ``path`` for the block; ``None``: leave them."""
-    if path is None:
-        yield
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = (os.dup(1), os.dup(2))
-    try:
-        with open(path, "ab") as fh:
-            os.dup2(fh.fileno(), 1)
-            os.dup2(fh.fileno(), 2)
-            try:
-                yield
-            finally:
-                with contextlib.suppress(Exception):
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                os.dup2(saved[0], 1)
-                os.dup2(saved[1], 2)
-    finally:
-        os.close(saved[0])
-        os.close(saved[1])
 
 
 def _warnings_summary_now() -> None:
@@ -58,6 +30,8 @@ def _warnings_summary_now() -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Describe the sPyNNaker configuration, check a named board, map the CA3 memory."""
+    from neuromem.spiking.backends.env import output_to
+
     from . import check_configured_board, map_ca3, using_cfg
 
     if args.timeout <= 0 or args.timeout > 30:
@@ -85,7 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 0
     with using_cfg(args.cfg if args.cfg else None) as wd:
         log = None if args.verbose else wd / "spinnaker.log"
-        with _output_to(log):
+        with output_to(log):
             m = map_ca3(args.cues, args.content, workdir=wd, board_timeout=args.timeout)
             if log is not None:
                 _warnings_summary_now()
@@ -114,9 +88,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     """Print a shipped sPyNNaker template, or write it to ``--out`` (never over a file)."""
-    import os
     import tempfile
-    from pathlib import Path
 
     from neuromem.presets import spinnaker_template
 

@@ -2,14 +2,18 @@
 
 :func:`spinnaker_config` reads what ``~/.spynnaker.cfg`` (and a ``./spynnaker.cfg`` read on top
 of it) points at without importing sPyNNaker; :func:`configure_brian2` imports Brian2 with
-its compiled code cached under :func:`brian2_cache_dir`. Which backends exist and whether
-they are usable is :mod:`neuromem.spiking.backends`.
+its compiled code cached under :func:`brian2_cache_dir`; :func:`output_to` sends a
+simulator's chatter (sPyNNaker's log lines and progress bars) to a file. Which backends exist
+and whether they are usable is :mod:`neuromem.spiking.backends`.
 """
 
 from __future__ import annotations
 
 import configparser
+import contextlib
+import logging
 import os
+import sys
 from pathlib import Path
 
 __all__ = [
@@ -18,6 +22,7 @@ __all__ = [
     "LOCAL_CFG",
     "brian2_cache_dir",
     "configure_brian2",
+    "output_to",
 ]
 
 
@@ -121,3 +126,57 @@ def configure_brian2(target: str = "cython"):
     brian2.prefs.codegen.runtime.cython.cache_dir = str(cache / "cython")
     brian2.prefs.codegen.target = target
     return brian2
+
+
+def _stream_handlers() -> list[logging.StreamHandler]:
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    return [
+        h
+        for lg in loggers
+        for h in lg.handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+
+
+@contextlib.contextmanager
+def output_to(path: str | os.PathLike | None):
+    """Send everything written for the block to the file ``path`` (appended): Python's
+    ``sys.stdout``/``sys.stderr`` (what a notebook shows), file descriptors 1 and 2 (a
+    terminal, compiled code) and the log handlers that write to the console (sPyNNaker's
+    ``logging.basicConfig`` handler, made before or inside the block). Everything is put
+    back afterwards, also on an error. ``None``: leave the output alone."""
+    if path is None:
+        yield
+        return
+    out0, err0 = sys.stdout, sys.stderr
+    consoles = {id(x) for x in (out0, err0, sys.__stdout__, sys.__stderr__) if x is not None}
+    for stream in (out0, err0):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved = (os.dup(1), os.dup(2))
+    try:
+        with open(path, "a", buffering=1, errors="replace") as fh:
+            moved = [(h, h.stream) for h in _stream_handlers() if id(h.stream) in consoles]
+            for h, _ in moved:
+                h.setStream(fh)
+            os.dup2(fh.fileno(), 1)
+            os.dup2(fh.fileno(), 2)
+            sys.stdout = sys.stderr = fh
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    fh.flush()
+                sys.stdout, sys.stderr = out0, err0
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+                for h, stream in moved:
+                    h.setStream(stream)
+                for h in _stream_handlers():  # made inside the block: to the console again
+                    if h.stream is fh:
+                        h.setStream(err0)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
