@@ -174,6 +174,10 @@ def versions() -> dict[str, str]:
         "torch",
         "pooch",
         "tqdm",
+        "threadpoolctl",
+        "dask",
+        "elephant",
+        "pykeen",
     ):
         try:
             out[dist.lower()] = metadata.version(dist)
