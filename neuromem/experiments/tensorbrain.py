@@ -503,6 +503,7 @@ def _plot_decoding(world, ep, probs, plan):
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, len(plan), figsize=(3.0 * len(plan), 3.0))
     s, p, o = ep
@@ -517,6 +518,7 @@ def _plot_decoding(world, ep, probs, plan):
             ax.bar(np.arange(len(pr)), pr, color=colors)
             ax.set(title=f"labels of {'subject' if lab_seen == 1 else 'object'}", ylim=(0, 1))
             ax.set_xlabel("label (red: true)")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             continue
         if kind == "entity":
             tgt, title = (s, "subject") if ent_seen == 0 else (o, "object")
@@ -527,7 +529,9 @@ def _plot_decoding(world, ep, probs, plan):
         ax.bar(np.arange(len(pr)), pr, color=colors)
         ax.set(title=f"P({title} | window, h)", ylim=(0, 1))
         ax.set_xlabel("index (red: true)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     np.atleast_1d(axes)[0].set_ylabel("probability")
+    fig.suptitle("perception of one test scene: what each decoding step reads out")
     fig.tight_layout()
     return fig
 
@@ -537,14 +541,21 @@ def _plot_recall(loads, curve, fidelity, ages, recency):
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.0, 3.2))
     a1.plot(loads, curve, "o-", label="recall = true triple")
     a1.plot(loads, fidelity, "s--", label="recall = perceived triple")
-    a1.set(xscale="log", xlabel="stored episodes", ylabel="accuracy", ylim=(0, 1.02))
+    a1.set(xscale="log", xlabel="stored episodes", ylabel="accuracy", ylim=(0, 1.02),
+           title="recall against load")  # fmt: skip
+    a1.set_xticks(list(loads), [str(n) for n in loads], minor=False)
+    a1.xaxis.set_minor_locator(NullLocator())
     a1.legend(fontsize=8)
-    a2.plot(ages, recency, "o-")
-    a2.set(xlabel="age (episodes stored since)", ylabel="recall = perceived", ylim=(0, 1.02))
+    a2.plot(ages, recency, "o-", label="recall = perceived triple")
+    a2.set(xlabel="age (episodes stored since)", ylabel="recall = perceived", ylim=(0, 1.02),
+           title="recall against age")  # fmt: skip
+    a2.legend(fontsize=8)
+    fig.suptitle("episodic memory: recall from the time index alone")
     fig.tight_layout()
     return fig
 
