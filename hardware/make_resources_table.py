@@ -2,10 +2,16 @@
 
 Every row comes from a virtual-board mapping made here with sPyNNaker (no hardware needed):
 the CA3 memory is built with ``pyNN.spiNNaker`` and mapped onto a virtual SpiNN-5 board.
+Populations of more than 254 neurons (sPyNNaker's longest plastic row) are cut into slices
+(``neuromem.spiking.split``); the table gives the slices of the largest population and the
+seconds each mapping took (on the machine that made it).
 
 Usage::
 
-    python hardware/make_resources_table.py [--sizes 5x10 16x6 ...] [--out DIR]
+    python hardware/make_resources_table.py [--sizes 5x10 16x6 ...] [--out DIR] [--merge]
+
+``--merge`` keeps the rows of ``DIR/resources.json`` for sizes not given (so that the large
+sizes can be mapped one at a time).
 
 Writes ``DIR/resources.json`` and ``DIR/resources.md`` (default DIR: ``hardware/``) and
 prints the Markdown table (pasted into ``hardware/README.md``).
@@ -32,6 +38,9 @@ DEFAULT_SIZES = [
     "128x128",
     "100x200",
     "256x256",
+    "300x300",
+    "512x512",
+    "1000x1000",
 ]
 
 
@@ -49,14 +58,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", type=_size, default=[_size(s) for s in DEFAULT_SIZES])
     ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--merge", action="store_true", help="keep DIR's rows of other sizes")
     args = ap.parse_args(argv)
+    from neuromem.presets import spinnaker_template
+
     home = Path(tempfile.mkdtemp(prefix="neuromem_vboard_home_"))
-    (home / ".spynnaker.cfg").write_text((HERE / "virtual-board.cfg").read_text())
+    (home / ".spynnaker.cfg").write_text(spinnaker_template("virtual-board"))
     os.environ["HOME"] = str(home)  # sPyNNaker reads ~/.spynnaker.cfg
 
     from neuromem.hardware import ca3_counts, map_ca3
 
     rows = []
+    old = args.out / "resources.json"
+    if args.merge and old.is_file():
+        keep = json.loads(old.read_text())
+        rows = [r for r in keep if (r["n_cues"], r["n_content"]) not in args.sizes]
     for c, n in args.sizes:
         t0 = time.perf_counter()
         wd = tempfile.mkdtemp(prefix="neuromem_map_")
@@ -69,18 +85,25 @@ def main(argv=None) -> int:
             shutil.rmtree(wd, ignore_errors=True)
         m["map_seconds"] = round(time.perf_counter() - t0, 2)
         rows.append(m)
-        print(f"c={c} n={n}: {m['cores']} cores on {m['chips']} chip(s)", flush=True)
+        print(
+            f"c={c} n={n}: {m['cores']} cores on {m['chips']} chip(s), {m['map_seconds']} s",
+            flush=True,
+        )
+    rows.sort(key=lambda r: (r["n_cues"] * r["n_content"], r["n_cues"]))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "resources.json").write_text(json.dumps(rows, indent=2))
     lines = [
-        "| cues c | content n | neurons | spike sources | synapses | plastic | cores | chips |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| cues c | content n | neurons | spike sources | synapses | plastic | slices "
+        "| cores | chips | map s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in rows:
         where = f"{m['cores']} | {m['chips']}" if m["cores"] is not None else "does not map | -"
+        slices = max((m.get("slices") or {"": 1}).values())
         lines.append(
             f"| {m['n_cues']} | {m['n_content']} | {m['neurons']} | {m['sources']} | "
-            f"{m['synapses']} | {m['plastic_synapses']} | {where} |"
+            f"{m['synapses']} | {m['plastic_synapses']} | {slices} | {where} | "
+            f"{m.get('map_seconds', '')} |"
         )
     notes = sorted({m["error"] for m in rows if "error" in m})
     if notes:

@@ -69,6 +69,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"plastic) -> {m['cores']} cores on {m['chips']} chip(s) "
         f"(+{m['system_cores']} system cores; machine of {m['machine_chips']} chips)"
     )
+    cut = {k: v for k, v in (m.get("slices") or {}).items() if v > 1}
+    if cut:
+        print(
+            f"split: populations of more than {m['slice_size']} neurons (sPyNNaker's longest "
+            f"plastic row) cut into slices: " + ", ".join(f"{k} {v}" for k, v in cut.items())
+        )
     print(f"sPyNNaker reports: {wd / 'reports'}")
     if log is not None:
         import re

@@ -212,9 +212,42 @@ def get_backend(name: str):
     return _BACKENDS[name]
 
 
-def create(network, backend: str = "numba", **options):
-    """Build a simulator for ``network`` on ``backend`` (state kept between runs)."""
-    return get_backend(backend)(network, **options)
+def create(network, backend: str = "numba", slice_size: int | None = None, **options):
+    """Build a simulator for ``network`` on ``backend`` (state kept between runs).
+
+    Parameters
+    ----------
+    network : Network
+    backend : str
+        Backend name (see :data:`TABLE`).
+    slice_size : int, optional
+        Cut every population of more than ``slice_size`` neurons into slices and run the
+        split network, read back under the original labels and indices (see
+        :mod:`neuromem.spiking.split`). Default: the backend's row limit (``max_row``:
+        ``pynn:spiNNaker`` 254, the longest plastic row sPyNNaker maps), none for the others.
+    **options
+        Backend options.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``slice_size`` not an int >= 1, or above the backend's row limit.
+    """
+    cls = get_backend(backend)
+    limit = getattr(cls, "max_row", None)
+    if slice_size is None:
+        slice_size = limit
+    if slice_size is not None:
+        from ..split import SlicedSimulator, check_slice_size
+
+        slice_size = check_slice_size(slice_size)
+        if limit is not None and slice_size > limit:
+            raise ValueError(
+                f"slice_size: {backend} maps rows of at most {limit} synapses, got {slice_size}"
+            )
+        if any(p.size > slice_size for p in getattr(network, "populations", {}).values()):
+            return SlicedSimulator(network, cls, slice_size, **options)
+    return cls(network, **options)
 
 
 def run(network, duration: float, backend: str = "numba", **options):
@@ -228,7 +261,7 @@ def run(network, duration: float, backend: str = "numba", **options):
     backend : str
         Backend name (see :data:`TABLE`).
     **options
-        Backend options.
+        Backend options (and ``slice_size``, see :func:`create`).
 
     Returns
     -------

@@ -14,6 +14,7 @@ inhibitory weights          negative            positive           negative
 all-to-all without self     by cell: as list    by index: native   by cell: as list
 changing spike times        ``set``             rebuild            rebuild
 no spikes at all            empty lists         ``[]``             empty lists
+longest row (``max_row``)   no limit            254 (sliced)       no limit
 smallest spike source       2 neurons           1 neuron           1 neuron
 input offset (steps)        0                   0                  2
 CA3 answers late by         3 steps             0 (the board)      1 step
@@ -107,6 +108,11 @@ class PyNNQuirks:
         the description (pyNN.nest 0.13 hands a spike at ``t`` to NEST at ``t - min_delay``,
         and NEST refuses a spike time of 0 or less: an input at 1 ms raised, one at 0 ms was
         dropped).
+    max_row : int or None
+        Most synapses of one presynaptic neuron onto one population the simulator maps (one
+        row; sPyNNaker 7.4.1: 254 plastic synapses, ``SynapseRowTooBigException`` beyond):
+        larger populations are cut into slices of at most this many neurons (see
+        :mod:`neuromem.spiking.split`); None: no limit.
     """
 
     module: str
@@ -117,13 +123,14 @@ class PyNNQuirks:
     sources_settable: bool
     min_source_size: int = 1
     input_offset: int = 0
+    max_row: int | None = None
 
 
 #: The known differences, in one place.
 QUIRKS = {
     "brian2": PyNNQuirks("pyNN.brian2", 0.0, True, -1.0, False, True, min_source_size=2),
     # sPyNNaker 7.4.1: Population.set(spike_times=<list per neuron>) fails when partitioning
-    "spiNNaker": PyNNQuirks("pyNN.spiNNaker", 1.0, False, 1.0, True, False),
+    "spiNNaker": PyNNQuirks("pyNN.spiNNaker", 1.0, False, 1.0, True, False, max_row=254),
     # pyNN.nest 0.13 + NEST 3.10: spike times shifted earlier by min_delay (1 ms) and NEST
     # refuses times <= 0 and times not after the current time: every input goes 2 steps
     # later, and changed inputs rebuild the network (run again from 0) instead of ``set``
@@ -637,6 +644,7 @@ def _factory(simulator: str):
     def make(network, **options):
         return PyNNSimulator(network, simulator, **options)
 
+    make.max_row = QUIRKS[simulator].max_row  # create() slices populations beyond it
     make.__name__ = f"pynn_{simulator}"
     make.__doc__ = f"Build ``network`` with pyNN.{simulator} (see :class:`PyNNSimulator`)."
     return make
