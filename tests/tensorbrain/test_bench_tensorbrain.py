@@ -48,8 +48,10 @@ def test_bench_graph_runs_headline_ablation_and_baseline_per_seed(bench):
     assert r0["distmult"]["model"] == "distmult" and "pykeen" not in r0
     curve = r0["complex"]["valid_curve"]
     assert [p[0] for p in curve] == bench.eval_epochs(4) == [1, 2, 3, 4]
-    assert curve[-1][2] == pytest.approx(r0["complex"]["valid_mrr"])
-    assert all(b[1] >= a[1] for a, b in zip(curve, curve[1:]))  # a clock that only runs on
+    assert curve[-1][3] == pytest.approx(r0["complex"]["valid_mrr"])
+    for col in (1, 2):  # wall and CPU clocks that only run on
+        assert all(b[col] >= a[col] for a, b in zip(curve, curve[1:]))
+    assert r0["complex"]["train_cpu_seconds"] >= curve[-1][2]
     s = out["summary"]["complex"]["test_mrr"]
     mrr = [r["complex"]["test"]["mrr"] for r in out["runs"]]
     assert s["mean"] == pytest.approx(np.mean(mrr)) and s["n"] == 2
@@ -60,8 +62,9 @@ def test_bench_graph_runs_headline_ablation_and_baseline_per_seed(bench):
 
 
 def test_seconds_to_reach_and_eval_epochs(bench):
-    curve = [[1, 0.5, 0.2], [2, 1.0, 0.6], [3, 1.5, 0.7]]
-    assert bench.seconds_to_reach(curve, 0.6) == 1.0
+    curve = [[1, 0.5, 0.4, 0.2], [2, 1.0, 0.8, 0.6], [3, 1.5, 1.2, 0.7]]
+    assert bench.seconds_to_reach(curve, 0.6) == 0.8
+    assert bench.seconds_to_reach(curve, 0.6, cpu=False) == 1.0
     assert bench.seconds_to_reach(curve, 0.9) is None
     assert bench.eval_epochs(100) == list(range(5, 101, 5))
     assert bench.eval_epochs(45)[-1] == 45
