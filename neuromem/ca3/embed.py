@@ -9,6 +9,11 @@ the caller makes its own populations and wires them to the memory with :func:`co
 one simulation (``mem.sim.run(ms)``). The hook runs again at a rebuild (sPyNNaker rebuilds when
 input spike times change), so it must make its populations anew each time. The helpers import
 nothing from PyNN themselves: they use the module handed to the hook.
+
+A memory cut into slices (``pynn:spiNNaker`` beyond 254 neurons a population, or a
+``slice_size`` option; see :mod:`neuromem.spiking.split`) hands its sliced populations to the
+hook as :class:`~neuromem.spiking.split.PyNNSlices`; the helpers then connect each slice to
+the matching view ``pop[a:b]`` of the caller's population and return the list of projections.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ def connect_in(sim, populations, source, part: str, weight: float = 6.0, delay: 
 
     Returns
     -------
-    the PyNN ``Projection``
+    the PyNN ``Projection`` (a list of them, one per slice, when the memory is sliced)
 
     Raises
     ------
@@ -75,7 +80,7 @@ def connect_out(sim, populations, target, part: str, weight: float = 6.0, delay:
 
     Returns
     -------
-    the PyNN ``Projection``
+    the PyNN ``Projection`` (a list of them, one per slice, when the memory is sliced)
 
     Raises
     ------
@@ -87,14 +92,27 @@ def connect_out(sim, populations, target, part: str, weight: float = 6.0, delay:
 
 
 def _one_to_one(sim, source, target, weight, delay, label: str):
-    """A one-to-one excitatory static projection ``source`` -> ``target`` (same sizes)."""
+    """A one-to-one excitatory static projection ``source`` -> ``target`` (same sizes); one
+    per slice (a list) when either is a memory's sliced population."""
+    from neuromem.spiking.split import PyNNSlices
+
     kind, part = label.split(":")
     _same_size(source, target, f"{kind}({part!r})")
-    return sim.Projection(
-        source,
-        target,
-        sim.OneToOneConnector(),
-        sim.StaticSynapse(weight=float(weight), delay=float(delay)),
-        receptor_type="excitatory",
-        label=label,
-    )
+    if isinstance(target, PyNNSlices):
+        pairs = [(source[a:b], pop, f"{label}[{a}:{b}]") for pop, a, b in target.slices]
+    elif isinstance(source, PyNNSlices):
+        pairs = [(pop, target[a:b], f"{label}[{a}:{b}]") for pop, a, b in source.slices]
+    else:
+        pairs = None
+    projs = [
+        sim.Projection(
+            pre,
+            post,
+            sim.OneToOneConnector(),
+            sim.StaticSynapse(weight=float(weight), delay=float(delay)),
+            receptor_type="excitatory",
+            label=lab,
+        )
+        for pre, post, lab in (pairs or [(source, target, label)])
+    ]
+    return projs if pairs is not None else projs[0]

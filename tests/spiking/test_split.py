@@ -124,3 +124,74 @@ def test_schedule_split_gives_the_same_spikes(backend):
     assert res[0][0] == res[1][0]
     assert sum(res[0][1].spike_counts().values()) > 100
     _same(res[0][1], res[1][1])
+
+
+@pytest.mark.parametrize("backend", ["pynn:brian2"], indirect=True)
+def test_embedding_a_sliced_memory_connects_every_slice(backend):
+    """connect_in/connect_out on a sliced memory: one projection per slice, from and to the
+    matching views of the caller's populations; the caller's cue 0 recalls the preloaded
+    pattern in the caller's reader cells, under the original indices (pyNN.brian2 builds
+    projections slowly: only the content populations are cut here)."""
+    from neuromem.ca3 import connect_in, connect_out
+    from neuromem.spiking.split import PyNNSlices
+
+    w1, w2 = np.zeros((5, 10)), np.zeros((10, 5))
+    w1[0, [0, 1, 8, 9]] = 6.0
+    w2[[0, 1, 8, 9], 0] = 6.0
+    mine = {}
+
+    def wire(sim, pops):
+        assert isinstance(pops["OUTcont"], PyNNSlices) and len(pops["OUTcont"].slices) == 2
+        src = sim.Population(5, sim.SpikeSourceArray(spike_times=[[2.0], [], [], [], []]))
+        reader = sim.Population(10, sim.IF_curr_exp(cm=0.27, tau_m=3.0, tau_syn_E=0.3,
+                                                    v_rest=-60.0, v_reset=-60.0,
+                                                    v_thresh=-57.0))  # fmt: skip
+        reader.initialize(v=-60.0)
+        reader.record("spikes")
+        mine["in"] = connect_in(sim, pops, src, "cue")
+        mine["out"] = connect_out(sim, pops, reader, "content")
+        mine["reader"] = reader
+
+    weights = {"cue_to_content": w1, "content_to_cue": w2}
+    mem = CA3Memory(5, 10, backend=backend, weights=weights, on_build=wire, slice_size=5)
+    mem.sim.run(20.0)
+    assert not isinstance(mine["in"], list) and len(mine["out"]) == 2  # cues: one slice
+    seg = mine["reader"].get_data("spikes").segments[-1]
+    fired = sorted(int(st.annotations["source_index"]) for st in seg.spiketrains if len(st))
+    assert fired == [0, 1, 8, 9]
+    assert sorted(set(mem.spikes("OUTcont")[1].tolist())) == [0, 1, 8, 9]
+
+
+def test_connect_in_slices_the_callers_population_as_the_memory():
+    from types import SimpleNamespace
+
+    from neuromem.ca3 import connect_in
+    from neuromem.spiking.split import PyNNSlices
+
+    class Pop(SimpleNamespace):
+        def __getitem__(self, sl):
+            return ("view", sl.start, sl.stop)
+
+    calls = []
+    fake = SimpleNamespace(
+        Projection=lambda *a, **k: calls.append((a, k)) or len(calls),
+        OneToOneConnector=lambda: "one-to-one",
+        StaticSynapse=lambda **k: ("static", k),
+    )
+    parts = [Pop(size=4), Pop(size=3), Pop(size=3)]
+    pops = {
+        "CA3contCueRecall": PyNNSlices("CA3contCueRecall", list(zip(parts, (0, 4, 7), (4, 7, 10))))
+    }
+    assert connect_in(fake, pops, Pop(size=10), "content") == [1, 2, 3]
+    assert [c[0][:2] for c in calls] == [
+        (("view", 0, 4), parts[0]),
+        (("view", 4, 7), parts[1]),
+        (("view", 7, 10), parts[2]),
+    ]
+    assert [c[1]["label"] for c in calls] == [
+        "connect_in:content[0:4]",
+        "connect_in:content[4:7]",
+        "connect_in:content[7:10]",
+    ]
+    with pytest.raises(ValueError, match="sizes differ"):
+        connect_in(fake, pops, Pop(size=9), "content")
