@@ -62,8 +62,8 @@ class CA3FunctionalConfig:
         learn's) plus ``read_lag``, the maximum :data:`MAX_SPACING_MS`.
     read_lag : int
         Extra ms during which each operation's output is still read (``CA3Memory``'s
-        ``read_lag``): 0 for the backends with the board's timing; ``pynn:nest`` answers one
-        step late (1), ``pynn:brian2`` three (3).
+        ``read_lag``): 0 for the backends with the board's timing (``pynn:nest`` among them);
+        ``pynn:brian2`` answers three steps late (3).
     """
 
     spacing: int = 10

@@ -37,16 +37,28 @@ def _csv(path, rows, header="t_ms,op,cue,content"):
     return path
 
 
+def _nest_skip():
+    from neuromem.spiking.backends import probe
+
+    st = probe("pynn:nest")
+    return pytest.mark.skipif(not st.available, reason=f"pynn:nest not usable here: {st.reason}")
+
+
 @pytest.mark.parametrize(
     "backend",
-    ["numba", pytest.param("brian2", marks=pytest.mark.brian2)],
+    [
+        "numba",
+        pytest.param("brian2", marks=pytest.mark.brian2),
+        pytest.param("pynn:nest", marks=_nest_skip()),
+    ],
 )
 @pytest.mark.parametrize("name, c, n", RECORDINGS)
 def test_schedule_from_recording_reproduces_it_spike_for_spike(
     golden_dir, tmp_path, name, c, n, backend
 ):
     """The recording's input rows as a schedule CSV, run by ``neuromem ca3 schedule`` on
-    numba and on brian2: every spike of the board, and every answer right."""
+    numba, brian2 and pynn:nest (NEST stepping the reference's step, see
+    ``neuromem.spiking.backends._stepped``): every spike of the board, every answer right."""
     path = golden_dir / "ca3" / name
     if not path.is_file():
         pytest.skip(f"{path} not found")

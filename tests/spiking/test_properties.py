@@ -67,11 +67,6 @@ def _settings(backend: str, n_reference: int, n_other: int = 4):
     "pynn:brian2",
     reason="pyNN.brian2 with tau_refrac = dt = 1 ms lets a cell fire on consecutive steps",
 )
-@pytest.mark.deviation(
-    "pynn:nest",
-    reason="pyNN.nest: a cell driven every step fires closer than the reference's refractory "
-    "hold allows (Hypothesis finds a case at once)",
-)
 def test_refractory_and_weight_bounds(backend):
     @_settings(backend, 25)
     @given(st.integers(0, 10_000), st.sampled_from([1.0, 2.0, 3.0]))

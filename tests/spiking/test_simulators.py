@@ -41,15 +41,6 @@ PYNN_STDP = (
     "pyNN.brian2 runs PyNN's online trace-based spike-pair rule (weights change at post spikes "
     "too), not sPyNNaker's deferred pre-driven rule"
 )
-#: Measured deviations of pyNN.nest (NEST 3.10 from the package index; issue 19).
-NEST_HOP = (
-    "pyNN.nest: a synaptic hop takes one step more than its delay (input at 3 ms, delay 2: "
-    "spike at 6 ms)"
-)
-NEST_STDP = (
-    "pyNN.nest runs NEST's online trace-based stdp_synapse, not sPyNNaker's deferred pre-driven "
-    "rule (after depression a weight of 2.237 against the reference's 2.283)"
-)
 ONLY_REFERENCE_OPTIONS = pytest.mark.parametrize("backend", ["numba", "brian2"], indirect=True)
 
 
@@ -85,11 +76,6 @@ def _v_after_one_input(weight, cell):
     "above the closed form of the reference's step (1.05 w* stays silent, 1.1 w* fires) and "
     "the spike comes one step later",
 )
-@pytest.mark.deviation(
-    "pynn:nest",
-    reason="pyNN.nest integrates iaf_psc_exp exactly: 1.01 times the closed-form threshold "
-    "weight of the reference's step stays silent",
-)
 def test_threshold_from_closed_form(backend):
     """A weight just above the closed-form threshold fires, just below does not."""
     w_star = 3.0 / _v_after_one_input(1.0, CELL)
@@ -100,7 +86,6 @@ def test_threshold_from_closed_form(backend):
 
 
 @pytest.mark.deviation("pynn:brian2", reason=HOP)
-@pytest.mark.deviation("pynn:nest", reason=NEST_HOP)
 def test_delay_shifts_spike(backend):
     for d in (1, 2, 5):
         res = run(_one([3.0], 6.0, delay=float(d)), 12.0, backend=backend)
@@ -181,7 +166,6 @@ def _stdp_net(pre_times, post_times, a=1.0, w0=0.0):
 
 
 @pytest.mark.deviation("pynn:brian2", reason=PYNN_STDP)
-@pytest.mark.deviation("pynn:nest", reason=NEST_STDP)
 def test_stdp_potentiation_value_deferred(backend):
     """Pre at 0, post at 4 (drive at 3): the weight changes at the next pre spike (20) by
     A * exp(-(4 + 1 - 0) / tau_plus) (the post seen one delay later), then depressed by the
@@ -195,7 +179,6 @@ def test_stdp_potentiation_value_deferred(backend):
 
 
 @pytest.mark.deviation("pynn:brian2", reason=PYNN_STDP)
-@pytest.mark.deviation("pynn:nest", reason=NEST_STDP)
 def test_stdp_depression_value(backend):
     """Post at 2 (drive at 1), pre at 4: the pre depresses by A * exp(-(4 - 2 - 1) / tau_minus)
     from w0 (post seen one delay later)."""

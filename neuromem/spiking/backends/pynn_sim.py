@@ -16,18 +16,28 @@ changing spike times        ``set``             rebuild            rebuild
 no spikes at all            empty lists         ``[]``             empty lists
 longest row (``max_row``)   no limit            254 (sliced)       no limit
 smallest spike source       2 neurons           1 neuron           1 neuron
-input offset (steps)        0                   0                  2
-CA3 answers late by         3 steps             0 (the board)      1 step
+input offset (steps)        0                   0                  1
+reference step (substeps)   no (0)              native             rebuilt (4)
+CA3 answers late by         3 steps             0 (the board)      0 (the board)
 ==========================  ==================  =================  ==================
 
 The input offset: pyNN.nest 0.13 hands a spike at ``t`` to NEST at ``t - min_delay`` and NEST
 3.10 refuses a spike time of 0 or less (an input at 1 ms raised, one at 0 ms was silently
-dropped) and any time not after its current time; every input is handed over 2 steps later,
-the simulation runs 2 steps longer and every spike read back is moved 2 steps earlier, so
-that inputs act at the description's times; changed inputs rebuild the network and run it
-again from 0 (no injection into the past). The last row is the ``read_lag`` a
-:class:`~neuromem.ca3.CA3Memory` needs to read the answers in its windows (measured on the
-recorded CA3 scenario; it is not applied by itself).
+dropped) and any time not after its current time; every input is handed over 1 step later,
+the simulation runs 1 step longer and every spike read back is moved 1 step earlier, so
+that inputs act at the description's times (the cells start from a ``v`` that has decayed to
+``v_init`` at the description's time 0); changed inputs rebuild the network and run it
+again from 0 (no injection into the past). The reference step: pyNN.nest's own cells
+(``iaf_psc_exp_ps``, spikes between steps, by default; ``iaf_psc_exp`` on the grid) add a
+spike's current after the step's membrane update and integrate the current's decay within
+the step, and NEST's ``stdp_synapse`` reads the postsynaptic trace strictly before
+``t - delay``: a hop took a step more, a spike moved ``V`` less, and a re-learned CA3 cue was
+not forgotten. NEST then runs the reference's step rebuilt from delta cells, one delayed
+projection per step of each synaptic current and parrot relays for the plastic terms, at
+``dt / 4`` (:mod:`~neuromem.spiking.backends._stepped`): the same spikes and weights as the
+reference (its 15-spike postsynaptic history aside: NEST keeps every spike). The last row is
+the ``read_lag`` a :class:`~neuromem.ca3.CA3Memory` needs to read the answers in its windows
+(measured on the recorded CA3 scenario; it is not applied by itself).
 
 Every population is built whole (no population views), so one-to-one projections connect
 index ``i`` to index ``i`` on every simulator; all-to-all projections without
@@ -41,8 +51,8 @@ get ``A / w_max``.
 What each simulator computes is its own: pyNN.brian2 integrates the continuous equations and
 runs an online, trace-based spike-pair rule (weights change at post spikes too); sPyNNaker runs
 the board's discrete-time update and deferred, pre-driven STDP (see
-:mod:`~neuromem.spiking.backends.numba_sim`). Only ``pynn:spiNNaker`` on a board is expected
-to match the recordings.
+:mod:`~neuromem.spiking.backends.numba_sim`); pyNN.nest runs the reference's step as rebuilt
+above. ``pynn:spiNNaker`` on a board and ``pynn:nest`` match the recordings.
 
 PyNN keeps one simulation per simulator module: building a second :class:`PyNNSimulator` on
 the same module ends the first (its results stay readable). A build that fails ends its PyNN
@@ -52,7 +62,9 @@ simulation and leaves no state behind: the next build starts afresh.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
+import logging
 import os
 import shutil
 import tempfile
@@ -74,6 +86,14 @@ from ._common import (
     _population,
     _result,
     _steps,
+)
+from ._stepped import (
+    delta_cell_parameters,
+    kicks,
+    plastic_delay,
+    relay_delay,
+    start_v,
+    stdp_amplitudes,
 )
 
 __all__ = ["PyNNQuirks", "QUIRKS", "PyNNSimulator"]
@@ -108,6 +128,11 @@ class PyNNQuirks:
         the description (pyNN.nest 0.13 hands a spike at ``t`` to NEST at ``t - min_delay``,
         and NEST refuses a spike time of 0 or less: an input at 1 ms raised, one at 0 ms was
         dropped).
+    substeps : int
+        0: the simulator's own ``IF_curr_exp``. Else the reference's step is rebuilt (see
+        :mod:`~neuromem.spiking.backends._stepped`): ``IF_curr_delta`` cells, each synapse
+        cut into one delayed term per step of its decaying current, plastic terms fed by
+        parrot copies, the simulator run at ``dt / substeps`` with on-grid spikes.
     max_row : int or None
         Most synapses of one presynaptic neuron onto one population the simulator maps (one
         row; sPyNNaker 7.4.1: 254 plastic synapses, ``SynapseRowTooBigException`` beyond):
@@ -124,6 +149,7 @@ class PyNNQuirks:
     min_source_size: int = 1
     input_offset: int = 0
     max_row: int | None = None
+    substeps: int = 0
 
 
 #: The known differences, in one place.
@@ -131,13 +157,37 @@ QUIRKS = {
     "brian2": PyNNQuirks("pyNN.brian2", 0.0, True, -1.0, False, True, min_source_size=2),
     # sPyNNaker 7.4.1: Population.set(spike_times=<list per neuron>) fails when partitioning
     "spiNNaker": PyNNQuirks("pyNN.spiNNaker", 1.0, False, 1.0, True, False, max_row=254),
-    # pyNN.nest 0.13 + NEST 3.10: spike times shifted earlier by min_delay (1 ms) and NEST
-    # refuses times <= 0 and times not after the current time: every input goes 2 steps
-    # later, and changed inputs rebuild the network (run again from 0) instead of ``set``
-    "nest": PyNNQuirks("pyNN.nest", 1.0, True, -1.0, False, False, input_offset=2),
+    # pyNN.nest 0.13 + NEST 3.10: spike times shifted earlier by min_delay and NEST refuses
+    # times <= 0 and times not after the current time: every input goes 1 step later, and
+    # changed inputs rebuild the network (run again from 0) instead of ``set``; NEST steps
+    # the reference's update rebuilt from delta cells at dt / 4 (see ._stepped)
+    "nest": PyNNQuirks("pyNN.nest", 1.0, True, -1.0, False, False, input_offset=1, substeps=4),
 }
 
 _ACTIVE: dict[str, PyNNSimulator] = {}
+
+
+@contextlib.contextmanager
+def _quiet_pynn():
+    """PyNN's own log held to errors for a moment."""
+    log = logging.getLogger("PyNN")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+@functools.cache
+def _delta_cell(sim):
+    """``sim.IF_curr_delta`` whose ``v`` is NEST's ``V_m`` (pyNN.nest 0.13 maps none: its
+    ``initialize(v=...)`` is dropped, the cell starts at NEST's -70 mV, and ``v`` cannot be
+    recorded)."""
+    base = sim.IF_curr_delta
+    if getattr(base, "variable_map", None):
+        return base
+    return type("IF_curr_delta", (base,), {"variable_map": {"v": "V_m"}, "scale_factors": {"v": 1}})
 
 
 def _check_spinnaker_cfg() -> dict:
@@ -350,7 +400,77 @@ class PyNNSimulator:
             dendritic_delay_fraction=q.dendritic_delay_fraction,
         )
 
-    def _connector(self, pr, sign: float):
+    def _stepped_max_delay(self) -> float:
+        """Longest delay of the stepped projections (ms; PyNN's default maximum is 10)."""
+        longest = 1.0
+        for pr in self.network.projections.values():
+            if len(pr):
+                n = len(kicks(pr.post.celltype.parameters(), pr.receptor_type, self.dt, pr.label))
+                longest = max(longest, pr.synapse_type.delay + (n - 1) * self.dt)
+        return longest
+
+    def _stepped_projection(self, pr, sign: float):
+        """``pr`` as the reference steps it (see :mod:`._stepped`): one projection per term
+        of its decaying current; returns the first term's (its weights are read back)."""
+        sim, dt = self.sim, self.dt
+        h = dt / self.quirks.substeps
+        st = pr.synapse_type
+        ks = kicks(pr.post.celltype.parameters(), pr.receptor_type, dt, pr.label)
+        pre, post = self.pops[pr.pre.label], self.pops[pr.post.label]
+        if pr.plastic:
+            td, wd = st.timing_dependence, st.weight_dependence
+            if pr.receptor_type == "inhibitory":
+                raise ConfigError(
+                    f"projection {pr.label!r}: {self.name} has no plastic inhibitory current "
+                    "synapses (NEST's stdp_synapse needs weight and Wmax of one sign)"
+                )
+            if wd.w_min != 0.0:
+                raise ConfigError(
+                    f"projection {pr.label!r}: {self.name} needs w_min = 0 (NEST's "
+                    f"stdp_synapse has none), got {wd.w_min}"
+                )
+            frac = 1.0 if self.amp_wmax else (1.0 / wd.w_max if wd.w_max > 0 else 0.0)
+            a_plus, a_minus = stdp_amplitudes(
+                td.A_plus * frac, td.A_minus * frac, td.tau_plus, td.tau_minus, h
+            )
+        first = None
+        for j, k in enumerate(ks):
+            conn = self._connector(pr, sign, scale=k)
+            if not pr.plastic:
+                syn = sim.StaticSynapse(weight=sign * st.weight * k, delay=st.delay + j * dt)
+                src = pre
+            else:
+                # pyNN.nest scales w_max by 1000 (nA -> pA) but IF_curr_delta weights are mV
+                syn = sim.STDPMechanism(
+                    timing_dependence=sim.SpikePairRule(
+                        tau_plus=td.tau_plus, tau_minus=td.tau_minus, A_plus=a_plus,
+                        A_minus=a_minus,
+                    ),
+                    weight_dependence=sim.AdditiveWeightDependence(
+                        w_min=0.0, w_max=wd.w_max * k / 1000.0
+                    ),
+                    weight=st.weight * k,
+                    delay=plastic_delay(st.delay, j, dt, h),
+                )  # fmt: skip
+                src = sim.Population(
+                    pr.pre.size, sim.native_cell_type("parrot_neuron")(),
+                    label=f"{pr.label}#relay{j}",
+                )  # fmt: skip
+                sim.Projection(
+                    pre, src, sim.OneToOneConnector(),
+                    sim.StaticSynapse(weight=1.0, delay=relay_delay(j, dt, h)),
+                )  # fmt: skip
+            with _quiet_pynn():  # "Several STDP models are available": one, stdp_synapse
+                proj = sim.Projection(
+                    src, post, conn, syn, receptor_type=pr.receptor_type, label=f"{pr.label}#{j}"
+                )
+            if first is None:
+                first = proj
+        # pyNN.nest reads weights back as pA -> nA (times 0.001); they are mV here
+        self._wscale[pr.label] = 1000.0 / ks[0]
+        return first
+
+    def _connector(self, pr, sign: float, scale: float = 1.0):
         sim, q = self.sim, self.quirks
         c = pr.connector
         if isinstance(c, OneToOneConnector):
@@ -361,7 +481,7 @@ class PyNNSimulator:
             return sim.AllToAllConnector(allow_self_connections=c.allow_self_connections)
         pre_i, post_i = pr.connections()
         if isinstance(c, FromListConnector) and c.weights is not None:
-            w = sign * pr.initial_weights()
+            w = sign * scale * pr.initial_weights()
             rows = [(int(a), int(b), float(x)) for a, b, x in zip(pre_i, post_i, w)]
             return sim.FromListConnector(rows, column_names=["weight"])
         return sim.FromListConnector([(int(a), int(b)) for a, b in zip(pre_i, post_i)])
@@ -390,26 +510,42 @@ class PyNNSimulator:
     def _build_pynn(self) -> None:
         sim = self.sim
         with self._cwd():
-            sim.setup(timestep=self.dt, **self.setup_options)
+            if self.quirks.substeps:
+                h = self.dt / self.quirks.substeps
+                opts = {"max_delay": self._stepped_max_delay(), **self.setup_options}
+                sim.setup(timestep=h, min_delay=h, spike_precision="on_grid", **opts)
+            else:
+                sim.setup(timestep=self.dt, **self.setup_options)
             self.pops = {}
             self._given = {}
             for p in self.network.populations.values():
                 if p.is_source:
                     cell = self._source_cell(p)
+                elif self.quirks.substeps:
+                    par = p.celltype.parameters()
+                    cell = _delta_cell(sim)(**delta_cell_parameters(par, self.dt, p.label))
                 else:
                     cell = sim.IF_curr_exp(**p.celltype.parameters())
                 pp = sim.Population(p.size, cell, label=p.label)
                 if p.is_source:
                     self._given[p.label] = self._times(p)
-                if not p.is_source:
+                if not p.is_source and self.quirks.substeps:
+                    lead = self.quirks.input_offset * self.dt
+                    par = p.celltype.parameters()
+                    pp.initialize(v=start_v(par, p.celltype.initial_v, lead, p.label))
+                elif not p.is_source:
                     pp.initialize(v=p.celltype.initial_v)
                 if "spikes" in p.record:
                     pp.record("spikes")
                 self.pops[p.label] = pp
             self.projs = {}
+            self._wscale = {}
             for pr in self.network.projections.values():
                 sign = self.quirks.inhibitory_sign if pr.receptor_type == "inhibitory" else 1.0
                 if not len(pr):
+                    continue
+                if self.quirks.substeps:
+                    self.projs[pr.label] = self._stepped_projection(pr, sign)
                     continue
                 self.projs[pr.label] = sim.Projection(
                     self.pops[pr.pre.label],
@@ -553,7 +689,7 @@ class PyNNSimulator:
                     # cannot be read back; NaN everywhere says "no data"
                     pr = self.network.projections[lab]
                     w = np.full((pr.pre.size, pr.post.size), np.nan)
-                out[lab] = np.abs(w)  # the description's weights are >= 0 (nA)
+                out[lab] = np.abs(w) * self._wscale.get(lab, 1.0)  # >= 0 (nA)
         return out
 
     def _data(self) -> tuple:
