@@ -13,7 +13,9 @@ nothing from PyNN themselves: they use the module handed to the hook.
 A memory cut into slices (``pynn:spiNNaker`` beyond 254 neurons a population, or a
 ``slice_size`` option; see :mod:`neuromem.spiking.split`) hands its sliced populations to the
 hook as :class:`~neuromem.spiking.split.PyNNSlices`; the helpers then connect each slice to
-the matching view ``pop[a:b]`` of the caller's population and return the list of projections.
+the matching neurons ``a`` to ``b - 1`` of the caller's population (a list connector of those
+pairs: sPyNNaker 7.4.1's one-to-one connector fails on a population view) and return the list
+of projections.
 """
 
 from __future__ import annotations
@@ -98,21 +100,27 @@ def _one_to_one(sim, source, target, weight, delay, label: str):
 
     kind, part = label.split(":")
     _same_size(source, target, f"{kind}({part!r})")
-    if isinstance(target, PyNNSlices):
-        pairs = [(source[a:b], pop, f"{label}[{a}:{b}]") for pop, a, b in target.slices]
+    if isinstance(target, PyNNSlices):  # caller's neuron a + k -> neuron k of a slice
+        pairs = [
+            (source, pop, [(a + k, k) for k in range(b - a)], f"{label}[{a}:{b}]")
+            for pop, a, b in target.slices
+        ]
     elif isinstance(source, PyNNSlices):
-        pairs = [(pop, target[a:b], f"{label}[{a}:{b}]") for pop, a, b in source.slices]
+        pairs = [
+            (pop, target, [(k, a + k) for k in range(b - a)], f"{label}[{a}:{b}]")
+            for pop, a, b in source.slices
+        ]
     else:
         pairs = None
     projs = [
         sim.Projection(
             pre,
             post,
-            sim.OneToOneConnector(),
+            sim.OneToOneConnector() if conn is None else sim.FromListConnector(conn),
             sim.StaticSynapse(weight=float(weight), delay=float(delay)),
             receptor_type="excitatory",
             label=lab,
         )
-        for pre, post, lab in (pairs or [(source, target, label)])
+        for pre, post, conn, lab in (pairs or [(source, target, None, label)])
     ]
     return projs if pairs is not None else projs[0]

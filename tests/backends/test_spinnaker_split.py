@@ -32,3 +32,26 @@ def test_cli_check_maps_a_memory_beyond_one_row(pynn_spinnaker, capsys):
     assert m["slices"]["CA3contCueRecall"] == 2 and m["slices"]["CA3contCondInt"] == 1
     assert m["cores_per_population"]["CA3contCueRecall"] >= 2
     assert m["cores"] == sum(m["cores_per_population"].values()) and m["chips"] >= 1
+
+
+@pytest.mark.spinnaker
+def test_sliced_memory_embedded_in_a_callers_network_maps(pynn_spinnaker):
+    """A sliced memory wired to the caller's populations (one list projection per slice:
+    sPyNNaker 7.4.1's one-to-one connector fails on population views) maps and places."""
+    from neuromem.ca3 import CA3Memory, connect_in, connect_out
+
+    made = {}
+
+    def wire(sim, pops):
+        cues = sim.Population(5, sim.SpikeSourceArray(spike_times=[[2.0], [], [], [], []]))
+        reader = sim.Population(10, sim.IF_curr_exp())
+        made["in"] = connect_in(sim, pops, cues, "cue")
+        made["out"] = connect_out(sim, pops, reader, "content")
+
+    mem = CA3Memory(5, 10, backend="pynn:spiNNaker", on_build=wire, slice_size=4)
+    mem.sim.run(10.0)
+    m = mem.sim.mapping()
+    mem.sim.end()
+    assert [len(made["in"]), len(made["out"])] == [2, 3]
+    assert m["slices"]["OUTcont"] == 3 and m["cores_per_population"]["OUTcont"] == 3
+    assert set(m["cores_per_population"]) == set(POPULATIONS)

@@ -168,25 +168,21 @@ def test_connect_in_slices_the_callers_population_as_the_memory():
     from neuromem.ca3 import connect_in
     from neuromem.spiking.split import PyNNSlices
 
-    class Pop(SimpleNamespace):
-        def __getitem__(self, sl):
-            return ("view", sl.start, sl.stop)
-
     calls = []
     fake = SimpleNamespace(
         Projection=lambda *a, **k: calls.append((a, k)) or len(calls),
         OneToOneConnector=lambda: "one-to-one",
+        FromListConnector=lambda pairs: ("list", pairs),
         StaticSynapse=lambda **k: ("static", k),
     )
-    parts = [Pop(size=4), Pop(size=3), Pop(size=3)]
-    pops = {
-        "CA3contCueRecall": PyNNSlices("CA3contCueRecall", list(zip(parts, (0, 4, 7), (4, 7, 10))))
-    }
-    assert connect_in(fake, pops, Pop(size=10), "content") == [1, 2, 3]
-    assert [c[0][:2] for c in calls] == [
-        (("view", 0, 4), parts[0]),
-        (("view", 4, 7), parts[1]),
-        (("view", 7, 10), parts[2]),
+    parts = [SimpleNamespace(size=s) for s in (4, 3, 3)]
+    sliced = PyNNSlices("CA3contCueRecall", list(zip(parts, (0, 4, 7), (4, 7, 10))))
+    mine = SimpleNamespace(size=10)
+    assert connect_in(fake, {"CA3contCueRecall": sliced}, mine, "content") == [1, 2, 3]
+    assert [c[0][:3] for c in calls] == [
+        (mine, parts[0], ("list", [(0, 0), (1, 1), (2, 2), (3, 3)])),
+        (mine, parts[1], ("list", [(4, 0), (5, 1), (6, 2)])),
+        (mine, parts[2], ("list", [(7, 0), (8, 1), (9, 2)])),
     ]
     assert [c[1]["label"] for c in calls] == [
         "connect_in:content[0:4]",
@@ -194,4 +190,4 @@ def test_connect_in_slices_the_callers_population_as_the_memory():
         "connect_in:content[7:10]",
     ]
     with pytest.raises(ValueError, match="sizes differ"):
-        connect_in(fake, pops, Pop(size=9), "content")
+        connect_in(fake, {"CA3contCueRecall": sliced}, SimpleNamespace(size=9), "content")
