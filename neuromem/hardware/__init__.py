@@ -121,13 +121,15 @@ def map_ca3(
     workdir=None,
     board_timeout: float = 5.0,
     slice_size: int | None = None,
+    quiet: bool = True,
 ) -> dict:
     """Build the CA3 memory with ``pyNN.spiNNaker``, run ``run_ms`` and report the mapping.
 
     On a virtual board this maps, places and routes without hardware; on a board it also runs.
     Populations of more than ``slice_size`` neurons (default 254, the longest plastic row
     sPyNNaker maps) are cut into slices, each a population of its own (see
-    :mod:`neuromem.spiking.split`); cores are counted per original population.
+    :mod:`neuromem.spiking.split`); cores are counted per original population. ``quiet``:
+    sPyNNaker's output goes to ``spinnaker.log`` in the work folder (False: to the console).
 
     Returns
     -------
@@ -147,9 +149,8 @@ def map_ca3(
     from neuromem.spiking import create
 
     net = build_network(n_cues, n_content, [[1.0]] + [[]] * (n_cues - 1), [[1.0]] * n_content)
-    sim = create(
-        net, "pynn:spiNNaker", slice_size=slice_size, workdir=workdir, board_timeout=board_timeout
-    )
+    sim = create(net, "pynn:spiNNaker", slice_size=slice_size, workdir=workdir,
+                 board_timeout=board_timeout, quiet=quiet)  # fmt: skip
     try:
         sim.run(float(run_ms))
         out = sim.mapping()

@@ -60,7 +60,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     with using_cfg(args.cfg if args.cfg else None) as wd:
         log = None if args.verbose else wd / "spinnaker.log"
         with output_to(log):
-            m = map_ca3(args.cues, args.content, workdir=wd, board_timeout=args.timeout)
+            m = map_ca3(args.cues, args.content, workdir=wd, board_timeout=args.timeout,
+                        quiet=not args.verbose)  # fmt: skip
             if log is not None:
                 _warnings_summary_now()
     print(

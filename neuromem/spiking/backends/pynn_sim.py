@@ -74,6 +74,7 @@ from pathlib import Path
 import numpy as np
 
 from neuromem.errors import BackendUnavailableError, ConfigError
+from neuromem.spiking.backends.env import output_to
 
 from ..network import AllToAllConnector, FromListConnector, Network, OneToOneConnector
 from ..results import SimulationResult
@@ -252,6 +253,10 @@ class PyNNSimulator:
         populations by label: there the caller builds the rest of a larger PyNN network and
         wires it to these populations (e.g. :func:`neuromem.ca3.connect_in`). Everything is
         then run together.
+    quiet : bool
+        sPyNNaker only: its log lines and progress bars go to :attr:`log_path`
+        (``spinnaker.log`` in the work folder) instead of the terminal or the notebook
+        (:func:`~neuromem.spiking.backends.env.output_to`); False shows them.
     **setup_options
         Passed to ``sim.setup`` (e.g. ``time_scale_factor`` for sPyNNaker).
 
@@ -273,6 +278,7 @@ class PyNNSimulator:
         board_timeout: float = 5.0,
         brian2_target: str = "numpy",
         on_build=None,
+        quiet: bool = True,
         **setup_options,
     ):
         if not isinstance(network, Network):
@@ -301,6 +307,9 @@ class PyNNSimulator:
         if on_build is not None and not callable(on_build):
             raise TypeError(f"on_build must be callable, got {type(on_build).__name__}")
         self.on_build = on_build
+        if not isinstance(quiet, bool):
+            raise TypeError(f"quiet must be True or False, got {quiet!r}")
+        self.quiet = quiet
         if simulator == "spiNNaker":
             cfg = _check_spinnaker_cfg()
             if check_board:
@@ -347,9 +356,15 @@ class PyNNSimulator:
         old = os.getcwd()
         os.chdir(self.workdir)
         try:
-            yield
+            with output_to(self.log_path):
+                yield
         finally:
             os.chdir(old)
+
+    @property
+    def log_path(self) -> Path | None:
+        """sPyNNaker's output when ``quiet`` (``WORKDIR/spinnaker.log``), else None."""
+        return self.workdir / "spinnaker.log" if self.quiet and self.workdir else None
 
     def _times(self, pop, t0: int = 0) -> list:
         out = []
