@@ -108,15 +108,20 @@ def test_numba_memory_split_gives_the_same_spikes_answers_and_weights():
         np.testing.assert_array_equal(w, m1.weights()[k])
 
 
-@pytest.mark.parametrize("backend", ["brian2", "pynn:brian2"], indirect=True)
+@pytest.mark.parametrize(
+    "backend",
+    ["brian2", pytest.param("pynn:brian2", marks=pytest.mark.slow), "pynn:nest"],
+    indirect=True,
+)
 def test_schedule_split_gives_the_same_spikes(backend):
     """The whole schedule in one run: the split network's spikes equal the unsplit one's
-    (pyNN.brian2 builds every projection slowly: a smaller memory there)."""
+    (pyNN.brian2 builds every projection slowly: a smaller memory there, only its content
+    populations cut)."""
     pynn = backend == "pynn:brian2"
     lag = 3 if pynn else 0
     c, n, k = (4, 6, 2) if pynn else (C, N, len(PATTERNS))
     res = []
-    for opts in ({}, {"slice_size": 3 if pynn else 4}):
+    for opts in ({}, {"slice_size": 4}):  # pyNN.brian2: the 6 content neurons cut in two
         m = CA3Memory(c, n, backend=backend, read_lag=lag, **opts)
         ops = m.run_schedule(_ops(lag, k, n))
         assert isinstance(m.sim, SlicedSimulator) == bool(opts)
@@ -126,6 +131,7 @@ def test_schedule_split_gives_the_same_spikes(backend):
     _same(res[0][1], res[1][1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["pynn:brian2"], indirect=True)
 def test_embedding_a_sliced_memory_connects_every_slice(backend):
     """connect_in/connect_out on a sliced memory: one projection per slice, from and to the
