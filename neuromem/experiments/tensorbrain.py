@@ -26,7 +26,9 @@ synthetic scenes.
     per slot of the whole sensory input, same training episodes);
     ``episodic_recall_accuracy`` (test episodes perceived, given a one-shot time index and
     stored; recalled from the time index alone; the true triple) and
-    ``episodic_recall_fidelity`` (the perceived triple), both also ``_localist``;
+    ``episodic_recall_fidelity`` (the perceived triple), both also ``_localist``, and the
+    nulls ``episodic_recall_accuracy_null_center`` / ``_null_shuffled`` (recall from the mean
+    training time index, or from another test episode's index; ``fidelity`` likewise);
     ``episodic_recall_curve`` / ``episodic_recall_fidelity_curve`` at ``episodic_recall_loads``
     stored episodes; ``episodic_recency_curve`` (a forgetting memory) and
     ``episodic_recency_curve_no_decay`` by ``episodic_recency_ages``;
@@ -450,6 +452,7 @@ class TensorBrainScenesConfig:
             ("brain.leak", b.leak),
             ("fit.weight_decay", f.weight_decay),
             ("episodic.train_noise", e.train_noise),
+            ("episodic.form_noise", e.form_noise),
         ):
             if not (np.isfinite(v) and v >= 0):
                 raise ValueError(f"{name}: must be a finite number >= 0, got {v}")
@@ -490,6 +493,7 @@ class TensorBrainScenesConfig:
             ("brain.window_mode", b.window_mode, ("regions", "scene", "once")),
             ("brain.wm_source", b.wm_source, ("blackboard", "index")),
             ("fit.measure", f.measure, ("expectation", "teacher", "argmax", "sample")),
+            ("fit.schedule", f.schedule, ("constant", "cosine")),
             ("replay_measure", self.replay_measure, ("argmax", "sample", "expectation")),
             ("episodic.index", e.index, ("distributed", "localist")),
             ("world.structure", w.structure, ("ring", "feature")),
@@ -621,6 +625,7 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
         batch_size=cfg.fit.batch_size,
         lr=cfg.fit.lr,
         weight_decay=cfg.fit.weight_decay,
+        schedule=cfg.fit.schedule,
     )
 
     def build(**over):
@@ -720,7 +725,8 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
                 ],
             )
         ]
-        states = tb.form_time_index(ptg, e.form_steps, e.form_lr)
+        form_seed = int(ctx.child_rng().integers(2**31))
+        states = tb.form_time_index(ptg, e.form_steps, e.form_lr, e.form_noise, form_seed)
         perceived = pool_out["triples"]
         mem_seed = int(ctx.child_rng().integers(2**31))
 
@@ -737,6 +743,14 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
         ids = np.arange(cfg.n_test)
         acc, fid = recall(memory(cfg.n_test), ids)
         acc_loc, fid_loc = recall(memory(cfg.n_test, index="localist"), ids)
+        # nulls without the mechanism: every episode recalled from the centre (the mean
+        # training time index: no episode-specific state), or from another episode's index
+        null = EpisodicMemory(tb.dim, index="localist", center=center)
+        null.store(np.repeat(center[None, :], cfg.n_test, axis=0))
+        acc_null, fid_null = recall(null, ids)
+        shuffled = EpisodicMemory(tb.dim, index="localist", center=center)
+        shuffled.store(states[: cfg.n_test][np.roll(ids, 1)])
+        acc_shuf, fid_shuf = recall(shuffled, ids)
         curve, curve_fid = [], []
         for L in cfg.recall_loads:
             a, f_ = recall(memory(L), np.arange(min(L, cfg.n_test)))
@@ -761,7 +775,7 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
         sim_out = tb.perceive(world.sense(sim_trip, rng_sim))
         stg = [sim_out["subject"], sim_out["subject_labels"].astype(float), sim_out["object"]]
         stg += [sim_out["object_labels"].astype(float), sim_out["predicate"]]
-        sim_states = tb.form_time_index(stg, e.form_steps, e.form_lr)
+        sim_states = tb.form_time_index(stg, e.form_steps, e.form_lr, e.form_noise, form_seed + 1)
         interference = {}
         for name, fill in (
             ("similar", sim_states),
@@ -856,6 +870,10 @@ def tensorbrain_scenes(cfg: TensorBrainScenesConfig, ctx: RunContext) -> dict:
         "episodic_recall_fidelity": float(fid.mean()),
         "episodic_recall_accuracy_localist": float(acc_loc.mean()),
         "episodic_recall_fidelity_localist": float(fid_loc.mean()),
+        "episodic_recall_accuracy_null_center": float(acc_null.mean()),
+        "episodic_recall_fidelity_null_center": float(fid_null.mean()),
+        "episodic_recall_accuracy_null_shuffled": float(acc_shuf.mean()),
+        "episodic_recall_fidelity_null_shuffled": float(fid_shuf.mean()),
         "episodic_recall_loads": list(cfg.recall_loads),
         "episodic_recall_curve": curve,
         "episodic_recall_fidelity_curve": curve_fid,

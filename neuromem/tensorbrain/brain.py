@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._training import SCHEDULES, train_multitask
 from .config import BrainConfig, BrainFitConfig, EpisodicConfig
 from .models import Adam
 
@@ -544,8 +545,13 @@ class SceneBrain:
         weight_decay: float = BrainFitConfig.weight_decay,
         seed=0,
         callback=None,
+        schedule: str = BrainFitConfig.schedule,
     ) -> list[float]:
-        """Adam on mini-batches of every task, interleaved at random; mean loss per epoch."""
+        """Adam on mini-batches of every task, interleaved at random; mean loss per epoch.
+
+        ``schedule``: ``"constant"`` learning rate, or ``"cosine"`` decay over the epochs,
+        ``lr (1 + cos(pi e / epochs)) / 2`` in epoch ``e``.
+        """
         if isinstance(tasks, SceneTask):
             tasks = [tasks]
         if not tasks:
@@ -560,29 +566,27 @@ class SceneBrain:
         _int("batch_size", batch_size)
         _num("lr", lr, strict=True)
         _num("weight_decay", weight_decay)
+        _choice("schedule", schedule, SCHEDULES)
         rng = _rng(seed)
-        opt = Adam(self.params, lr=lr)
-        out = []
-        for ep in range(epochs):
-            batches = []
-            for ti, t in enumerate(tasks):
-                order = rng.permutation(len(t))
-                batches += [(ti, order[s : s + batch_size]) for s in range(0, len(t), batch_size)]
-            total = 0.0
-            for j in rng.permutation(len(batches)):
-                ti, idx = batches[j]
-                loss, grads = self.loss_and_grad(tasks[ti], idx, rng)
-                if weight_decay > 0:
-                    for k, v in self.params.items():
-                        if k.startswith(("A_", "W", "V", "B")):
-                            grads[k] += weight_decay * v
-                opt.step(grads)
-                total += loss
-            out.append(total / len(batches))
-            self.history.append(out[-1])
+
+        def epoch_done(ep, loss):
+            self.history.append(loss)
             if callback is not None:
-                callback(ep, out[-1])
-        return out
+                callback(ep, loss)
+
+        return train_multitask(
+            self.params,
+            [len(t) for t in tasks],
+            lambda ti, idx: self.loss_and_grad(tasks[ti], idx, rng),
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            rng=rng,
+            weight_decay=weight_decay,
+            decays=lambda k: k.startswith(("A_", "W", "V", "B")),
+            schedule=schedule,
+            callback=epoch_done,
+        )
 
     # ------------------------------------------------------------------ decoding
     def decode(self, start, inputs=None, measure="argmax", targets=None, seed=None, windows=True):
@@ -627,9 +631,14 @@ class SceneBrain:
             targets = [
                 c.astype(np.float64) if k == "labels" else c for k, c in zip(self.plan, chosen)
             ]
-            out["time"] = memory.store(
-                self.form_time_index(targets, memory.form_steps, memory.form_lr)
+            formed = self.form_time_index(
+                targets,
+                memory.form_steps,
+                memory.form_lr,
+                memory.form_noise,
+                seed=np.random.default_rng([memory.seed, len(memory)]),
             )
+            out["time"] = memory.store(formed)
         return out
 
     def form_time_index(
@@ -637,6 +646,8 @@ class SceneBrain:
         targets,
         steps: int = EpisodicConfig.form_steps,
         lr: float = EpisodicConfig.form_lr,
+        noise: float = EpisodicConfig.form_noise,
+        seed=0,
     ) -> np.ndarray:
         """One-shot embeddings of new time indices, one per episode, shape (B, dim).
 
@@ -644,18 +655,27 @@ class SceneBrain:
         when there are none) and takes ``steps`` Adam steps on the episodic (``tkg``) loss of
         decoding ``targets`` (per step of :attr:`plan`; usually what perception decoded)
         from ``a_t`` alone -- the authors' episodic task restricted to the new index, the
-        decoder itself unchanged.
+        decoder itself unchanged. With ``noise`` > 0 each step decodes from ``a_t`` plus
+        Gaussian noise of that fraction of the RMS of the centred training embeddings
+        (drawn from ``seed``), as the episodic task trains (:attr:`SceneTask.state_noise`):
+        the index is formed where crosstalk does not change what it decodes.
         """
         steps = _int("steps", steps, 0)
         lr = _num("lr", lr, strict=True)
+        noise = _num("noise", noise)
         B = next(len(t) for t in targets if t is not None)
         tg = self._check_targets(targets, B)
         At = self.params["A_time"]
         a0 = At.mean(axis=0) if len(At) else self.params["a_pre"]
+        scale = noise * np.sqrt(np.mean((At - a0) ** 2)) if len(At) > 1 else 0.0
+        rng = _rng(seed)
         state = {"a": np.repeat(a0[None, :], B, axis=0)}
         opt = Adam(state, lr=lr)
         for _ in range(steps):
-            _, cache, _, _ = self._forward(state["a"], None, tg, "teacher", windows=False)
+            a = state["a"]
+            if scale > 0:
+                a = a + scale * rng.standard_normal(a.shape)
+            _, cache, _, _ = self._forward(a, None, tg, "teacher", windows=False)
             _, dq0 = self._backward(cache, B)
             opt.step({"a": dq0 * B})
         return state["a"].copy()
@@ -812,7 +832,7 @@ class EpisodicMemory:
     ----------
     dim : int
         Size of the stored states (the decoder's ``dim``).
-    index, n_units, decay, form_steps, form_lr
+    index, n_units, decay, form_steps, form_lr, form_noise
         See :class:`~neuromem.tensorbrain.config.EpisodicConfig`.
     center : ndarray, optional
         Subtracted before storage and added back on reading (the mean scene state).
@@ -830,6 +850,7 @@ class EpisodicMemory:
         form_lr: float = EpisodicConfig.form_lr,
         center=None,
         seed: int = 0,
+        form_noise: float = EpisodicConfig.form_noise,
     ):
         self.dim = _int("dim", dim)
         _choice("index", index, ("localist", "distributed"))
@@ -844,6 +865,7 @@ class EpisodicMemory:
         self.seed = _int("seed", seed, 0)
         self.form_steps = _int("form_steps", form_steps, 0)
         self.form_lr = _num("form_lr", form_lr, strict=True)
+        self.form_noise = _num("form_noise", form_noise)
         self.table = np.zeros((0, self.dim))
         self.M = np.zeros((self.dim, self.n_units))
         self._n = 0
@@ -863,6 +885,7 @@ class EpisodicMemory:
             decay=self.decay,
             form_steps=self.form_steps,
             form_lr=self.form_lr,
+            form_noise=self.form_noise,
             seed=self.seed,
             n=self._n,
         )

@@ -223,6 +223,9 @@ class BrainFitConfig:
         authors' ``integral`` mode, ``sampling_training`` of ``FinalTrain``),
         ``"teacher"``, ``"argmax"`` or ``"sample"``. Replay and semantic tasks are
         teacher-forced as in ``FinalTrain`` (``tkg``/``skg``: ``teacher``).
+    schedule : str
+        Learning rate over the epochs of one training call: ``"constant"`` or ``"cosine"``
+        decay to 0.
     """
 
     epochs: int = 10
@@ -230,6 +233,7 @@ class BrainFitConfig:
     lr: float = 5e-3
     weight_decay: float = 0.0
     measure: str = "expectation"
+    schedule: str = "constant"
 
 
 @dataclass
@@ -253,6 +257,12 @@ class EpisodicConfig:
         authors' episodic ``tkg`` task, ``BTN.forward_tkg``, on the new index alone).
     form_lr : float
         Their learning rate.
+    form_noise : float
+        Noise on the new ``a_t`` at each formation step, as a fraction of the RMS of the
+        centred training embeddings (as ``train_noise``): the index is formed where the
+        crosstalk of a distributed memory does not change what it decodes (a neuromem
+        choice; :meth:`SceneBrain.form_time_index
+        <neuromem.tensorbrain.brain.SceneBrain.form_time_index>`).
     train_noise : float
         Noise on the learned time-index embeddings while the episodic task trains, as a
         fraction of their RMS (:attr:`SceneTask.state_noise
@@ -265,4 +275,5 @@ class EpisodicConfig:
     decay: float = 1.0
     form_steps: int = 300
     form_lr: float = 0.1
+    form_noise: float = 0.0
     train_noise: float = 0.2

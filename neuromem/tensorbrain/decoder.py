@@ -47,7 +47,6 @@ analytically through the few steps (:meth:`TensorBrain.loss_and_grad`), optimise
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,10 +58,11 @@ from neuromem._resources import check_memory
 from neuromem.errors import DataNotFoundError
 
 from ._checks import check_budget, check_finite_array, check_float, check_int
+from ._training import SCHEDULES, train_multitask
 from .config import DecoderConfig, DecoderFitConfig
 from .evaluation import FilterIndex, evaluate_ranking
 from .kernels import softmax_xent
-from .models import Adam, _load_params, _meta_floats, _meta_ints
+from .models import _load_params, _meta_floats, _meta_ints
 
 __all__ = [
     "TensorBrain",
@@ -524,7 +524,7 @@ class TensorBrain:
         TypeError
             A hyper-parameter of the wrong type.
         """
-        if schedule not in ("constant", "cosine"):
+        if schedule not in SCHEDULES:
             raise ValueError(f"schedule: expected 'constant' or 'cosine', got {schedule!r}")
         epochs = check_int("epochs", epochs)
         batch_size = check_int("batch_size", batch_size)
@@ -557,34 +557,26 @@ class TensorBrain:
             48.0 * min(batch_size, max(len(t) for t in tasks)) * widest * steps,
             f"batch_size={batch_size} ({steps} steps over {widest} indices)",
         )
-        rng = _rng(seed)
-        opt = Adam(self.params, lr=lr)
-        t0 = time.perf_counter()
-        out = []
-        for ep in range(epochs):
-            if schedule == "cosine":
-                opt.lr = lr * 0.5 * (1.0 + np.cos(np.pi * ep / epochs))
-            batches = []
-            for ti, t in enumerate(tasks):
-                order = rng.permutation(len(t))
-                batches += [(ti, order[s : s + batch_size]) for s in range(0, len(t), batch_size)]
-            total = 0.0
-            for j in rng.permutation(len(batches)):
-                ti, idx = batches[j]
-                loss, grads = self.loss_and_grad(tasks[ti], idx)
-                if weight_decay > 0:
-                    for k, v in self.params.items():
-                        if not k.startswith("b_"):
-                            grads[k] += weight_decay * v
-                opt.step(grads)
-                total += loss
-            out.append(total / len(batches))
-            self.history.append(out[-1])
+
+        def epoch_done(ep, loss):
+            self.history.append(loss)
             if callback is not None:
-                callback(ep, out[-1])
-            if time_budget is not None and time.perf_counter() - t0 > time_budget:
-                break
-        return out
+                callback(ep, loss)
+
+        return train_multitask(
+            self.params,
+            [len(t) for t in tasks],
+            lambda ti, idx: self.loss_and_grad(tasks[ti], idx),
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            rng=_rng(seed),
+            weight_decay=weight_decay,
+            decays=lambda k: not k.startswith("b_"),
+            schedule=schedule,
+            time_budget=time_budget,
+            callback=epoch_done,
+        )
 
     # ------------------------------------------------------------------ decoding
     def decode(

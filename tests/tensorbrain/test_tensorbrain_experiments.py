@@ -101,6 +101,9 @@ def test_scenes_experiment_small(tmp_path):
     assert m["triple_accuracy"] >= m["linear_readout_triple_accuracy"]
     # recall from the time index alone: far above chance, and it falls with the load
     assert m["episodic_recall_fidelity"] > 0.5
+    # the nulls without the mechanism: no episode-specific state, or another episode's
+    assert m["episodic_recall_accuracy_null_center"] < 0.2
+    assert m["episodic_recall_accuracy_null_shuffled"] < m["episodic_recall_accuracy"] - 0.2
     curve = m["episodic_recall_fidelity_curve"]
     assert curve[-1] < curve[0]
     assert m["semantic_so_hits1"] > m["chance_so_hits1"]
@@ -120,6 +123,10 @@ def test_scenes_config_errors():
         experiments.run("tensorbrain-scenes", ablations=["dropout"])
     with pytest.raises(ConfigError, match="fit.measure"):
         experiments.run("tensorbrain-scenes", measure="guess")
+    with pytest.raises(ConfigError, match="fit.schedule"):
+        experiments.run("tensorbrain-scenes", schedule="step")
+    with pytest.raises(ConfigError, match="form_noise"):
+        experiments.run("tensorbrain-scenes", form_noise=-0.1)
 
 
 @pytest.mark.data
