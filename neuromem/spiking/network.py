@@ -60,6 +60,7 @@ __all__ = [
     "Projection",
     "Network",
     "RECEPTORS",
+    "RECORDABLE",
 ]
 
 RECEPTORS = ("excitatory", "inhibitory")
@@ -198,6 +199,26 @@ class SpikeSourceArray:
         return f"SpikeSourceArray({len(self._times)} trains)"
 
 
+#: Variables a population can record.
+RECORDABLE = ("spikes", "v")
+
+
+def _check_record(record, label: str, is_source: bool) -> tuple[str, ...]:
+    """``record`` as a tuple of unique recordable variables (ValueError/TypeError if not)."""
+    if isinstance(record, str):
+        record = (record,)
+    try:
+        rec = tuple(record)
+    except TypeError:
+        raise TypeError(f"record must be a sequence of names, got {record!r}") from None
+    for r in rec:
+        if r not in RECORDABLE:
+            raise ValueError(f"record: unknown variable {r!r} (supported: 'spikes', 'v')")
+    if "v" in rec and is_source:
+        raise ValueError(f"record: spike source {label!r} has no membrane potential 'v'")
+    return tuple(dict.fromkeys(rec))
+
+
 @dataclass
 class Population:
     """A group of identical neurons (or spike sources).
@@ -211,7 +232,9 @@ class Population:
     label : str
         Unique name inside a network.
     record : tuple of str
-        Variables to record; ``("spikes",)`` by default, ``()`` to record nothing.
+        Variables to record: ``"spikes"`` and, for ``IF_curr_exp`` cells, the membrane
+        potential ``"v"`` (every step; it costs a float per neuron and step, so it is opt-in);
+        ``("spikes",)`` by default, ``()`` to record nothing.
 
     Raises
     ------
@@ -237,10 +260,7 @@ class Population:
             )
         if not isinstance(self.label, str) or not self.label:
             raise ValueError("label must be a non-empty string")
-        self.record = tuple(self.record)
-        for r in self.record:
-            if r != "spikes":
-                raise ValueError(f"record: unknown variable {r!r} (supported: 'spikes')")
+        self.record = _check_record(self.record, self.label, self.is_source)
         if self.is_source:
             n = len(self.celltype.spike_times)
             if n == 1 and self.size > 1:
@@ -256,6 +276,16 @@ class Population:
     def is_source(self) -> bool:
         """True for a spike source population."""
         return isinstance(self.celltype, SpikeSourceArray)
+
+    def set_record(self, variables) -> None:
+        """Replace the recorded variables (``"spikes"``, ``"v"``), before a simulator is built.
+
+        Raises
+        ------
+        ValueError, TypeError
+            An unknown variable, or ``"v"`` of a spike source.
+        """
+        self.record = _check_record(variables, self.label, self.is_source)
 
     def set_spike_times(self, spike_times) -> None:
         """Replace the spike times of a spike-source population (like PyNN's ``set``).

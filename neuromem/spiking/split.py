@@ -298,7 +298,7 @@ class SlicedSimulator:
             w[pa : pa + ws.shape[0], qa : qa + ws.shape[1]] = ws
         return w
 
-    def v(self, label: str):
+    def recorded_v(self, label: str):
         """The backend's membrane potential of ``label`` (``(steps, size)``), slices joined
         along the neurons (None where the backend returned none)."""
         from .backends._common import _population
@@ -306,8 +306,8 @@ class SlicedSimulator:
         _population(self.network, label)
         sl = self.plan.slices[label]
         if len(sl) == 1:
-            return self.inner.v(sl[0][0])
-        parts = [self.inner.v(s) for s, _, _ in sl]
+            return self.inner.recorded_v(sl[0][0])
+        parts = [self.inner.recorded_v(s) for s, _, _ in sl]
         if any(p is None for p in parts):
             return None
         return np.concatenate([np.asarray(p) for p in parts], axis=1)

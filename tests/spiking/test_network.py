@@ -81,8 +81,8 @@ def test_network_validation():
         STDPMechanism(weight=2.0, weight_dependence=AdditiveWeightDependence(0.0, 1.0))
     with pytest.raises(ValueError, match="2 spike trains"):
         net.population(3, SpikeSourceArray([[0.0], [1.0]]), "bad")
-    with pytest.raises(ValueError, match="record"):
-        net.population(1, IF_curr_exp(), "r", record=("v",))
+    with pytest.raises(ValueError, match="record: unknown variable 'gsyn_exc'"):
+        net.population(1, IF_curr_exp(), "r", record=("gsyn_exc",))
 
 
 def test_from_list_weights_reach_the_simulator(backend):

@@ -209,11 +209,11 @@ def test_stdp_weights_clipped(backend):
 def test_to_neo():
     neo = pytest.importorskip("neo")
     res = run(_one([0.0, 5.0], 6.0), 10.0)
-    seg = res.to_neo("cell")
-    assert isinstance(seg, neo.Segment)
-    assert [float(x) for x in seg.spiketrains[0].magnitude] == [1.0, 6.0]
-    block = res.to_neo()
-    assert len(block.segments) == 2
+    block = res.to_neo("cell")
+    assert isinstance(block, neo.Block) and len(block.segments) == 1
+    assert [float(x) for x in block.segments[0].spiketrains[0].magnitude] == [1.0, 6.0]
+    blocks = res.to_neo()
+    assert sorted(blocks) == ["cell", "src"]
     with pytest.raises(ValueError, match="no recorded population"):
         res.spikes("nope")
 

@@ -35,12 +35,22 @@ def _population(network: Network, label: str) -> Population:
 
 
 def _result(sim) -> SimulationResult:
-    """Spikes of every recorded population and the weights of every projection of ``sim``."""
+    """Spikes (and ``v``) of every recorded population, the weights of every projection and
+    the provenance (where the simulator reports one) of ``sim``."""
     net = sim.network
     spikes = {lab: sim.spikes(lab) for lab, p in net.populations.items() if "spikes" in p.record}
     sizes = {lab: p.size for lab, p in net.populations.items()}
     weights = {lab: sim.weights(lab) for lab in net.projections}
-    return SimulationResult(spikes, sizes, weights, sim.time, sim.name)
+    signals = {}
+    for lab, p in net.populations.items():
+        if "v" in p.record:
+            v = sim.recorded_v(lab)
+            if v is not None and len(v):  # none came back (a virtual board): absent
+                signals[lab] = v
+    prov = sim.provenance() if callable(getattr(sim, "provenance", None)) else None
+    return SimulationResult(
+        spikes, sizes, weights, sim.time, sim.name, dt=sim.dt, signals=signals, provenance=prov
+    )
 
 
 def _duration_steps(duration, dt: float) -> int:

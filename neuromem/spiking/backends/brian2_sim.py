@@ -267,6 +267,7 @@ class Brian2Simulator:
         net = self.network
         self.groups: dict[str, object] = {}
         self.monitors: dict[str, object] = {}
+        self.v_monitors: dict[str, object] = {}
         objs = []
         for p in net.populations.values():
             if p.is_source:
@@ -280,6 +281,11 @@ class Brian2Simulator:
             if "spikes" in p.record:
                 m = b2.SpikeMonitor(g, name=self._nm("mon", p))
                 self.monitors[p.label] = m
+                objs.append(m)
+            if "v" in p.record:
+                # slot "start": v at the start of each step, before its update (sPyNNaker's)
+                m = b2.StateMonitor(g, "v", record=True, when="start", name=self._nm("vmon", p))
+                self.v_monitors[p.label] = m
                 objs.append(m)
         self.synapses: dict[str, object] = {}
         for k, pr in enumerate(net.projections.values()):
@@ -439,6 +445,7 @@ class Brian2Simulator:
         self._spk = {
             lab: (np.asarray(m.t_[:]), np.asarray(m.i[:])) for lab, m in self.monitors.items()
         }
+        self._v = {lab: np.asarray(m.v[:]).T.copy() for lab, m in self.v_monitors.items()}
         self._w = {
             lab: (np.asarray(s.i[:]), np.asarray(s.j[:]), np.asarray(s.w[:]))
             for lab, s in self.synapses.items()
@@ -520,6 +527,25 @@ class Brian2Simulator:
         o = np.lexsort((i, steps))
         return steps[o] * self.dt, i[o]
 
+    def recorded_v(self, label: str) -> np.ndarray:
+        """Membrane potential (mV) of ``label`` so far: ``(steps, size)``, row ``k`` at the
+        start of step ``k`` (as :meth:`NumbaSimulator.recorded_v
+        <neuromem.spiking.backends.numba_sim.NumbaSimulator.recorded_v>`).
+
+        Raises
+        ------
+        ValueError
+            Unknown population, or its ``v`` not recorded.
+        """
+        pop = self._pop(label)
+        if label not in self.v_monitors:
+            raise ValueError(f"label: the membrane potential of {label!r} is not recorded")
+        if self.device == "cpp_standalone":
+            if not self._ran:
+                return np.zeros((0, pop.size))
+            return self._v[label].copy()
+        return np.asarray(self.v_monitors[label].v[:]).T.copy()
+
     def weights(self, label: str) -> np.ndarray:
         """Current ``(n_pre, n_post)`` weight matrix of projection ``label`` (NaN: none)."""
         if label not in self.network.projections:
@@ -545,4 +571,8 @@ class Brian2Simulator:
         spikes = {lab: self.spikes(lab) for lab in self.monitors}
         sizes = {lab: p.size for lab, p in self.network.populations.items()}
         weights = {lab: self.weights(lab) for lab in self.network.projections}
-        return SimulationResult(spikes, sizes, weights, self.time, self.name)
+        signals = {lab: self.recorded_v(lab) for lab in self.v_monitors}
+        signals = {lab: v for lab, v in signals.items() if len(v)}
+        return SimulationResult(
+            spikes, sizes, weights, self.time, self.name, dt=self.dt, signals=signals
+        )

@@ -215,6 +215,8 @@ def _simulate(
     dep_coincident,
     rec_mask,
     sources_only,
+    v_idx,
+    v_out,
     spk_t,
     spk_id,
     n_spk,
@@ -223,6 +225,8 @@ def _simulate(
 
     ``ring`` has shape ``(2, R, N)`` (receptor, slot, neuron). Spikes are appended to
     ``spk_t``/``spk_id`` from ``n_spk``; returns ``-1 - needed`` when they are too short.
+    The membrane potential of neurons ``v_idx`` at the start of step ``t`` (before its
+    update, as sPyNNaker records it) is written to row ``t - t0`` of ``v_out``.
     """
     n_slots = ring.shape[1]
     fired = np.empty(v.shape[0], dtype=np.int64)
@@ -231,6 +235,8 @@ def _simulate(
         slot = t % n_slots
         n_fired = 0
         if not sources_only:
+            for j in range(v_idx.shape[0]):
+                v_out[t - t0, j] = v[v_idx[j]]
             for g in range(nrn_lo.shape[0]):
                 lo, hi = np.uint64(nrn_lo[g]), np.uint64(nrn_hi[g])
                 n_sp = _neuron_pass(
@@ -443,6 +449,13 @@ class NumbaSimulator:
         self.t_refract = z(n, np.int64)
         self.v = z(n)
         self.rec_mask = z(n, np.bool_)
+        # neurons whose membrane potential is recorded (global indices, population order)
+        v_rec = [p for p in pops if "v" in p.record]
+        self.v_idx = np.concatenate(
+            [np.arange(self.offsets[p.label], self.offsets[p.label] + p.size) for p in v_rec]
+            + [np.zeros(0, np.int64)]
+        ).astype(np.int64)
+        self._v_chunks: list[np.ndarray] = []
         for p in pops:
             sl = slice(self.offsets[p.label], self.offsets[p.label] + p.size)
             self.rec_mask[sl] = "spikes" in p.record
@@ -682,6 +695,7 @@ class NumbaSimulator:
                 ]  # fmt: skip
             spk_t = np.empty(cap, np.int64)
             spk_id = np.empty(cap, np.int64)
+            v_out = np.empty((0 if late else t1 - t0, len(self.v_idx)))
             got = _simulate(
                 t0, t1, self.nrn_lo, self.nrn_hi, self.grp_par, self.grp_tref, self.v, self.i_e,
                 self.i_i, self.refr, self.ring, ptr, ids,
@@ -693,7 +707,7 @@ class NumbaSimulator:
                 self.proj_dep_base, self.proj_dep_t, self.dep_prev, self.dep_tlast, self.dep_val,
                 self.pot_buf, self.clip_each,
                 self.dep_delayed, self.dep_coincident,
-                self.rec_mask, late,
+                self.rec_mask, late, self.v_idx, v_out,
                 spk_t, spk_id, 0,
             )  # fmt: skip
             if got >= 0:
@@ -713,6 +727,8 @@ class NumbaSimulator:
             spk_t, spk_id = spk_t.copy(), spk_id.copy()
         self._spk_t.append(spk_t)
         self._spk_id.append(spk_id)
+        if len(v_out):
+            self._v_chunks.append(v_out)
 
     def run(self, duration: float) -> None:
         """Advance the simulation by ``duration`` ms (a whole number of steps, > 0).
@@ -747,6 +763,29 @@ class NumbaSimulator:
         t, i = t[m], i[m] - off
         o = np.lexsort((i, t))
         return t[o] * self.dt, i[o]
+
+    def recorded_v(self, label: str) -> np.ndarray:
+        """Membrane potential (mV) of ``label`` so far: ``(steps, size)``, row ``k`` at the
+        start of step ``k`` (before its update; row 0 the initial value).
+
+        Raises
+        ------
+        ValueError
+            Unknown population, or its ``v`` not recorded.
+        """
+        pop = self._pop(label)
+        if "v" not in pop.record:
+            raise ValueError(f"label: the membrane potential of {label!r} is not recorded")
+        if len(self._v_chunks) > 1:  # merge the chunks of successive runs once
+            self._v_chunks = [np.concatenate(self._v_chunks)]
+        allv = self._v_chunks[0] if self._v_chunks else np.zeros((0, len(self.v_idx)))
+        col = 0
+        for p in self.network.populations.values():
+            if p is pop:
+                break
+            if "v" in p.record:
+                col += p.size
+        return allv[:, col : col + pop.size].copy()
 
     def weights(self, label: str) -> np.ndarray:
         """Current ``(n_pre, n_post)`` weight matrix of projection ``label`` (NaN: none)."""

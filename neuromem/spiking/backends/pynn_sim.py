@@ -257,6 +257,13 @@ class PyNNSimulator:
         sPyNNaker only: its log lines and progress bars go to :attr:`log_path`
         (``spinnaker.log`` in the work folder) instead of the terminal or the notebook
         (:func:`~neuromem.spiking.backends.env.output_to`); False shows them.
+    provenance : bool
+        sPyNNaker only: have sPyNNaker read its provenance after every run (it turns
+        ``[Reports] write_provenance``, ``read_placements_provenance_data`` and
+        ``read_router_provenance_data`` on for this simulation; its default mode reads none)
+        and summarise it (:meth:`provenance`: lost or late packets, overflows, timer
+        overruns; see :mod:`neuromem.spiking.provenance`). Reading it costs a little time
+        after each run on a board; False leaves sPyNNaker's configuration as it is.
     **setup_options
         Passed to ``sim.setup`` (e.g. ``time_scale_factor`` for sPyNNaker).
 
@@ -279,6 +286,7 @@ class PyNNSimulator:
         brian2_target: str = "numpy",
         on_build=None,
         quiet: bool = True,
+        provenance: bool = True,
         **setup_options,
     ):
         if not isinstance(network, Network):
@@ -307,6 +315,10 @@ class PyNNSimulator:
         if on_build is not None and not callable(on_build):
             raise TypeError(f"on_build must be callable, got {type(on_build).__name__}")
         self.on_build = on_build
+        if not isinstance(provenance, bool):
+            raise TypeError(f"provenance must be True or False, got {provenance!r}")
+        self.read_provenance = provenance
+        self._provenance: dict | None = None
         if not isinstance(quiet, bool):
             raise TypeError(f"quiet must be True or False, got {quiet!r}")
         self.quiet = quiet
@@ -531,6 +543,16 @@ class PyNNSimulator:
                 sim.setup(timestep=h, min_delay=h, spike_precision="on_grid", **opts)
             else:
                 sim.setup(timestep=self.dt, **self.setup_options)
+            if self.simulator == "spiNNaker" and self.read_provenance:
+                from spinn_utilities.config_holder import set_config
+
+                # read after every run (sPyNNaker's Production mode reads none)
+                for opt in (
+                    "write_provenance",
+                    "read_placements_provenance_data",
+                    "read_router_provenance_data",
+                ):
+                    set_config("Reports", opt, "True")
             self.pops = {}
             self._given = {}
             for p in self.network.populations.values():
@@ -550,8 +572,8 @@ class PyNNSimulator:
                     pp.initialize(v=start_v(par, p.celltype.initial_v, lead, p.label))
                 elif not p.is_source:
                     pp.initialize(v=p.celltype.initial_v)
-                if "spikes" in p.record:
-                    pp.record("spikes")
+                if p.record:
+                    pp.record(list(p.record))
                 self.pops[p.label] = pp
             self.projs = {}
             self._wscale = {}
@@ -577,7 +599,7 @@ class PyNNSimulator:
         """Read everything back and end the PyNN simulation (results stay readable)."""
         if self._ended:
             return
-        self._cache = (self._read_spikes(), self._read_weights())
+        self._cache = (self._read_spikes(), self._read_weights(), self._read_v())
         if self.simulator == "spiNNaker" and self._mapping is None and self._sim_t > 0:
             self._mapping = self._read_mapping()
         with self._cwd():
@@ -643,6 +665,8 @@ class PyNNSimulator:
         self._cache = None
         if self.simulator == "spiNNaker":
             self._mapping = self._read_mapping()
+            if self.read_provenance:
+                self._provenance = self._read_provenance()
 
     def emit_late(self, label: str, indices) -> None:
         """Emit spikes of source ``label`` at the last simulated step, after the fact.
@@ -707,10 +731,61 @@ class PyNNSimulator:
                 out[lab] = np.abs(w) * self._wscale.get(lab, 1.0)  # >= 0 (nA)
         return out
 
+    def _read_v(self) -> dict:
+        """Recorded ``v`` per population as ``(steps, size)`` (NaN where the simulator gave
+        no sample), sample ``k`` at step ``k`` of the description; None when none came back
+        (a virtual SpiNNaker board records nothing)."""
+        out: dict = {}
+        off = self.quirks.input_offset
+        with self._cwd():
+            for lab, pp in self.pops.items():
+                pop = self.network.populations[lab]
+                if "v" not in pop.record:
+                    continue
+                out[lab] = None
+                if self._sim_t == 0:
+                    continue
+                seg = pp.get_data("v", clear=False).segments[-1]
+                sigs = [a for a in seg.analogsignals if a.name == "v"]
+                if not sigs or sigs[0].shape[0] == 0:
+                    continue
+                a = sigs[0]
+                vals = np.asarray(a.rescale("mV").magnitude, float)
+                times = np.asarray(a.times.rescale("ms").magnitude, float) / self.dt
+                # one sample per step: those on the step grid (a simulator run at a finer
+                # step samples between them too)
+                grid = np.abs(times - np.rint(times)) < 1e-6
+                vals, times = vals[grid], times[grid]
+                steps = np.rint(times).astype(np.int64) - off
+                cols = np.asarray(
+                    a.array_annotations.get("channel_index", np.arange(vals.shape[1])), np.int64
+                )
+                v = np.full((self._sim_t, pop.size), np.nan)
+                keep = (steps >= 0) & (steps < self._sim_t)
+                v[np.ix_(steps[keep], cols)] = vals[keep]
+                out[lab] = v
+        return out
+
     def _data(self) -> tuple:
         if self._cache is None:
-            self._cache = (self._read_spikes(), self._read_weights())
+            self._cache = (self._read_spikes(), self._read_weights(), self._read_v())
         return self._cache
+
+    def recorded_v(self, label: str) -> np.ndarray | None:
+        """Membrane potential (mV) of ``label`` so far: ``(steps, size)``, row ``k`` the
+        sample the simulator reports at step ``k`` (NaN where it gave none), or None when no
+        sample came back (a virtual SpiNNaker board records nothing).
+
+        Raises
+        ------
+        ValueError
+            Unknown population, or its ``v`` not recorded.
+        """
+        pop = _population(self.network, label)
+        if "v" not in pop.record:
+            raise ValueError(f"label: the membrane potential of {label!r} is not recorded")
+        v = self._data()[2].get(label)
+        return None if v is None else v[: self.t].copy()
 
     def spikes(self, label: str) -> tuple[np.ndarray, np.ndarray]:
         """Spike times (ms) and neuron indices of ``label`` so far."""
@@ -765,6 +840,30 @@ class PyNNSimulator:
             "machine_chips": machine.n_chips,
             "cores_per_population": per_pop,
         }
+
+    def _read_provenance(self) -> dict:
+        """Summary of the provenance sPyNNaker wrote for the last run (its data database)."""
+        from spinn_front_end_common.utilities.base_database import BaseDatabase
+        from spinn_utilities.config_holder import get_config_bool
+
+        from neuromem.spiking.provenance import not_available, summarise
+
+        if get_config_bool("Machine", "virtual_board"):
+            return not_available(
+                "not available on a virtual board (nothing runs: sPyNNaker reads no provenance)"
+            )
+        with self._cwd():
+            path = Path(BaseDatabase.default_database_file()).resolve()
+        if not path.is_file():
+            return not_available(f"sPyNNaker wrote no provenance database ({path})")
+        return summarise(path)
+
+    def provenance(self) -> dict | None:
+        """sPyNNaker: the summary of its provenance for the last run (see
+        :func:`neuromem.spiking.provenance.summarise`; on a virtual board ``available`` is
+        False with the reason); None on other simulators, before a run, or with
+        ``provenance=False``."""
+        return None if self._provenance is None else dict(self._provenance)
 
     def mapping(self) -> dict:
         """sPyNNaker only: where the network was placed (after a run).
