@@ -29,6 +29,7 @@ from neuromem import npzfile
 from neuromem.spiking import create
 
 from .network import (
+    INPUTS,
     PLASTIC_CONTENT_TO_CUE,
     PLASTIC_CUE_TO_CONTENT,
     POPULATIONS,
@@ -103,6 +104,24 @@ def _size(val, name: str) -> int:
     return int(val)
 
 
+def _record_v_labels(record_v) -> tuple[str, ...]:
+    """The populations named by ``record_v`` (True: all but the inputs; False/None: none)."""
+    if record_v is None or record_v is False:
+        return ()
+    if record_v is True:
+        return tuple(p for p in POPULATIONS if p not in INPUTS)
+    if isinstance(record_v, str) or not isinstance(record_v, (list, tuple)):
+        raise TypeError(
+            f"record_v must be True, False or a list of population labels, got {record_v!r}"
+        )
+    for label in record_v:
+        if label not in POPULATIONS:
+            raise ValueError(f"record_v: unknown population {label!r}")
+        if label in INPUTS:
+            raise ValueError(f"record_v: {label!r} is a spike source and has no membrane potential")
+    return tuple(dict.fromkeys(record_v))
+
+
 def _check_backend(backend) -> None:
     """Refuse an unknown or unusable backend before anything is built (the reason given)."""
     from neuromem.errors import BackendUnavailableError
@@ -143,6 +162,11 @@ class CA3Memory:
         cue and by content without a learn. sPyNNaker's STDP is deferred: the cue -> content
         weights read right after a learn do not yet hold it (a recall by cue applies them),
         so weights copied from another memory carry what its recalls have applied.
+    record_v : bool or sequence of str
+        Record the membrane potential ``v`` (every step) of these populations as well as
+        their spikes; True: every population but the inputs (spike sources have none).
+        Opt-in: it keeps a float per neuron and step. Read it with ``result().v(label)`` or
+        as Neo ``AnalogSignal`` s in :meth:`to_neo`. A virtual SpiNNaker board returns none.
     **backend_options
         Passed to the backend's simulator, which is built at the first operation (or
         :meth:`run_schedule`); the backend's name and whether it is usable here are checked
@@ -164,6 +188,7 @@ class CA3Memory:
         params: CA3Params | None = None,
         read_lag: int = 0,
         weights: dict | None = None,
+        record_v: bool | tuple | list = False,
         **backend_options,
     ):
         if isinstance(read_lag, bool) or not isinstance(read_lag, (int, np.integer)):
@@ -174,6 +199,11 @@ class CA3Memory:
         self.read_lag = int(read_lag)
         n_cues, n_content = _size(n_cues, "n_cues"), _size(n_content, "n_content")
         self.network = build_network(n_cues, n_content, params=params, weights=weights)
+        #: populations whose membrane potential is recorded
+        self.record_v = _record_v_labels(record_v)
+        for label in self.record_v:
+            pop = self.network.populations[label]
+            pop.set_record((*pop.record, "v"))
         w_max = (params or CA3Params()).w_max
         #: the initial learned weights given (``{}``: the paper's 0 nA everywhere)
         self.initial_weights = {
@@ -480,8 +510,8 @@ class CA3Memory:
 
         ``meta``: ``format_version``, ``n_cues``, ``n_content``, ``backend``,
         ``backend_options``, ``params`` (:class:`~neuromem.ca3.network.CA3Params` fields),
-        ``read_lag``, ``steps`` (simulated steps), ``next_free`` and ``out_cues`` (per
-        operation). Arrays: the input spike trains (``in_cue_t``/``in_cue_i``,
+        ``read_lag``, ``record_v``, ``steps`` (simulated steps), ``next_free`` and
+        ``out_cues`` (per operation). Arrays: the input spike trains (``in_cue_t``/``in_cue_i``,
         ``in_cont_t``/``in_cont_i``, ms and neuron index), the operations log (``op_kind``,
         ``op_t``, ``op_cue`` (-1: none), ``op_content``, ``op_out_content``) and the learned
         weights ``w_cue_to_content`` and ``w_content_to_cue`` (nA), and the initial weights
@@ -499,6 +529,7 @@ class CA3Memory:
             "backend_options": self.backend_options,
             "params": dataclasses.asdict(self.params),
             "read_lag": self.read_lag,
+            "record_v": list(self.record_v),
             "steps": self._steps,
             "next_free": int(self.next_free),
             "out_cues": [list(op.out_cues) for op in self.operations],
@@ -560,6 +591,7 @@ class CA3Memory:
                 params=CA3Params(**meta["params"]),
                 read_lag=int(meta["read_lag"]),
                 weights=w0 or None,
+                record_v=list(meta.get("record_v", [])),
                 **meta["backend_options"],
             )
             c, n = mem.n_cues, mem.n_content
@@ -673,9 +705,18 @@ class CA3Memory:
         """Everything recorded so far as a :class:`~neuromem.spiking.SimulationResult`."""
         return self.sim.result()
 
-    def to_neo(self):
-        """Recorded spikes as a :class:`neo.Block` (one segment per population)."""
-        return self.result().to_neo()
+    def to_neo(self, label: str | None = None):
+        """Recorded spikes (and ``v`` where recorded) as Neo, laid out as PyNN does.
+
+        One :class:`neo.Block` per population, one Segment for the simulation, spike trains
+        built lazily (see :meth:`neuromem.spiking.SimulationResult.to_neo`).
+
+        Parameters
+        ----------
+        label : str, optional
+            A population (its Block); without it, a dict of every population's Block.
+        """
+        return self.result().to_neo(label)
 
     def trace(self):
         """Recorded spikes as a :class:`~neuromem.ca3.trace.Trace` (golden CSV format)."""

@@ -40,6 +40,12 @@ def _check_network(c: int, n: int, what: str) -> None:
     check_network_size(c, n, what)
 
 
+def _provenance(res) -> dict:
+    """``{"provenance": summary}`` where the backend reports one (pynn:spiNNaker: lost or
+    late packets, overflows, timer overruns; see :mod:`neuromem.spiking.provenance`)."""
+    return {} if res.provenance is None else {"provenance": res.provenance}
+
+
 def _expected_cues(stored: dict[int, np.ndarray], fragment: np.ndarray) -> list[int]:
     return sorted(c for c, p in stored.items() if np.any(p & fragment))
 
@@ -141,6 +147,7 @@ def ca3_functional(cfg: CA3FunctionalConfig, ctx: RunContext) -> dict:
         "operation_ok": [int(x) for x in correct],
         "simulated_ms": mem.time,
         "total_spikes": int(sum(counts.values())),
+        **_provenance(res),
     }
 
 
@@ -320,6 +327,7 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
     fig.suptitle("CA3 state map: the memory as a map of cells and their flags")
     ctx.save_figure(fig, "statemap")
     ctx.save_figure(mem.plot_raster(), "raster")
+    res = mem.result()
     return {
         "n_cells": c,
         "n_flags": n,
@@ -337,7 +345,8 @@ def ca3_statemap(cfg: CA3StatemapConfig, ctx: RunContext) -> dict:
         "adjacent_same_flag_pair_cells": [list(p) for p in pairs],
         "cell_query_accuracy": float(np.mean(cell_ok)) if cell_ok else None,
         "simulated_ms": mem.time,
-        "total_spikes": int(sum(mem.result().spike_counts().values())),
+        "total_spikes": int(sum(res.spike_counts().values())),
+        **_provenance(res),
     }  # fmt: skip
 
 

@@ -138,7 +138,9 @@ def test_outputs_numpy_neo_and_raster(paper_memory):
     w = mem.weights()
     assert w["cue_to_content"].shape == (5, 10) and w["content_to_cue"].shape == (10, 5)
     assert np.nanmax(w["cue_to_content"]) <= 6.0
-    assert isinstance(mem.to_neo(), neo.Block)
+    blocks = mem.to_neo()
+    assert isinstance(blocks["OUTcont"], neo.Block)
+    assert isinstance(mem.to_neo("OUTcont"), neo.Block)
     fig = mem.plot_raster()
     assert len(fig.axes) == 12
     import matplotlib.pyplot as plt
