@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,docs,notebooks,torch,spinnaker,nest]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs,notebooks,torch,spinnaker,nest,analysis]"
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -12,7 +12,13 @@ jitted function's ``py_func``)
 on the paper's network, checked to give the same spikes. Targets: >= 1000x real time for the
 paper's network, >= 1x for c=n=1000.
 
-    python benchmarks/bench_ca3.py [--out benchmarks/results/ca3.json] [--quick]
+Neo conversion (``neo_conversion`` in the JSON), on the c=n=1000 run's result (11 001
+neurons): ``SimulationResult.to_neo()`` (a Block per population, spike trains made lazily by
+``SpikeTrainList.from_spike_time_array``), then building every train from it, against the
+eager conversion it replaced (one ``neo.SpikeTrain`` per neuron built up front), checked to
+give the same trains. ``--neo`` runs only that part.
+
+    python benchmarks/bench_ca3.py [--out benchmarks/results/ca3.json] [--quick] [--neo]
 """
 
 from __future__ import annotations
@@ -82,12 +88,64 @@ def simulate(c, n, duration, seed=0, repeat=1):
     }, res
 
 
+def eager_neo(res):
+    """The conversion before issue 19 (baseline): one Segment per population, every
+    ``neo.SpikeTrain`` built up front."""
+    import neo
+    import quantities as pq
+
+    block = neo.Block(name="spikes")
+    for lab in res.labels:
+        seg = neo.Segment(name=lab)
+        for k, times in enumerate(res.spike_trains(lab)):
+            st = neo.SpikeTrain(
+                times * pq.ms,
+                t_start=0.0 * pq.ms,
+                t_stop=max(res.duration, float(times.max(initial=0.0)) + 1.0) * pq.ms,
+                name=f"{lab}[{k}]",
+            )
+            st.annotate(source_population=lab, source_index=k)
+            seg.spiketrains.append(st)
+        block.segments.append(seg)
+    return block
+
+
+def neo_conversion(res) -> dict:
+    """Seconds to convert ``res`` to Neo: lazily (and then every train), and eagerly."""
+    t0 = time.perf_counter()
+    blocks = res.to_neo()
+    lazy_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lazy_trains = {lab: list(b.segments[0].spiketrains) for lab, b in blocks.items()}
+    all_trains_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    eager = eager_neo(res)
+    eager_s = time.perf_counter() - t0
+    for seg in eager.segments:
+        got = lazy_trains[seg.name]
+        assert len(got) == len(seg.spiketrains)
+        assert all(np.array_equal(a.magnitude, b.magnitude) for a, b in zip(got, seg.spiketrains))
+    return {
+        "neurons": int(sum(res.sizes.values())),
+        "spikes": int(sum(res.spike_counts().values())),
+        "lazy_to_neo_seconds": lazy_s,
+        "lazy_then_every_train_seconds": all_trains_s,
+        "eager_baseline_seconds": eager_s,
+        "speedup_to_neo": eager_s / lazy_s,
+    }
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="benchmarks/results/ca3.json")
     p.add_argument("--quick", action="store_true", help="shorter runs")
+    p.add_argument("--neo", action="store_true", help="only the Neo conversion (c=n=1000)")
     args = p.parse_args(argv)
     scale = 0.2 if args.quick else 1.0
+    if args.neo:
+        _, res = simulate(1000, 1000, int(2000 * scale))
+        print(json.dumps(neo_conversion(res), indent=2))
+        return
 
     t0 = time.perf_counter()
     simulate(1, 1, 10)
@@ -96,9 +154,11 @@ def main(argv=None):
     sizes = [(5, 10, 10000, 15), (100, 100, 5000, 5), (1000, 1000, 2000, 1)]
     runs = []
     for c, n, dur, rep in sizes:
-        r, _ = simulate(c, n, int(dur * scale), repeat=rep)
+        r, res_last = simulate(c, n, int(dur * scale), repeat=rep)
         runs.append(r)
         print(json.dumps(r), flush=True)
+    neo_c1000 = neo_conversion(res_last)
+    print(json.dumps({"neo_conversion": neo_c1000}), flush=True)
 
     # baseline: the same kernel, interpreted
     base_ms = int(200 * scale) if args.quick else 500
@@ -130,6 +190,7 @@ def main(argv=None):
         "paper_target_met": paper["x_real_time"] >= 1000.0,
         "c1000_x_real_time": big["x_real_time"],
         "c1000_target_met": big["x_real_time"] >= 1.0,
+        "neo_conversion": neo_c1000,
         "versions": versions(),
     }
     out = Path(args.out)
