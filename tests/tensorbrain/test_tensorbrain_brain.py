@@ -203,11 +203,11 @@ def test_formation_with_noise_makes_the_index_robust_to_crosstalk(trained):
             [out[n] for n in ("subject", "subject_labels", "object", "object_labels", "predicate")],
         )
     ]
-    plain = tb.form_time_index(tg, 150, 0.1)
-    noisy = tb.form_time_index(tg, 150, 0.1, noise=1.0, seed=1)
-    np.testing.assert_array_equal(noisy, tb.form_time_index(tg, 150, 0.1, noise=1.0, seed=1))
+    plain = tb.form_time_index(tg, 300, 0.1, noise=0.0)
+    noisy = tb.form_time_index(tg, 300, 0.1, noise=1.0, seed=1)
+    np.testing.assert_array_equal(noisy, tb.form_time_index(tg, 300, 0.1, noise=1.0, seed=1))
     At = tb.params["A_time"]
-    scale = 1.0 * np.sqrt(np.mean((At - At.mean(axis=0)) ** 2))
+    scale = 1.5 * np.sqrt(np.mean((At - At.mean(axis=0)) ** 2))
     rng = np.random.default_rng(9)
 
     def robust(states):
@@ -219,7 +219,7 @@ def test_formation_with_noise_makes_the_index_robust_to_crosstalk(trained):
             ok.append(np.all(got == out["triples"], axis=1).mean())
         return np.mean(ok)
 
-    assert robust(noisy) > robust(plain) + 0.05  # measured: 0.93 against 0.84
+    assert robust(noisy) > robust(plain) + 0.05  # measured: 0.91 against 0.80
 
 
 def test_marginal_weights_each_episode_by_its_evidence(trained):
