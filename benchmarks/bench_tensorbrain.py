@@ -23,8 +23,9 @@ Numba compilation is done before the clock starts. Targets (issue 16): filtered 
 >= 0.88 (Kinships), 0.95 (UMLS), 0.83 (Nations), each trained in <= 60 s on one core.
 
     python benchmarks/bench_tensorbrain.py [--data DIR] [--datasets kinships,umls,nations]
-        [--seeds 0,1,2] [--reach 0.8] [--no-pykeen] [--decoder]
+        [--seeds 0,1,2] [--reach 0.8] [--no-pykeen] [--pykeen-seeds N] [--decoder]
         [--out benchmarks/results/tensorbrain.json]
+    python benchmarks/bench_tensorbrain.py --table benchmarks/results/tensorbrain*.json
 """
 
 from __future__ import annotations
@@ -362,6 +363,59 @@ def bench_graph(
     }
 
 
+def _ms(s: dict, digits: int = 3) -> str:
+    """``mean (s.d.) [min-max]`` of a spread."""
+    if s["mean"] is None:
+        return "--"
+    f = f".{digits}f"
+    return f"{s['mean']:{f}} ({s['sd']:{f}}) [{s['min']:{f}}-{s['max']:{f}}]"
+
+
+def table(reports: list[dict]) -> str:
+    """The docs' Markdown tables from benchmark JSON reports: filtered test MRR (and validation
+    MRR, CPU seconds) per graph and model over the seeds, and the PyKEEN comparison."""
+    names = {
+        "complex": "ComplEx (preset)",
+        "complex_ablation": "ComplEx, reciprocal flipped",
+        "distmult": "DistMult (preset settings)",
+        "pykeen": "PyKEEN ComplEx (same settings)",
+    }
+    rows = [
+        "| graph | model | reciprocal | test MRR mean (s.d.) [range] | valid MRR mean | "
+        "train CPU s (max) | published |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    pk_rows = [
+        "| graph | reach valid MRR | neuromem CPU s to reach | PyKEEN CPU s to reach "
+        "(runs that never did) | neuromem / PyKEEN test MRR |",
+        "|---|---|---|---|---|",
+    ]
+    for rep in reports:
+        for g, e in rep["datasets"].items():
+            pub = ", ".join(f"{k} {v}" for k, v in rep["published_mrr"].get(g, {}).items())
+            rec = e["settings"]["reciprocal"]
+            for n, label in names.items():
+                if n not in e["summary"]:
+                    continue
+                sm = e["summary"][n]
+                r = (not rec) if n == "complex_ablation" else rec
+                rows.append(
+                    f"| {g} | {label} | {'yes' if r else 'no'} | {_ms(sm['test_mrr'])} | "
+                    f"{sm['valid_mrr']['mean']:.3f} | {sm['train_cpu_seconds']['max']:.1f} | "
+                    f"{pub if n == 'complex' else ''} |"
+                )
+            if "pykeen" in e["summary"]:
+                c, pk = e["summary"]["complex"], e["summary"]["pykeen"]
+                lv = [r["reach_valid_mrr"] for r in e["runs"] if "pykeen" in r]
+                pk_rows.append(
+                    f"| {g} | {np.mean(lv):.3f} ({e['reach_fraction']} x neuromem's) | "
+                    f"{_ms(c['cpu_seconds_to_reach'], 1)} | "
+                    f"{_ms(pk['cpu_seconds_to_reach'], 1)} ({pk['cpu_seconds_to_reach_never']}) | "
+                    f"{c['test_mrr']['mean']:.3f} / {pk['test_mrr']['mean']:.3f} |"
+                )
+    return "\n".join(rows) + "\n\n" + "\n".join(pk_rows)
+
+
 def _secs(s):
     return "never" if s is None else f"{s:.1f}s"
 
@@ -378,7 +432,16 @@ def main(argv=None) -> int:
                    help="PyKEEN on the first N seeds only (default: all)")  # fmt: skip
     p.add_argument("--out", default="benchmarks/results/tensorbrain.json")
     p.add_argument("--decoder", action="store_true", help="also measure the decoder")
+    p.add_argument("--table", nargs="+", metavar="JSON", help="print the docs' tables and exit")
     args = p.parse_args(argv)
+    if args.table:
+        try:
+            reports = [json.loads(Path(f).read_text()) for f in args.table]
+        except (OSError, ValueError) as e:
+            print(f"bench_tensorbrain: --table: {e}", file=sys.stderr)
+            return 2
+        print(table(reports))
+        return 0
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -74,3 +75,17 @@ def test_bad_arguments_exit_2(bench, capsys):
     assert bench.main(["--seeds", "a,b"]) == 2
     assert "--seeds" in capsys.readouterr().err
     assert bench.main(["--reach", "1.5"]) == 2
+
+
+def test_table_from_a_report(bench, tmp_path, capsys):
+    kg = _tiny_kg()
+    cfg = TensorBrainKGConfig(dim=8, kg_fit=KGFitConfig(epochs=2, batch_size=8))
+    entry = bench.bench_graph(kg, cfg, seeds=[0, 1], log=lambda s: None)
+    rep = {"datasets": {"tiny": entry}, "published_mrr": {"tiny": {"X": 0.5}}}
+    (tmp_path / "r.json").write_text(json.dumps(rep))
+    assert bench.main(["--table", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    m = entry["summary"]["complex"]["test_mrr"]
+    assert f"| tiny | ComplEx (preset) | no | {m['mean']:.3f} ({m['sd']:.3f})" in out
+    assert "X 0.5" in out and "reciprocal flipped | yes" in out
+    assert bench.main(["--table", str(tmp_path / "absent.json")]) == 2
