@@ -165,7 +165,7 @@ def test_neo_layout_follows_pynn():
 
 def test_lazy_conversion_of_many_neurons_is_fast():
     """10 000 neurons: the Block is made without building a SpikeTrain per neuron (the eager
-    conversion took 14 s)."""
+    conversion took 3.6 s for 11 001 neurons, the lazy one 0.006 s: bench_ca3.py --neo)."""
     pytest.importorskip("neo")
     import time
 
