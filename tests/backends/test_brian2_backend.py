@@ -206,6 +206,8 @@ def test_cpp_standalone_matches_runtime(tmp_path):
     sim = create(net, "brian2", device="cpp_standalone", build_dir=str(tmp_path / "b2sa"))
     sim.run(60.0)
     _same(ref, sim.result())
+    # built in the folder given (reused, only changed code objects compile again)
+    assert (tmp_path / "b2sa" / "main").is_file() and (tmp_path / "b2sa" / "main.cpp").is_file()
     with pytest.raises(ConfigError, match="runs once"):
         sim.run(10.0)
     # the runtime device is usable again afterwards

@@ -227,11 +227,11 @@ class Brian2Simulator:
             # Brian2's default `make -j` starts every compile job at once (a load of 100+ on
             # a small machine); one job per core is as fast and leaves the machine usable
             self.b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
-            self.b2.set_device(
-                "cpp_standalone",
-                directory=build_dir or tempfile.mkdtemp(prefix="neuromem_b2_"),
-                build_on_run=False,
-            )
+            # the folder is given to build() too: with build_on_run=False Brian2 keeps
+            # set_device's directory for an automatic build only, and build(directory=None)
+            # compiled every program in a new temporary folder (no reuse of a build_dir)
+            self.build_dir = build_dir or tempfile.mkdtemp(prefix="neuromem_b2_")
+            self.b2.set_device("cpp_standalone", directory=self.build_dir, build_on_run=False)
         try:
             self._build()
         except Exception:
@@ -427,7 +427,7 @@ class Brian2Simulator:
         if self.device == "cpp_standalone":
             try:
                 self.b2net.run(n_steps * self.dt * b2.ms)
-                b2.device.build(directory=b2.device.project_dir, compile=True, run=True)
+                b2.device.build(directory=self.build_dir, compile=True, run=True)
                 #: seconds the compiled program ran (Brian2's measure; compilation apart)
                 self.standalone_run_seconds = getattr(b2.device, "_last_run_time", None)
                 #: seconds of the whole program (start, reading its arrays, the run, writing
