@@ -86,3 +86,9 @@ def test_nest_refuses_what_it_cannot_step(pynn_nest):
     net.projection(src, cell, OneToOneConnector(), syn, label="plastic")
     with pytest.raises(ConfigError, match="'plastic'.*w_min"):
         run(net, 5.0, backend=pynn_nest)
+    net = Network(dt=1.0)
+    src = net.population(2, SpikeSourceArray([[0.0], []]), "src")
+    cell = net.population(2, IF_curr_exp(), "slow")  # PyNN's default tau_syn of 5 ms
+    net.projection(src, cell, OneToOneConnector(), StaticSynapse(1.0, 1.0), label="slow syn")
+    with pytest.raises(ConfigError, match="'slow syn'.*tau_syn = 5.0 ms decays too slowly"):
+        run(net, 5.0, backend=pynn_nest)
