@@ -502,14 +502,6 @@ class TensorModel:
             None (the default) trains for ``epochs``, so that the result depends on the seed
             only; with a budget it also depends on the machine's speed and load (the number
             of epochs run is ``len(returned list)``).
-
-        Notes
-        -----
-        Training holds BLAS (the ``q E^T`` products) to one thread (``threadpoolctl``), so
-        that the thread count of the machine or of ``OMP_NUM_THREADS`` cannot change a sum's
-        order; the Numba kernels are serial (no ``parallel=True``), so Numba's thread count
-        does not enter. The same seed gives bit-identical parameters on one machine; another
-        CPU (another BLAS kernel) may round differently.
         callback : callable, optional
             ``callback(epoch, mean_loss)`` after each epoch.
 
@@ -525,6 +517,14 @@ class TensorModel:
             infinity included); the message names it and states the range.
         TypeError
             A hyper-parameter of the wrong type (e.g. a float number of epochs).
+
+        Notes
+        -----
+        Training holds BLAS (the ``q E^T`` products) to one thread (``threadpoolctl``), so
+        that the thread count of the machine or of ``OMP_NUM_THREADS`` cannot change a sum's
+        order; the Numba kernels are serial (no ``parallel=True``), so Numba's thread count
+        does not enter. The same seed gives bit-identical parameters on one machine; another
+        CPU (another BLAS kernel) may round differently.
         """
         t = np.asarray(triples)
         if t.ndim != 2 or t.shape[1] != 3 or len(t) == 0:
