@@ -15,8 +15,8 @@ same run:
 
 Results are reported per seed and as mean, standard deviation, min and max over the seeds.
 Times are training seconds, validation reads excluded, as wall seconds and as the process's
-CPU seconds: one thread, so CPU seconds are seconds on one core and do not grow with the
-load of other jobs (the targets and the PyKEEN comparison use them).
+CPU seconds: one thread, so CPU seconds are seconds on one core and grow far less than wall
+seconds with the load of other jobs (the targets and the PyKEEN comparison use them).
 Training runs on one thread: BLAS by ``threadpoolctl`` inside ``TensorModel.fit``, the
 environment variables below for anything else, ``torch.set_num_threads(1)`` for PyKEEN.
 Numba compilation is done before the clock starts. Targets (issue 16): filtered test MRR
@@ -54,8 +54,8 @@ from neuromem.tensorbrain.evaluation import FilterIndex, evaluate_ranking  # noq
 
 TARGETS = {"kinships": 0.88, "umls": 0.95, "nations": 0.83}
 TIME_LIMIT = 60.0
-#: best published filtered MRR (Dettmers et al. 2018, ConvE, Table 4; Lin et al. 2018,
-#: Multi-Hop KG reasoning with reward shaping, Kinship)
+#: best published filtered MRR as issue 16 quotes them (Dettmers et al. 2018, ConvE;
+#: Lin et al. 2018, Multi-Hop KG reasoning with reward shaping, Kinship)
 PUBLISHED = {
     "kinships": {"ConvE": 0.83, "Multi-Hop": 0.878},
     "umls": {"ConvE": 0.94},
@@ -68,8 +68,8 @@ PYKEEN_DIFFERENCES = [
     "representation a batch looks up (the all-entity lookups of 1-vs-all scoring too), weight "
     "2 * reg because PyKEEN sums the two directions' losses where neuromem averages them; "
     "neuromem's N3 is |Re|^3 + |Im|^3 over the batch's own rows",
-    "initial values: both N(0, 0.1^2) with relations at 1 + 0i; PyKEEN's complex normal "
-    "draws real and imaginary parts with 0.1 / sqrt(2) each",
+    "the same initial values' law (each real and imaginary part N(0, 0.1^2), relations "
+    "shifted to 1 + 0i), drawn from torch's generator, so not the same numbers",
     "both models are ranked by neuromem's filtered ranking (realistic ties) on their scores: "
     "PyKEEN 1.11.1's RankBasedEvaluator, called with the three splits as filter triples, "
     "reported 0.43 on Nations validation for a model these ranks put at 0.75 (not resolved)",
