@@ -107,12 +107,17 @@ def test_loss_plot_marks_each_logged_point(tmp_path):
     ctx = RunContext(seed=0, backend="torch", data=None, out=tmp_path)
     seen = {}
     ctx.save_figure = lambda fig, name: seen.update(fig=fig, name=name)
-    _plot_curves(ctx, {"pmi": [2.1], "baseline": [2.0, 1.5, 1.2]}, "t", "loss", steps=120)
+    # 1030 steps log every 50 (loss_interval): 21 entries, the last one at the budget's end
+    _plot_curves(ctx, {"pmi": [2.1], "baseline": [2.0] * 21}, "t", "loss", steps=1030)
     lines = seen["fig"].axes[0].get_lines()
     assert [ln.get_marker() for ln in lines] == ["o", "o"]
     assert lines[0].get_xdata().tolist() == [50]
-    assert lines[1].get_xdata().tolist() == [50, 100, 120]
+    assert lines[1].get_xdata().tolist()[:2] == [50, 100]
+    assert lines[1].get_xdata().tolist()[-2:] == [1000, 1030]
     assert "1 point" in lines[0].get_label()
+    assert "interval of 50 steps" in seen["fig"].axes[0].get_xlabel()
+    _plot_curves(ctx, {"pmi": [2.1] * 20}, "t", "loss", steps=40)  # the demo's budget
+    assert seen["fig"].axes[0].get_lines()[0].get_xdata().tolist()[:3] == [2, 4, 6]
 
 
 def test_result_records_torch_version():
