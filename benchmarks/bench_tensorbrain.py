@@ -5,7 +5,10 @@ same run:
 
 - **ComplEx** (the headline; ``reciprocal`` as the preset sets it), its validation MRR read
   every ``k`` epochs with the evaluation time kept off the training clock;
-- the **ablation**: the same ComplEx with ``reciprocal`` the other way;
+- the **ablation**: the same ComplEx with ``reciprocal`` the other way; and where the preset
+  departs from the model's entity bias or sets ``kg_fit.reg_all`` (PyKEEN's differences,
+  chosen on validation), the same ComplEx with the bias and without ``reg_all``
+  (``complex_previous``, the setting before);
 - the **baseline** DistMult with the preset's settings;
 - optionally **PyKEEN** (``pip install neuromem[bench]``): its ComplEx on the same split with
   the same size, loss, label smoothing, optimiser, batch size and epochs (the differences
@@ -111,12 +114,16 @@ def eval_epochs(epochs: int, n_evals: int = 20) -> list[int]:
     return sorted(set(range(k, epochs + 1, k)) | {epochs})
 
 
-def train_neuromem(kind, kg, cfg, seed, reciprocal, curve=False):
+def train_neuromem(kind, kg, cfg, seed, reciprocal, curve=False, entity_bias=None, reg_all=None):
     """Train one tensor model with the preset's settings; test and validation MRR, training
     seconds (validation reads excluded), and with ``curve`` the validation MRR at
-    :func:`eval_epochs` as ``[epoch, training seconds so far, valid MRR]``."""
+    :func:`eval_epochs` as ``[epoch, training seconds so far, valid MRR]``. ``entity_bias``
+    and ``reg_all`` override the preset's (``cfg.entity_bias``, ``cfg.kg_fit.reg_all``)."""
     dim = cfg.dim if kind in ("complex", "distmult") else getattr(cfg, f"{kind}_dim")
-    m = TensorModel(kind, kg.n_entities, kg.n_relations, dim=dim, seed=seed, reciprocal=reciprocal)
+    bias = cfg.entity_bias if entity_bias is None else entity_bias
+    mu = cfg.kg_fit.reg_all if reg_all is None else reg_all
+    m = TensorModel(kind, kg.n_entities, kg.n_relations, dim=dim, seed=seed,
+                    reciprocal=reciprocal, entity_bias=bias)  # fmt: skip
     known = kg.all_triples()
     f = cfg.kg_fit
     at = set(eval_epochs(f.epochs)) if curve else set()
@@ -136,6 +143,7 @@ def train_neuromem(kind, kg, cfg, seed, reciprocal, curve=False):
         lr=f.lr,
         smoothing=f.smoothing,
         reg=f.reg,
+        reg_all=mu,
         seed=seed + 1,
         callback=read,
     )  # the preset's training, without a time budget (timed here)
@@ -145,6 +153,8 @@ def train_neuromem(kind, kg, cfg, seed, reciprocal, curve=False):
     out = {
         "model": kind,
         "reciprocal": reciprocal,
+        "entity_bias": bias,
+        "reg_all": mu,
         "dim": dim,
         "epochs": len(m.history),
         "train_seconds": clock.wall,
@@ -302,6 +312,7 @@ def bench_graph(
     """Every run of one graph for each seed, and their summary over the seeds (PyKEEN on the
     first ``pykeen_seeds`` seeds, all when None)."""
     runs = []
+    previous = (not cfg.entity_bias) or cfg.kg_fit.reg_all > 0
     for i, seed in enumerate(seeds):
         with_pk = use_pykeen and (pykeen_seeds is None or i < pykeen_seeds)
         rec = cfg.reciprocal
@@ -311,6 +322,10 @@ def bench_graph(
             "complex_ablation": train_neuromem("complex", kg, cfg, seed, not rec),
             "distmult": train_neuromem("distmult", kg, cfg, seed, rec),
         }
+        if previous:  # the setting before PyKEEN's differences: bias on, no reg_all
+            r["complex_previous"] = train_neuromem(
+                "complex", kg, cfg, seed, rec, entity_bias=True, reg_all=0.0
+            )
         level = reach * r["complex"]["valid_mrr"]
         r["reach_valid_mrr"] = level
         if with_pk:
@@ -336,8 +351,12 @@ def bench_graph(
                 f"{pk['train_cpu_seconds']:.1f} CPU s; to valid {level:.3f}: neuromem "
                 f"{_secs(c['cpu_seconds_to_reach'])}, pykeen {_secs(pk['cpu_seconds_to_reach'])}"
             )
+        if previous:
+            pv = r["complex_previous"]
+            line += f" | bias on, reg_all 0: {pv['test']['mrr']:.4f} (valid {pv['valid_mrr']:.4f})"
         log(line)
     names = ["complex", "complex_ablation", "distmult"] + (["pykeen"] if use_pykeen else [])
+    names += ["complex_previous"] if previous else []
     summary = {}
     for n in names:
         rs = [r[n] for r in runs if n in r]
@@ -355,7 +374,12 @@ def bench_graph(
                 summary[n][k] = _spread([r[k] for r in rs])
                 summary[n][k + "_never"] = sum(r[k] is None for r in rs)
     return {
-        "settings": {"dim": cfg.dim, "reciprocal": cfg.reciprocal, **config_to_dict(cfg.kg_fit)},
+        "settings": {
+            "dim": cfg.dim,
+            "reciprocal": cfg.reciprocal,
+            "entity_bias": cfg.entity_bias,
+            **config_to_dict(cfg.kg_fit),
+        },
         "ablation_reciprocal": not cfg.reciprocal,
         "reach_fraction": reach,
         "runs": runs,
@@ -379,11 +403,12 @@ def table(reports: list[dict]) -> str:
         "complex_ablation": "ComplEx, reciprocal flipped",
         "distmult": "DistMult (preset settings)",
         "pykeen": "PyKEEN ComplEx (same settings)",
+        "complex_previous": "ComplEx, entity bias on, reg_all 0 (previous preset)",
     }
     rows = [
-        "| graph | model | reciprocal | test MRR mean (s.d.) [range] | valid MRR mean | "
-        "train CPU s (max) | published |",
-        "|---|---|---|---|---|---|---|",
+        "| graph | model | reciprocal | entity bias, reg_all | test MRR mean (s.d.) [range] | "
+        "valid MRR mean | train CPU s (max) | published |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     pk_rows = [
         "| graph | reach valid MRR | neuromem CPU s to reach | PyKEEN CPU s to reach "
@@ -394,13 +419,21 @@ def table(reports: list[dict]) -> str:
         for g, e in rep["datasets"].items():
             pub = ", ".join(f"{k} {v}" for k, v in rep["published_mrr"].get(g, {}).items())
             rec = e["settings"]["reciprocal"]
+            bias = e["settings"].get("entity_bias", True)  # reports before the switch: on
+            mu = e["settings"].get("reg_all", 0.0)
             for n, label in names.items():
                 if n not in e["summary"]:
                     continue
                 sm = e["summary"][n]
                 r = (not rec) if n == "complex_ablation" else rec
+                if n == "pykeen":
+                    br = "none, N3 (PyKEEN's)"
+                elif n == "complex_previous":
+                    br = "yes, 0"
+                else:
+                    br = f"{'yes' if bias else 'no'}, {mu:g}"
                 rows.append(
-                    f"| {g} | {label} | {'yes' if r else 'no'} | {_ms(sm['test_mrr'])} | "
+                    f"| {g} | {label} | {'yes' if r else 'no'} | {br} | {_ms(sm['test_mrr'])} | "
                     f"{sm['valid_mrr']['mean']:.3f} | {sm['train_cpu_seconds']['max']:.1f} | "
                     f"{pub if n == 'complex' else ''} |"
                 )

@@ -34,9 +34,9 @@ from neuromem.datasets import default_data_dir  # noqa: E402
 from neuromem.datasets.kg import load_kg  # noqa: E402
 from neuromem.tensorbrain import MODELS, TensorModel  # noqa: E402
 
-#: grid keys: the model's (dim, reciprocal) and its training's (the rest)
-KEYS = {"dim": int, "reciprocal": None, "lr": float, "reg": float, "smoothing": float,
-        "batch_size": int}  # fmt: skip
+#: grid keys: the model's (dim, reciprocal, entity_bias) and its training's (the rest)
+KEYS = {"dim": int, "reciprocal": None, "entity_bias": None, "lr": float, "reg": float,
+        "reg_all": float, "smoothing": float, "batch_size": int}  # fmt: skip
 
 
 def _value(key, text):
@@ -63,7 +63,7 @@ def run_setting(kg, model, setting, epochs, seed):
     known = kg.all_triples()
     m = TensorModel(
         model, kg.n_entities, kg.n_relations, dim=setting["dim"], seed=seed,
-        reciprocal=setting["reciprocal"],
+        reciprocal=setting["reciprocal"], entity_bias=setting["entity_bias"],
     )  # fmt: skip
     valid, clock = {}, {"train": 0.0, "t0": time.perf_counter()}
 
@@ -80,6 +80,7 @@ def run_setting(kg, model, setting, epochs, seed):
         lr=setting["lr"],
         smoothing=setting["smoothing"],
         reg=setting["reg"],
+        reg_all=setting["reg_all"],
         seed=seed + 1,
         callback=at_epoch,
     )
@@ -111,8 +112,9 @@ def main(argv=None) -> int:
     _, values = load_preset(f"tensorbrain-{args.dataset}")
     cfg = resolve_config(experiments.get("tensorbrain-kg").config, values)
     f = cfg.kg_fit
-    base = {"dim": cfg.dim, "reciprocal": cfg.reciprocal, "lr": f.lr, "reg": f.reg,
-            "smoothing": f.smoothing, "batch_size": f.batch_size}  # fmt: skip
+    base = {"dim": cfg.dim, "reciprocal": cfg.reciprocal, "entity_bias": cfg.entity_bias,
+            "lr": f.lr, "reg": f.reg, "reg_all": f.reg_all, "smoothing": f.smoothing,
+            "batch_size": f.batch_size}  # fmt: skip
     epochs = epochs or [f.epochs]
     keys = list(grid)
     rows = []

@@ -88,6 +88,10 @@ class TensorBrainKGConfig:
         <neuromem.tensorbrain.models.TensorModel>`, ``reciprocal``): the head query
         ``(?, p, o)`` is the tail query ``(o, p^-1, ?)`` with its own parameters. The presets
         set it per graph from validation MRR (docs/models/tensorbrain.md).
+    entity_bias : bool
+        The per-entity bias ``a0_k`` of every tensor model (:class:`TensorModel
+        <neuromem.tensorbrain.models.TensorModel>`, ``entity_bias``; True, the tensor
+        brain's index layer). The presets set it per graph from validation MRR.
     kg_fit : KGFitConfig
         Training of each tensor model: 40 epochs of 128 at lr 0.005, N3 weight 0.02. Training
         stops on epochs, so a seed gives the same metrics on a busy machine and an idle one;
@@ -110,6 +114,7 @@ class TensorBrainKGConfig:
     tucker_dim: int = 64
     tucker_rel_dim: int = 32
     reciprocal: bool = False
+    entity_bias: bool = True
     kg_fit: KGFitConfig = field(
         default_factory=lambda: KGFitConfig(epochs=40, batch_size=128, lr=0.005, reg=0.02)
     )
@@ -130,6 +135,8 @@ class TensorBrainKGConfig:
             )
         if not isinstance(self.reciprocal, bool):
             raise TypeError(f"reciprocal: expected true or false, got {self.reciprocal!r}")
+        if not isinstance(self.entity_bias, bool):
+            raise TypeError(f"entity_bias: expected true or false, got {self.entity_bias!r}")
         if not self.models and not self.decoder:
             raise ValueError("models: empty and decoder off; nothing to train")
         for m in self.models:
@@ -163,6 +170,7 @@ class TensorBrainKGConfig:
             raise ValueError(f"kg_fit.smoothing: must lie in [0, 1), got {f.smoothing}")
         for name, v in (
             ("kg_fit.reg", f.reg),
+            ("kg_fit.reg_all", f.reg_all),
             ("decoder_fit.weight_decay", df.weight_decay),
             ("decoder_model.alpha", dm.alpha),
         ):
@@ -238,6 +246,7 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
             kg.n_relations,
             seed=ctx.child_rng(),
             reciprocal=cfg.reciprocal,
+            entity_bias=cfg.entity_bias,
             **_model_size(cfg, kind),
         )
         bar = ctx.progress(total=cfg.kg_fit.epochs, desc=f"{kind}")
@@ -287,6 +296,7 @@ def tensorbrain_kg(cfg: TensorBrainKGConfig, ctx: RunContext) -> dict:
     metrics = {
         "dataset": cfg.dataset,
         "reciprocal": cfg.reciprocal,
+        "entity_bias": cfg.entity_bias,
         "best_model": best[0],
         "mrr": best[2]["mrr"],
         "hits1": best[2]["hits1"],

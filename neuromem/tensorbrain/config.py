@@ -38,7 +38,10 @@ class KGFitConfig:
     smoothing : float
         Label smoothing, in [0, 1).
     reg : float
-        N3 regularisation weight.
+        N3 regularisation weight over the embeddings a batch uses.
+    reg_all : float
+        N3 weight over all entity embeddings at every step (0: off; PyKEEN's regulariser
+        also reaches the all-entity lookups of 1-vs-all scoring).
     time_budget : float or None
         Wall seconds after which training stops (None: no limit; opt-in, recorded).
     """
@@ -48,6 +51,7 @@ class KGFitConfig:
     lr: float = 1e-2
     smoothing: float = 0.1
     reg: float = 1e-3
+    reg_all: float = 0.0
     time_budget: float | None = None
 
 

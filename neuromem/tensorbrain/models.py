@@ -30,8 +30,9 @@ directions no longer share the relation parameters, and ``x(s, p, o)`` is the ta
 Training minimises the softmax cross-entropy of both directions of every training triple,
 with label smoothing ``eps`` (target ``(1 - eps) onehot + eps / N``) and the N3 regulariser
 of Lacroix et al. (2018), ``lam * sum |theta|^3`` over the parameters used by the batch,
-by Adam. The gradients are analytic (see :meth:`TensorModel.loss_and_grad`) and checked
-against finite differences in the tests.
+by Adam; optionally (``reg_all``) also an N3 term over *all* entity embeddings at every
+step, and (``entity_bias=False``) without the biases ``a0_k``. The gradients are analytic
+(see :meth:`TensorModel.loss_and_grad`) and checked against finite differences in the tests.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ from .kernels import (
 __all__ = ["TensorModel", "MODELS", "Adam", "FORMAT_VERSION"]
 
 MODELS = ("rescal", "distmult", "complex", "tucker")
-#: 2: the header holds ``reciprocal`` (version-1 files, without it, load as non-reciprocal)
-FORMAT_VERSION = 2
+#: 2: the header holds ``reciprocal`` (version-1 files, without it, load as non-reciprocal);
+#: 3: and ``entity_bias`` (version-1 and -2 files, without it, load with the bias)
+FORMAT_VERSION = 3
 
 
 class Adam:
@@ -207,6 +209,10 @@ class TensorModel:
         query ``(?, p, o)`` as the tail query ``(o, p^-1, ?)`` (Lacroix et al. 2018; Dettmers
         et al. 2018). False (the default): both directions use ``p``'s parameters, the
         tensor model of the tensor brain.
+    entity_bias : bool
+        Learn the bias ``a0_k`` of each entity (True, the default: the index layer of the
+        tensor brain). False: ``b`` stays at 0 and gets no gradient (PyKEEN's ComplEx has
+        no bias).
 
     Attributes
     ----------
@@ -226,6 +232,7 @@ class TensorModel:
         init_scale: float = 0.1,
         seed=0,
         reciprocal: bool = False,
+        entity_bias: bool = True,
     ):
         if kind not in MODELS:
             raise ValueError(f"kind: unknown model {kind!r}; expected one of {MODELS}")
@@ -238,6 +245,8 @@ class TensorModel:
             )
         if not isinstance(reciprocal, (bool, np.bool_)):
             raise TypeError(f"reciprocal: expected a bool, got {type(reciprocal).__name__}")
+        if not isinstance(entity_bias, (bool, np.bool_)):
+            raise TypeError(f"entity_bias: expected a bool, got {type(entity_bias).__name__}")
         init_scale = check_float("init_scale", init_scale, 0.0, lo_open=True)
         rel_dim = check_int("rel_dim", rel_dim if rel_dim is not None else min(int(dim), 32))
         d, P, N, dr = int(dim), int(n_relations), int(n_entities), rel_dim
@@ -253,6 +262,7 @@ class TensorModel:
         self.dim = d
         self.rel_dim = dr
         self.reciprocal = bool(reciprocal)
+        self.entity_bias = bool(entity_bias)
         s = float(init_scale)
         p = {"E": rng.normal(0.0, s, (N, d)), "b": np.zeros(N)}
         if kind == "rescal":
@@ -398,7 +408,9 @@ class TensorModel:
         return np.einsum("bd,bd->b", q, self.params["E"][o])
 
     # ------------------------------------------------------------------ training
-    def loss_and_grad(self, triples, smoothing: float = 0.0, reg: float = 0.0):
+    def loss_and_grad(
+        self, triples, smoothing: float = 0.0, reg: float = 0.0, reg_all: float = 0.0
+    ):
         """Loss of a batch of triples and its analytic gradient.
 
         .. math::
@@ -407,12 +419,14 @@ class TensorModel:
             o_b) + \\mathrm{CE}(\\mathrm{softmax}(x(\\cdot, p_b, o_b)), s_b)\\big]
             + \\frac{\\lambda}{B} \\sum_b \\big(\\lVert a_{s_b} \\rVert_3^3
             + \\lVert a_{o_b} \\rVert_3^3 + \\lVert r_{p_b} \\rVert_3^3\\big)
+            + \\frac{\\mu}{N} \\sum_{k=1}^{N} \\lVert a_k \\rVert_3^3
 
         (plus ``lam * ||W||_3^3`` for Tucker; with reciprocal relations the head term's
         query and regulariser use ``r_{p_b^{-1}}``). With logits ``x = q E^T + b`` and
         ``G = dL/dx = (softmax(x) - y) / 2B``: ``dL/dE += G^T q``, ``dL/db = sum G``,
         ``dL/dq = G E``, then ``dL/dq`` flows into the anchor embedding and the relation
-        parameters through the model's query map.
+        parameters through the model's query map. Without the entity bias
+        (``entity_bias=False``) ``b`` stays 0 and its gradient is returned as 0.
 
         Parameters
         ----------
@@ -420,7 +434,10 @@ class TensorModel:
         smoothing : float
             Label smoothing ``eps`` in ``[0, 1)``.
         reg : float
-            N3 weight ``lam >= 0``.
+            N3 weight ``lam >= 0`` over the rows the batch uses.
+        reg_all : float
+            N3 weight ``mu >= 0`` over all entity embeddings at every step (the batch's
+            and the others'; 0: off).
 
         Returns
         -------
@@ -432,6 +449,7 @@ class TensorModel:
             raise ValueError(f"triples: expected a non-empty (n, 3) array, got shape {t.shape}")
         smoothing = check_float("smoothing", smoothing, 0.0, 1.0, hi_open=True)
         reg = check_float("reg", reg, 0.0)
+        reg_all = check_float("reg_all", reg_all, 0.0)
         s, p, o = t[:, 0], t[:, 1], t[:, 2]
         B = len(t)
         E, b = self.params["E"], self.params["b"]
@@ -444,7 +462,8 @@ class TensorModel:
             loss += 0.5 * softmax_xent(logits, target, smoothing, g)
             g *= 0.5
             grads["E"] += g.T @ q
-            grads["b"] += g.sum(axis=0)
+            if self.entity_bias:
+                grads["b"] += g.sum(axis=0)
             self._query_backward(anchor, p, direction, cache, g @ E, grads)
         if reg > 0:
             # sum over the batch = sum over the used rows weighted by how often they occur
@@ -467,6 +486,11 @@ class TensorModel:
                 aw = np.abs(W)
                 loss += reg * float(np.sum(aw * aw * aw))
                 grads["W"] += 3.0 * reg * W * aw
+        if reg_all > 0:
+            c = reg_all / self.n_entities
+            ae = np.abs(E)
+            loss += c * float(np.sum(ae * ae * ae))
+            grads["E"] += 3.0 * c * E * ae
         return float(loss), grads
 
     def fit(
@@ -477,6 +501,7 @@ class TensorModel:
         lr: float = KGFitConfig.lr,
         smoothing: float = KGFitConfig.smoothing,
         reg: float = KGFitConfig.reg,
+        reg_all: float = KGFitConfig.reg_all,
         seed=0,
         time_budget: float | None = KGFitConfig.time_budget,
         callback: Callable[[int, float], None] | None = None,
@@ -493,7 +518,7 @@ class TensorModel:
             Triples per step.
         lr : float
             Adam learning rate.
-        smoothing, reg : float
+        smoothing, reg, reg_all : float
             See :meth:`loss_and_grad`.
         seed : int or numpy.random.Generator
             Shuffling order.
@@ -537,6 +562,7 @@ class TensorModel:
         lr = check_float("lr", lr, 0.0, lo_open=True)
         smoothing = check_float("smoothing", smoothing, 0.0, 1.0, hi_open=True)
         reg = check_float("reg", reg, 0.0)
+        reg_all = check_float("reg_all", reg_all, 0.0)
         time_budget = check_budget("time_budget", time_budget)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
@@ -549,10 +575,11 @@ class TensorModel:
         opt = Adam(self.params, lr=lr)
         with threadpool_limits(limits=1, user_api="blas"):
             return self._train(
-                t, epochs, batch_size, smoothing, reg, rng, opt, time_budget, callback
+                t, epochs, batch_size, smoothing, (reg, reg_all), rng, opt, time_budget, callback
             )
 
     def _train(self, t, epochs, batch_size, smoothing, reg, rng, opt, time_budget, callback):
+        # reg: (reg, reg_all)
         t0 = time.perf_counter()
         out = []
         for ep in range(epochs):
@@ -560,7 +587,7 @@ class TensorModel:
             total, nb = 0.0, 0
             for start in range(0, len(t), batch_size):
                 batch = t[order[start : start + batch_size]]
-                loss, grads = self.loss_and_grad(batch, smoothing, reg)
+                loss, grads = self.loss_and_grad(batch, smoothing, *reg)
                 opt.step(grads)
                 total += loss
                 nb += 1
@@ -605,6 +632,7 @@ class TensorModel:
                 self.dim,
                 self.rel_dim,
                 int(self.reciprocal),
+                int(self.entity_bias),
             ]
         )
         return npzfile.write_arrays(
@@ -632,23 +660,35 @@ class TensorModel:
             raise ValueError(f"path: {p} is not a neuromem tensor-model file")
         head = z["_meta"]
         if head.ndim != 1 or not head.size or not np.issubdtype(head.dtype, np.integer):
-            _meta_ints(z, "_meta", 6, p)  # raises, naming the file
+            _meta_ints(z, "_meta", 7, p)  # raises, naming the file
         version = int(head[0])
-        if version not in (1, FORMAT_VERSION):
+        if version not in (1, 2, FORMAT_VERSION):
             raise ValueError(
-                f"path: {p} has format version {version}; this neuromem reads 1 and "
-                f"{FORMAT_VERSION}"
+                f"path: {p} has format version {version}; this neuromem reads 1 to {FORMAT_VERSION}"
             )
+        entity_bias = 1
         if version == 1:  # written before reciprocal relations
             _, n, r, d, dr = _meta_ints(z, "_meta", 5, p)
             reciprocal = 0
-        else:
+        elif version == 2:  # written before the entity-bias switch
             _, n, r, d, dr, reciprocal = _meta_ints(z, "_meta", 6, p)
+        else:
+            _, n, r, d, dr, reciprocal, entity_bias = _meta_ints(z, "_meta", 7, p)
         if reciprocal not in (0, 1):
             raise ValueError(f"path: {p}: reciprocal must be 0 or 1 in _meta, got {reciprocal}")
+        if entity_bias not in (0, 1):
+            raise ValueError(f"path: {p}: entity_bias must be 0 or 1 in _meta, got {entity_bias}")
         kind = str(z["_kind"])
         try:
-            m = cls(kind, n, r, d, rel_dim=dr, reciprocal=bool(reciprocal))
+            m = cls(
+                kind,
+                n,
+                r,
+                d,
+                rel_dim=dr,
+                reciprocal=bool(reciprocal),
+                entity_bias=bool(entity_bias),
+            )
         except (ValueError, TypeError) as e:
             raise ValueError(f"path: {p} holds a bad model header: {e}") from None
         _load_params(m.params, z, p)

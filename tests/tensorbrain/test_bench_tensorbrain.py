@@ -86,6 +86,26 @@ def test_table_from_a_report(bench, tmp_path, capsys):
     assert bench.main(["--table", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
     m = entry["summary"]["complex"]["test_mrr"]
-    assert f"| tiny | ComplEx (preset) | no | {m['mean']:.3f} ({m['sd']:.3f})" in out
+    assert f"| tiny | ComplEx (preset) | no | yes, 0 | {m['mean']:.3f} ({m['sd']:.3f})" in out
     assert "X 0.5" in out and "reciprocal flipped | yes" in out
+    assert "previous preset" not in out  # the preset keeps the bias: no such ablation
     assert bench.main(["--table", str(tmp_path / "absent.json")]) == 2
+
+
+def test_bench_graph_runs_the_previous_setting_when_the_preset_departs(bench):
+    kg = _tiny_kg()
+    f = KGFitConfig(epochs=2, batch_size=8, lr=0.05, reg=0.0, reg_all=0.05)
+    cfg = TensorBrainKGConfig(dim=8, entity_bias=False, kg_fit=f)
+    out = bench.bench_graph(kg, cfg, seeds=[0], log=lambda s: None)
+    r0 = out["runs"][0]
+    assert (r0["complex"]["entity_bias"], r0["complex"]["reg_all"]) == (False, 0.05)
+    assert (r0["complex_previous"]["entity_bias"], r0["complex_previous"]["reg_all"]) == (
+        True,
+        0.0,
+    )
+    assert r0["complex_previous"]["test"] != r0["complex"]["test"]
+    assert out["settings"]["entity_bias"] is False and out["settings"]["reg_all"] == 0.05
+    assert "complex_previous" in out["summary"]
+    text = bench.table([{"datasets": {"tiny": out}, "published_mrr": {}}])
+    assert "| tiny | ComplEx (preset) | no | no, 0.05 |" in text
+    assert "| tiny | ComplEx, entity bias on, reg_all 0 (previous preset) | no | yes, 0 |" in text

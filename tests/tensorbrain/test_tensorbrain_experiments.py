@@ -62,6 +62,23 @@ def test_kg_experiment_reciprocal_is_the_same_run_as_a_reciprocal_model(tmp_path
     assert again["metrics"]["model_mrr"] == on["model_mrr"]
 
 
+def test_kg_experiment_passes_entity_bias_and_reg_all_to_the_models(tmp_path):
+    data = _toy_kg(tmp_path / "data")
+    kw = dict(models=["complex"], dim=8, decoder=False, seed=4)
+    base = {"kg_fit.epochs": 3}
+    off = experiments.run(
+        "tensorbrain-kg", data=data, entity_bias=False, overrides={**base, "kg_fit.reg_all": 0.1},
+        **kw,
+    )["metrics"]  # fmt: skip
+    on = experiments.run("tensorbrain-kg", data=data, overrides=base, **kw)["metrics"]
+    assert off["entity_bias"] is False and on["entity_bias"] is True
+    assert off["model_valid_mrr"] != on["model_valid_mrr"]
+    with pytest.raises(ConfigError, match="entity_bias"):
+        experiments.run("tensorbrain-kg", data=data, entity_bias=3, **kw)
+    with pytest.raises(ConfigError, match="kg_fit.reg_all"):
+        experiments.run("tensorbrain-kg", data=data, overrides={"kg_fit.reg_all": -1.0}, **kw)
+
+
 def test_kg_experiment_errors(tmp_path, monkeypatch):
     data = _toy_kg(tmp_path / "data")
     with pytest.raises(DataNotFoundError, match="umls"):

@@ -170,7 +170,7 @@ def test_corrupt_tensor_model_contents_are_refused(tmp_path):
     with pytest.raises(ValueError, match="format version 99"):
         TensorModel.load(p)
     _rewrite(p, _meta=np.array([1.5, 4, 2, 4, 4]))
-    with pytest.raises(ValueError, match="_meta must hold 6 integers"):
+    with pytest.raises(ValueError, match="_meta must hold 7 integers"):
         TensorModel.load(p)
     _rewrite(p, _meta=np.array([1, -4, 2, 4, 4]))
     with pytest.raises(ValueError, match="bad model header: n_entities"):

@@ -208,3 +208,77 @@ def test_adam_minimises_a_quadratic():
     assert np.all(np.abs(x["w"]) < 1e-2)
     with pytest.raises(ValueError, match="lr"):
         Adam(x, lr=0)
+
+
+def _numgrad_check_all(model, triples, reg_all, rng, keys, n_checks=12):
+    """As _numgrad_check, with the all-entity N3 weight ``reg_all``, on ``keys`` only."""
+    _, grads = model.loss_and_grad(triples, 0.1, 0.05, reg_all)
+    worst = 0.0
+    for k in keys:
+        flat = model.params[k].reshape(-1)
+        for i in rng.choice(flat.size, min(n_checks, flat.size), replace=False):
+            old = flat[i]
+            h = 1e-6
+            flat[i] = old + h
+            lp, _ = model.loss_and_grad(triples, 0.1, 0.05, reg_all)
+            flat[i] = old - h
+            lm, _ = model.loss_and_grad(triples, 0.1, 0.05, reg_all)
+            flat[i] = old
+            num = (lp - lm) / (2 * h)
+            worst = max(worst, abs(num - grads[k].reshape(-1)[i]) / max(1.0, abs(num)))
+    return worst, grads
+
+
+@pytest.mark.parametrize("kind", MODELS)
+def test_all_entity_n3_and_no_bias_gradients_match_finite_differences(kind):
+    rng = np.random.default_rng(5)
+    # 9 entities, the batch uses at most 4: the all-entity term reaches the unused rows
+    t = np.stack([rng.integers(0, 4, 5), rng.integers(0, 3, 5), rng.integers(0, 4, 5)], 1)
+    keys = ["E", "R"] + (["W"] if kind == "tucker" else [])
+    m = TensorModel(kind, 9, 3, dim=6, rel_dim=4, init_scale=0.5, seed=2, entity_bias=False)
+    worst, grads = _numgrad_check_all(m, t, 0.3, rng, keys)
+    assert worst < 1e-6
+    assert not grads["b"].any()  # the frozen bias gets no gradient
+    # reg_all adds 3 mu / N * a |a| to every row, those the batch skips included
+    unused = np.setdiff1d(np.arange(9), t[:, [0, 2]].ravel())
+    E = m.params["E"]
+    extra = grads["E"] - m.loss_and_grad(t, 0.1, 0.05, 0.0)[1]["E"]
+    assert np.allclose(extra, 3 * 0.3 / 9 * E * np.abs(E)) and np.abs(extra[unused]).sum() > 0
+    m_b = TensorModel(kind, 9, 3, dim=6, rel_dim=4, init_scale=0.5, seed=2)
+    assert _numgrad_check_all(m_b, t, 0.3, rng, keys + ["b"])[0] < 1e-6
+
+
+def test_no_entity_bias_stays_zero_in_training_and_save_load(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.stack([rng.integers(0, 6, 30), rng.integers(0, 2, 30), rng.integers(0, 6, 30)], 1)
+    m = TensorModel("complex", 6, 2, dim=4, seed=1, entity_bias=False)
+    m.fit(t, epochs=3, batch_size=8, reg_all=0.05, seed=0)
+    assert not m.params["b"].any()
+    on = TensorModel("complex", 6, 2, dim=4, seed=1)
+    on.fit(t, epochs=3, batch_size=8, seed=0)
+    assert on.params["b"].any()
+    m2 = TensorModel.load(m.save(tmp_path / "m.npz"))
+    assert m2.entity_bias is False and np.array_equal(m2.params["E"], m.params["E"])
+    assert TensorModel.load(on.save(tmp_path / "on.npz")).entity_bias is True
+
+
+def test_version_2_files_load_with_the_bias(tmp_path):
+    m = TensorModel("complex", 5, 2, dim=4, seed=1, reciprocal=True)
+    np.savez(tmp_path / "v2.npz", _meta=np.array([2, 5, 2, 4, 4, 1]), _kind=np.array("complex"),
+             **m.params)  # fmt: skip
+    m2 = TensorModel.load(tmp_path / "v2.npz")
+    assert m2.reciprocal is True and m2.entity_bias is True
+    np.savez(tmp_path / "bad.npz", _meta=np.array([3, 5, 2, 4, 4, 1, 2]),
+             _kind=np.array("complex"), **m.params)  # fmt: skip
+    with pytest.raises(ValueError, match="entity_bias must be 0 or 1"):
+        TensorModel.load(tmp_path / "bad.npz")
+
+
+def test_bias_and_reg_all_bad_arguments():
+    with pytest.raises(TypeError, match="entity_bias: expected a bool"):
+        TensorModel("complex", 3, 1, dim=2, entity_bias=1)
+    m = TensorModel("complex", 3, 1, dim=2)
+    with pytest.raises(ValueError, match="reg_all"):
+        m.fit(np.array([[0, 0, 1]]), reg_all=-0.1)
+    with pytest.raises(ValueError, match="reg_all"):
+        m.loss_and_grad(np.array([[0, 0, 1]]), reg_all=float("nan"))
