@@ -763,7 +763,10 @@ def plot_raster(trace, populations=None, ops=None):
         ax.tick_params(labelsize=6)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         # rows are neurons: whole-number ticks, even for a one-neuron population
-        ax.set_ylim(-0.5, (int(i.max()) if len(i) else 0) + 0.5)
+        top = int(i.max()) if len(i) else 0
+        ax.set_ylim(-0.5, top + 0.5)
+        if top == 0:
+            ax.set_yticks([0])  # MaxNLocator falls back to fractions for a single row
         ax.set_xlim(-1, t_end)
         for op in ops or []:
             ax.axvline(op.t, color=colors.get(op.kind, "grey"), lw=0.6, alpha=0.6)

@@ -143,6 +143,8 @@ def test_outputs_numpy_neo_and_raster(paper_memory):
     assert isinstance(mem.to_neo("OUTcont"), neo.Block)
     fig = mem.plot_raster()
     assert len(fig.axes) == 12
+    for ax in fig.axes:  # rows are neurons: whole-number ticks only, one-neuron rows too
+        assert all(float(t).is_integer() for t in ax.get_yticks()), ax.get_ylabel()
     import matplotlib.pyplot as plt
 
     plt.close(fig)
