@@ -121,3 +121,40 @@ def spinnaker_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def caller_network():
+    """A user's own PyNN network around an embedded CA3 memory of 5 cues and 10 content
+    neurons: ``weights`` preload cue 0 -> content bits 0, 1, 8, 9; ``wire(sim, pops)`` (for
+    ``on_build``) makes a spike source giving cue 0 at 2 ms and 10 reader cells on the content
+    output, wired with ``connect_in``/``connect_out`` (kept in ``mine``); ``fired()`` lists
+    the reader cells that spiked."""
+    import numpy as np
+
+    from neuromem.ca3 import connect_in, connect_out
+
+    w1, w2 = np.zeros((5, 10)), np.zeros((10, 5))
+    w1[0, [0, 1, 8, 9]] = 6.0
+    w2[[0, 1, 8, 9], 0] = 6.0
+    mine: dict = {}
+
+    def wire(sim, pops):
+        src = sim.Population(5, sim.SpikeSourceArray(spike_times=[[2.0], [], [], [], []]))
+        reader = sim.Population(10, sim.IF_curr_exp(cm=0.27, tau_m=3.0, tau_syn_E=0.3,
+                                                    v_rest=-60.0, v_reset=-60.0,
+                                                    v_thresh=-57.0))  # fmt: skip
+        reader.initialize(v=-60.0)
+        reader.record("spikes")
+        mine["in"] = connect_in(sim, pops, src, "cue")
+        mine["out"] = connect_out(sim, pops, reader, "content")
+        mine["reader"] = reader
+
+    def fired():
+        seg = mine["reader"].get_data("spikes").segments[-1]
+        return sorted(int(st.annotations["source_index"]) for st in seg.spiketrains if len(st))
+
+    from types import SimpleNamespace
+
+    return SimpleNamespace(weights={"cue_to_content": w1, "content_to_cue": w2}, wire=wire,
+                           fired=fired, mine=mine)  # fmt: skip

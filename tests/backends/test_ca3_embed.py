@@ -4,45 +4,27 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from neuromem.ca3 import CA3Memory
 from neuromem.ca3.embed import connect_in, connect_out
 
 
-def _preloaded():
-    w1, w2 = np.zeros((5, 10)), np.zeros((10, 5))
-    w1[0, [0, 1, 8, 9]] = 6.0
-    w2[[0, 1, 8, 9], 0] = 6.0
-    return {"cue_to_content": w1, "content_to_cue": w2}
-
-
 @pytest.mark.brian2
-def test_callers_cells_drive_and_read_the_memory_on_pynn_brian2(pynn_brian2):
+def test_callers_cells_drive_and_read_the_memory_on_pynn_brian2(pynn_brian2, caller_network):
     """The caller's spike source gives cue 0 at 2 ms; the caller's cells read the content
     output: the preloaded pattern (bits 0, 1, 8, 9), and only it. pyNN.brian2 takes one
     more step per synaptic hop than the board, hence the late times."""
-    mine, builds = {}, []
+    builds = []
 
     def wire(sim, pops):
         builds.append(sorted(pops))
-        src = sim.Population(5, sim.SpikeSourceArray(spike_times=[[2.0], [], [], [], []]))
-        reader = sim.Population(10, sim.IF_curr_exp(cm=0.27, tau_m=3.0, tau_syn_E=0.3,
-                                                    v_rest=-60.0, v_reset=-60.0,
-                                                    v_thresh=-57.0))  # fmt: skip
-        reader.initialize(v=-60.0)
-        reader.record("spikes")
-        mine["in"] = connect_in(sim, pops, src, "cue")
-        mine["out"] = connect_out(sim, pops, reader, "content")
-        mine["reader"] = reader
+        caller_network.wire(sim, pops)
 
-    mem = CA3Memory(5, 10, backend=pynn_brian2, weights=_preloaded(), on_build=wire)
+    mem = CA3Memory(5, 10, backend=pynn_brian2, weights=caller_network.weights, on_build=wire)
     mem.sim.run(20.0)
     assert len(builds) == 1 and "OUTcont" in builds[0]
-    seg = mine["reader"].get_data("spikes").segments[-1]
-    fired = sorted(int(st.annotations["source_index"]) for st in seg.spiketrains if len(st))
-    assert fired == [0, 1, 8, 9]
+    assert caller_network.fired() == [0, 1, 8, 9]
     assert sorted(set(mem.spikes("OUTcont")[1].tolist())) == [0, 1, 8, 9]
     assert set(mem.spikes("OUTcue")[1].tolist()) == {0}
     assert len(mem.spikes("INcue")[0]) == 0  # the cue came from the caller's population

@@ -133,38 +133,23 @@ def test_schedule_split_gives_the_same_spikes(backend):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["pynn:brian2"], indirect=True)
-def test_embedding_a_sliced_memory_connects_every_slice(backend):
+def test_embedding_a_sliced_memory_connects_every_slice(backend, caller_network):
     """connect_in/connect_out on a sliced memory: one projection per slice, from and to the
     matching views of the caller's populations; the caller's cue 0 recalls the preloaded
     pattern in the caller's reader cells, under the original indices (pyNN.brian2 builds
     projections slowly: only the content populations are cut here)."""
-    from neuromem.ca3 import connect_in, connect_out
     from neuromem.spiking.split import PyNNSlices
-
-    w1, w2 = np.zeros((5, 10)), np.zeros((10, 5))
-    w1[0, [0, 1, 8, 9]] = 6.0
-    w2[[0, 1, 8, 9], 0] = 6.0
-    mine = {}
 
     def wire(sim, pops):
         assert isinstance(pops["OUTcont"], PyNNSlices) and len(pops["OUTcont"].slices) == 2
-        src = sim.Population(5, sim.SpikeSourceArray(spike_times=[[2.0], [], [], [], []]))
-        reader = sim.Population(10, sim.IF_curr_exp(cm=0.27, tau_m=3.0, tau_syn_E=0.3,
-                                                    v_rest=-60.0, v_reset=-60.0,
-                                                    v_thresh=-57.0))  # fmt: skip
-        reader.initialize(v=-60.0)
-        reader.record("spikes")
-        mine["in"] = connect_in(sim, pops, src, "cue")
-        mine["out"] = connect_out(sim, pops, reader, "content")
-        mine["reader"] = reader
+        caller_network.wire(sim, pops)
 
-    weights = {"cue_to_content": w1, "content_to_cue": w2}
-    mem = CA3Memory(5, 10, backend=backend, weights=weights, on_build=wire, slice_size=5)
+    mem = CA3Memory(5, 10, backend=backend, weights=caller_network.weights, on_build=wire,
+                    slice_size=5)  # fmt: skip
     mem.sim.run(20.0)
+    mine = caller_network.mine
     assert not isinstance(mine["in"], list) and len(mine["out"]) == 2  # cues: one slice
-    seg = mine["reader"].get_data("spikes").segments[-1]
-    fired = sorted(int(st.annotations["source_index"]) for st in seg.spiketrains if len(st))
-    assert fired == [0, 1, 8, 9]
+    assert caller_network.fired() == [0, 1, 8, 9]
     assert sorted(set(mem.spikes("OUTcont")[1].tolist())) == [0, 1, 8, 9]
 
 
