@@ -31,42 +31,66 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """``(address, {worker address: process})``: `dask scheduler` and two `dask worker`
-    processes (one thread each, no nanny: a killed worker stays dead), started in a folder of
-    their own so that nothing depends on the tests' working directory."""
-    from distributed import Client
+class _Cluster:
+    """A `dask scheduler` on 127.0.0.1 and `dask worker` processes (one thread each, no nanny:
+    a killed worker stays dead), started in ``home`` so that nothing depends on the tests'
+    working directory; every process writes to ``home/dask.log``."""
 
-    home = tmp_path_factory.mktemp("dask")
-    dask = str(Path(sys.executable).with_name("dask"))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    log = open(home / "dask.log", "w")  # closed at teardown
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], cwd=home, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)]  # fmt: skip
-    workers = {}
-    for i in range(2):
+    def __init__(self, home: Path):
+        self.home, self.log_path = home, home / "dask.log"
+        self.dask = str(Path(sys.executable).with_name("dask"))
+        self.env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                    "MPLBACKEND": "Agg"}  # fmt: skip
+        self.log = open(self.log_path, "w")  # closed by close()
+        port = _free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        self.procs = [self._start("scheduler", "--host", "127.0.0.1", "--port", str(port))]
+        self.workers: dict[str, subprocess.Popen] = {}
+
+    def _start(self, *args: str) -> subprocess.Popen:
+        cmd = [self.dask, *args, "--no-dashboard"]
+        return subprocess.Popen(cmd, cwd=self.home, env=self.env, stdout=self.log,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+
+    def add_worker(self, memory_limit: str = "0") -> str:
+        """Start a worker (``memory_limit`` as `dask worker --memory-limit`; "0": Dask never
+        pauses it for memory, whatever the machine's share per core) and return its address."""
         wport = _free_port()
-        w = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny",
-                              "--host", "127.0.0.1", "--worker-port", str(wport),
-                              "--no-dashboard", "--name", f"w{i}", "--local-directory",
-                              str(home)], cwd=home, env=env, stdout=log,
-                             stderr=subprocess.STDOUT)  # fmt: skip
-        workers[f"tcp://127.0.0.1:{wport}"] = w
-        procs.append(w)
-    try:
-        with Client(address, timeout=60) as c:
-            c.wait_for_workers(2, timeout=90)
-            assert set(c.scheduler_info()["workers"]) == set(workers)
-        yield address, workers
-    finally:
-        for p in reversed(procs):
+        w = self._start("worker", self.address, "--nthreads", "1", "--no-nanny", "--host",
+                        "127.0.0.1", "--worker-port", str(wport), "--memory-limit", memory_limit,
+                        "--name", f"w{len(self.workers)}",
+                        "--local-directory", str(self.home))  # fmt: skip
+        self.workers[f"tcp://127.0.0.1:{wport}"] = w
+        self.procs.append(w)
+        return f"tcp://127.0.0.1:{wport}"
+
+    def wait_for_workers(self) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as c:  # running or paused: every one counts
+            deadline = time.monotonic() + 90
+            while set(c.scheduler_info()["workers"]) != set(self.workers):
+                assert time.monotonic() < deadline, self.log_path.read_text()[-3000:]
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
             p.kill()
             p.wait(timeout=30)
-        log.close()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """``(address, {worker address: process}, log path)``: a scheduler and two workers."""
+    c = _Cluster(tmp_path_factory.mktemp("dask"))
+    try:
+        c.add_worker()
+        c.add_worker()
+        c.wait_for_workers()
+        yield c.address, c.workers, c.log_path
+    finally:
+        c.close()
 
 
 def _csv(path: Path) -> list[dict]:
@@ -79,7 +103,7 @@ def _direct(n_pairs: int, seed: int) -> dict:
 
 
 def test_cluster_sweep_equals_local_sweep_and_run(cluster, tmp_path, capsys):
-    address, _ = cluster
+    address = cluster[0]
     out = tmp_path / "cluster"
     assert main(["sweep", "sdr-overlap", *GRID, "--scheduler", address, "--out", str(out),
                  "--no-progress"]) == 0  # fmt: skip
@@ -112,7 +136,7 @@ def test_cluster_sweep_equals_local_sweep_and_run(cluster, tmp_path, capsys):
 
 
 def test_failed_run_is_recorded_and_resume_skips_finished_runs(cluster, tmp_path):
-    address, _ = cluster
+    address = cluster[0]
     out = tmp_path / "s"
     # the folder of one run is taken by a file: that run fails on its worker, the others run
     (out / "n_pairs=400").mkdir(parents=True)
@@ -181,13 +205,65 @@ def test_parse_seeds_and_grid():
         parse_seeds([1, 0, 1])
 
 
+def test_paused_workers_are_reported_and_the_sweep_finishes_when_a_worker_joins(
+    tmp_path, monkeypatch
+):
+    """A cluster whose only worker Dask has paused for memory (`--memory-limit` far below the
+    process's size) can take no run: the sweep warns once that it waits and why, and finishes
+    when a worker that can take runs joins. The local cluster never pauses (memory_limit=0)."""
+    import importlib
+    import warnings
+
+    sweep_mod = importlib.import_module("neuromem.experiments.sweep")  # the module, not sweep()
+    monkeypatch.setattr(sweep_mod, "STALL_CHECK_S", 0.5)
+    (tmp_path / "dask").mkdir()
+    c = _Cluster(tmp_path / "dask")
+    try:
+        paused = c.add_worker(memory_limit="10MB")
+        c.wait_for_workers()
+        from distributed import Client
+
+        with Client(c.address, timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while client.scheduler_info()["workers"][paused]["status"] != "paused":
+                assert time.monotonic() < deadline, "the 10 MB worker was never paused"
+                time.sleep(0.1)
+        box: dict = {}
+
+        def go():
+            try:
+                box["rows"] = experiments.sweep("sdr-overlap", grid={"n_pairs": [200]},
+                                                seeds=[0], scheduler=c.address,
+                                                out=tmp_path / "p", progress=False)  # fmt: skip
+            except BaseException as e:  # pragma: no cover - reported below
+                box["error"] = e
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            thread = threading.Thread(target=go)
+            thread.start()
+            deadline = time.monotonic() + 60
+            while not caught and thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert thread.is_alive() and "error" not in box, box  # no run could finish
+            stalls = [str(w.message) for w in caught if "no run can start" in str(w.message)]
+            assert len(stalls) == 1 and "paused" in stalls[0] and "--memory-limit 0" in stalls[0]
+            c.add_worker()  # memory limit 0
+            thread.join(timeout=120)
+        assert not thread.is_alive() and "error" not in box, box.get("error")
+        assert [r["status"] for r in box["rows"]] == ["ran"]
+        assert len([w for w in caught if "no run can start" in str(w.message)]) == 1  # once
+    finally:
+        c.close()
+
+
 def test_killed_worker_loses_no_run(cluster, tmp_path):
     """A worker killed (SIGKILL) while it runs a point: the scheduler moves the point to the
     other worker, and the run gives what `experiments.run` gives. Runs last, as it leaves the
     cluster with one worker."""
     from distributed import Client
 
-    address, workers = cluster
+    address, workers, dask_log = cluster
     out = tmp_path / "k"
     box: dict = {}
 
@@ -214,7 +290,15 @@ def test_killed_worker_loses_no_run(cluster, tmp_path):
                 killed = keys
             time.sleep(0.02)
     thread.join(timeout=600)  # a loaded CI machine runs the four points slowly
-    assert not thread.is_alive() and "error" not in box, box.get("error")
+    if thread.is_alive():  # say where it stands: the scheduler's view and the Dask log
+        with Client(address, timeout=30) as c:
+            state = {"processing": c.processing(), "who_has": c.who_has(),
+                     "workers": {a: w.get("status") for a, w
+                                 in c.scheduler_info()["workers"].items()}}  # fmt: skip
+        pytest.fail(f"the sweep did not finish within 600 s after killing {killed}; scheduler: "
+                    f"{state}; finished: {sorted(map(str, out.glob('*/seed-*/result.json')))}; "
+                    f"Dask log (tail):\n{dask_log.read_text()[-6000:]}")  # fmt: skip
+    assert "error" not in box, box.get("error")
     assert killed, "the sweep ended before a worker could be killed"
     rows = box["rows"]
     assert [r["status"] for r in rows] == ["ran"] * 4, rows

@@ -30,6 +30,7 @@ import shutil
 import socket
 import traceback
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -374,8 +375,12 @@ def _connect(scheduler, workers, n_runs):
 
     if local:
         n = min(workers or _cores(), max(n_runs, 1))
+        # memory_limit=0: a worker never pauses; Dask's default pauses a worker at 80 % of its
+        # share of the memory, and a paused worker whose run does not give memory back to the
+        # system takes no run again, so the sweep would wait for ever
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR,
+                               memory_limit=0, dashboard_address=None,
+                               silence_logs=logging.ERROR,
                                # its HTTP server (health checks) on a free port, not :8787
                                scheduler_kwargs={"dashboard_address": ":0"},
                                env=dict(THREAD_ENV))  # fmt: skip
@@ -443,6 +448,48 @@ def _cleanup_partials(run_path: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+#: Seconds between checks, while no run finishes, that some worker can take a run.
+STALL_CHECK_S = 60.0
+
+
+def _as_completed(client, futures):
+    """Yield ``futures`` as they finish; while none finishes, check every ``STALL_CHECK_S``
+    seconds that the scheduler has a worker able to take a run, and warn (once) if it has
+    none: no worker at all, or every worker paused by Dask for memory."""
+    from distributed import wait
+
+    pending, warned = set(futures), False
+    while pending:
+        try:
+            finished, pending = wait(pending, timeout=STALL_CHECK_S,
+                                     return_when="FIRST_COMPLETED")  # fmt: skip
+        except TimeoutError:
+            if not warned:
+                warned = _warn_if_stalled(client)
+            continue
+        yield from sorted(finished, key=futures.get)
+
+
+def _warn_if_stalled(client) -> bool:
+    """Warn and return True when no worker of ``client``'s scheduler can take a run."""
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+    except Exception:  # pragma: no cover - the scheduler is gone: the futures say so
+        return False
+    status = [w.get("status", "running") for w in workers.values()]
+    if "running" in status:
+        return False
+    if not status:
+        why = "the scheduler has no worker"
+    else:
+        why = (f"every worker ({len(status)}) is {'/'.join(sorted(set(status)))}; Dask pauses a "
+               f"worker whose memory is above 80 % of its limit: start workers with "
+               f"`--memory-limit 0` or more memory")  # fmt: skip
+    warnings.warn(f"sweep: no run can start: {why}; the sweep waits (finished runs are kept, "
+                  f"and the same command resumes)", RuntimeWarning, stacklevel=3)  # fmt: skip
+    return True
+
+
 def sweep(
     name: str,
     *,
@@ -484,9 +531,12 @@ def sweep(
         Simulator backend (default: the experiment's first).
     scheduler : None, "local", str, distributed.Client or cluster
         ``None`` or ``"local"``: a local cluster of worker processes, one thread each, started
-        for the sweep and closed after it; an address (``"tcp://HOST:8786"``): an existing
+        for the sweep and closed after it (with no memory limit, so that Dask never pauses
+        a worker); an address (``"tcp://HOST:8786"``): an existing
         scheduler; a ``distributed.Client`` or a cluster object (for example dask-jobqueue's
-        ``SLURMCluster``) to use as it is.
+        ``SLURMCluster``) to use as it is. When no run finishes for ``STALL_CHECK_S``
+        seconds and no worker can take one (none connected, or every one paused for
+        memory), a ``RuntimeWarning`` says so, once; the sweep keeps waiting.
     workers : int, optional
         Worker processes of the local cluster (default: the cores this process may use, at
         most the number of runs). Only with the local cluster.
@@ -570,8 +620,6 @@ def sweep(
                disable=not progress, dynamic_ncols=True)  # fmt: skip
     try:
         if todo:
-            from distributed import as_completed
-
             token = uuid.uuid4().hex[:8]
             futures = {}
             for i in todo:
@@ -582,7 +630,7 @@ def sweep(
                                     plan["figure_format"], key=f"neuromem-{name}-{point['name']}"
                                     f"-seed-{s}-{token}", pure=False, retries=retries)  # fmt: skip
                 futures[fut] = i
-            for fut in as_completed(futures):
+            for fut in _as_completed(client, futures):
                 i = futures[fut]
                 point, s, path, _ = runs[i]
                 try:
