@@ -37,7 +37,8 @@ import numpy as np
 from _jobs import job_overrides, job_parser, run_jobs, spread
 
 from neuromem import experiments
-from neuromem.datasets import default_data_dir
+from neuromem.datasets import find_dataset
+from neuromem.errors import DataNotFoundError
 
 PAPER_MEAN_ERROR_ALL20 = 0.0255  # PMI-TR, Zeng et al. 2024, Table (bAbI, 20 tasks)
 
@@ -189,9 +190,10 @@ def main(argv=None):
     over = job_overrides(p, args, "pmi-babi")
 
     result = {"benchmark": "pmi-babi", "params": vars(args)}
-    data = Path(args.data) if args.data else default_data_dir()
-    if data is None or not data.is_dir():
-        result["accuracy"] = {"skipped": "no data folder (pass --data DIR or set NEUROMEM_DATA)"}
+    try:
+        data = find_dataset("babi", args.data).parents[1]  # the data folder above babi/...
+    except DataNotFoundError as e:
+        result["accuracy"] = {"skipped": str(e)}
     else:
         jobs = run_jobs("pmi-babi", args.seeds, args.models, str(data), over, args.cache,
                         args.jobs, "accuracy_mean")  # fmt: skip

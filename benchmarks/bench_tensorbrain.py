@@ -48,8 +48,9 @@ import numpy as np  # noqa: E402
 
 from neuromem import experiments  # noqa: E402
 from neuromem.config import config_to_dict, load_preset, resolve_config  # noqa: E402
-from neuromem.datasets import default_data_dir  # noqa: E402
+from neuromem.datasets import find_dataset  # noqa: E402
 from neuromem.datasets.kg import load_kg  # noqa: E402
+from neuromem.errors import ConfigError, DataNotFoundError  # noqa: E402
 from neuromem.experiments import versions  # noqa: E402
 from neuromem.tensorbrain import TensorModel  # noqa: E402
 from neuromem.tensorbrain.decoder import TRIPLE_PLAN, Task, TensorBrain  # noqa: E402
@@ -483,9 +484,13 @@ def main(argv=None) -> int:
     if not 0 < args.reach <= 1:
         print(f"bench_tensorbrain: --reach: must lie in (0, 1], got {args.reach}", file=sys.stderr)
         return 2
-    data = Path(args.data) if args.data else default_data_dir()
-    if data is None:
-        print("bench_tensorbrain: no data folder (pass --data DIR)", file=sys.stderr)
+    try:  # every graph is found before any training starts
+        folders = {
+            name: find_dataset(name, args.data)
+            for name in [d.strip() for d in args.datasets.split(",") if d.strip()]
+        }
+    except (DataNotFoundError, ConfigError) as e:
+        print(f"bench_tensorbrain: {e}", file=sys.stderr)
         return 2
     pk_version = None if args.no_pykeen else pykeen_available()
     if not args.no_pykeen and pk_version is None:
@@ -508,11 +513,7 @@ def main(argv=None) -> int:
         "datasets": {},
     }
     ok = True
-    for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
-        folder = data / "kg" / name
-        if not folder.is_dir():
-            print(f"bench_tensorbrain: {folder} not found, skipped", file=sys.stderr)
-            continue
+    for name, folder in folders.items():
         kg = load_kg(folder)
         _, values = load_preset(f"tensorbrain-{name}")
         cfg = resolve_config(experiments.get("tensorbrain-kg").config, values)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
-from neuromem.datasets import default_data_dir
+from neuromem.datasets import find_dataset
 from neuromem.datasets.kg import load_kg
+from neuromem.errors import ConfigError, DataNotFoundError
 
 
 def leakage(kg, confidence: float = 0.5) -> dict:
@@ -57,12 +57,13 @@ def main(argv=None) -> int:
         print(f"kg_inverse_leakage: --confidence: must lie in (0, 1], got {args.confidence}",
               file=sys.stderr)  # fmt: skip
         return 2
-    data = Path(args.data) if args.data else default_data_dir()
     for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
-        if data is None or not (data / "kg" / name).is_dir():
-            print(f"kg_inverse_leakage: no kg/{name} under {data}", file=sys.stderr)
+        try:
+            folder = find_dataset(name, args.data)
+        except (DataNotFoundError, ConfigError) as e:
+            print(f"kg_inverse_leakage: {e}", file=sys.stderr)
             return 2
-        r = leakage(load_kg(data / "kg" / name), args.confidence)
+        r = leakage(load_kg(folder), args.confidence)
         print(
             f"{name}: test triples with (o, q, s) in train: {r['reversed_pair']:.3f}; with a q "
             f"implying p (confidence >= {args.confidence}): {r['inverse_relation']:.3f}"

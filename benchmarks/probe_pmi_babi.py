@@ -27,12 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from neuromem.datasets import default_data_dir
+from neuromem.datasets import find_dataset
 
 
 def load(folder: Path, tasks):
@@ -106,7 +107,7 @@ def main(argv=None):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from neuromem.config import resolve_config
     from neuromem.datasets.babi import BabiVocab, vectorize_babi
-    from neuromem.errors import ConfigError
+    from neuromem.errors import ConfigError, DataNotFoundError
     from neuromem.experiments.pmi import PMIBabiConfig
     from neuromem.pmi.training import require_torch
 
@@ -121,10 +122,10 @@ def main(argv=None):
     except ConfigError as e:
         ap.error(str(e))
     require_torch(cfg.train.threads)
-    base = Path(args.data) if args.data else default_data_dir()
-    folder = base / "babi" / "en-valid-10k" if base is not None else None
-    if folder is None or not folder.is_dir():
-        print(f"probe_pmi_babi: no bAbI folder at {folder}; pass --data")
+    try:
+        folder = find_dataset("babi", args.data)
+    except DataNotFoundError as e:
+        print(f"probe_pmi_babi: {e}", file=sys.stderr)
         return 2
     train, val = load(folder, args.tasks)
     vocab = BabiVocab(train)

@@ -20,12 +20,12 @@ for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_
 import argparse  # noqa: E402
 import itertools  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from neuromem import experiments  # noqa: E402
 from neuromem.config import load_preset, resolve_config  # noqa: E402
-from neuromem.datasets import default_data_dir  # noqa: E402
+from neuromem.datasets import find_dataset  # noqa: E402
 from neuromem.datasets.kg import load_kg  # noqa: E402
+from neuromem.errors import ConfigError, DataNotFoundError  # noqa: E402
 from neuromem.tensorbrain import TensorModel  # noqa: E402
 
 
@@ -43,11 +43,11 @@ def main(argv=None) -> int:
     except (ValueError, KeyError):
         print("probe_tensorbrain_gap: --mu numbers, --bias on/off", file=sys.stderr)
         return 2
-    data = Path(args.data) if args.data else default_data_dir()
-    if data is None or not (data / "kg" / args.dataset).is_dir():
-        print(f"probe_tensorbrain_gap: no kg/{args.dataset} under {data}", file=sys.stderr)
+    try:
+        kg = load_kg(find_dataset(args.dataset, args.data))
+    except (DataNotFoundError, ConfigError) as e:
+        print(f"probe_tensorbrain_gap: {e}", file=sys.stderr)
         return 2
-    kg = load_kg(data / "kg" / args.dataset)
     known = kg.all_triples()
     _, values = load_preset(f"tensorbrain-{args.dataset}")
     cfg = resolve_config(experiments.get("tensorbrain-kg").config, values)

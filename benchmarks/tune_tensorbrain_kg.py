@@ -30,8 +30,9 @@ import numpy as np  # noqa: E402
 
 from neuromem import experiments  # noqa: E402
 from neuromem.config import load_preset, resolve_config  # noqa: E402
-from neuromem.datasets import default_data_dir  # noqa: E402
+from neuromem.datasets import find_dataset  # noqa: E402
 from neuromem.datasets.kg import load_kg  # noqa: E402
+from neuromem.errors import ConfigError, DataNotFoundError  # noqa: E402
 from neuromem.tensorbrain import MODELS, TensorModel  # noqa: E402
 
 #: grid keys: the model's (dim, reciprocal, entity_bias) and its training's (the rest)
@@ -104,11 +105,11 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"tune_tensorbrain_kg: {e}", file=sys.stderr)
         return 2
-    data = Path(args.data) if args.data else default_data_dir()
-    if data is None or not (data / "kg" / args.dataset).is_dir():
-        print(f"tune_tensorbrain_kg: no kg/{args.dataset} under {data}", file=sys.stderr)
+    try:
+        kg = load_kg(find_dataset(args.dataset, args.data))
+    except (DataNotFoundError, ConfigError) as e:
+        print(f"tune_tensorbrain_kg: {e}", file=sys.stderr)
         return 2
-    kg = load_kg(data / "kg" / args.dataset)
     _, values = load_preset(f"tensorbrain-{args.dataset}")
     cfg = resolve_config(experiments.get("tensorbrain-kg").config, values)
     f = cfg.kg_fit

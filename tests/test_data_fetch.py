@@ -223,3 +223,22 @@ def test_babi_from_the_official_archive_checks_each_file(tmp_path, monkeypatch):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_find_dataset_names_where_it_looked_and_the_fetch_command(tmp_path, monkeypatch):
+    """`find_dataset` (the benchmarks' lookup): the data set's folder under --data, then
+    NEUROMEM_DATA; a missing one names the folder searched and `neuromem data fetch NAME`."""
+    from neuromem.datasets import find_dataset
+    from neuromem.errors import ConfigError, DataNotFoundError
+
+    monkeypatch.setenv("NEUROMEM_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "d" / "kg" / "umls").mkdir(parents=True)
+    assert find_dataset("umls", tmp_path / "d") == tmp_path / "d" / "kg" / "umls"
+    monkeypatch.setenv("NEUROMEM_DATA", str(tmp_path / "d"))
+    assert find_dataset("umls") == tmp_path / "d" / "kg" / "umls"
+    with pytest.raises(DataNotFoundError, match=r"no kg/nations in .*NEUROMEM_DATA.*fetch nations"):
+        find_dataset("nations")
+    with pytest.raises(DataNotFoundError, match="--data folder: not found"):
+        find_dataset("umls", tmp_path / "absent")
+    with pytest.raises(ConfigError, match="unknown data set 'fb15k'"):
+        find_dataset("fb15k")

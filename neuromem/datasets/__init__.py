@@ -13,7 +13,7 @@ from pathlib import Path
 
 from neuromem.errors import DataNotFoundError
 
-__all__ = ["require_dir", "require_file", "default_data_dir", "find_data_dir"]
+__all__ = ["require_dir", "require_file", "default_data_dir", "find_data_dir", "find_dataset"]
 
 
 def require_dir(path: str | os.PathLike, what: str = "data folder") -> Path:
@@ -71,3 +71,30 @@ def default_data_dir() -> Path | None:
     if env:
         return Path(env)
     return find_data_dir()[0]
+
+
+def find_dataset(name: str, data: str | os.PathLike | None = None) -> Path:
+    """The folder of data set ``name`` (``mnist``, ``kinships``, ``nations``, ``umls`` or
+    ``babi``; laid out as ``neuromem data fetch`` writes it) inside the data folder that
+    :func:`find_data_dir` finds for ``data``.
+
+    Raises
+    ------
+    DataNotFoundError
+        No data folder, or none holding ``name``: the message says where it looked and the
+        command that fetches the data set. Also a ``data`` folder that does not exist.
+    ConfigError
+        ``name`` is not a known data set.
+    """
+    from .fetch import DATASETS, _check_name
+
+    sub = DATASETS[_check_name(name)]
+    base, source = find_data_dir(data)
+    if base is None:
+        raise DataNotFoundError(f"--data: no data folder for {name} (pass --data DIR, set "
+                                f"NEUROMEM_DATA, or run `neuromem data fetch {name}`)")  # fmt: skip
+    folder = base / sub
+    if not folder.is_dir():
+        raise DataNotFoundError(f"--data: no {sub} in {base} (from {source}); "
+                                f"`neuromem data fetch {name}` fetches it")  # fmt: skip
+    return folder

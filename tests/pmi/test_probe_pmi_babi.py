@@ -86,7 +86,11 @@ def test_probe_writes_curves_and_escape_steps(folder, tmp_path):
 def test_probe_refuses_bad_arguments(folder, tmp_path, capsys):
     mod = _load()
     assert mod.main(["--data", str(tmp_path / "none")]) == 2
-    assert "no bAbI folder" in capsys.readouterr().out
+    assert "probe_pmi_babi: --data folder: not found" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert mod.main(["--data", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert "no babi/en-valid-10k in" in err and "neuromem data fetch babi" in err, err
     with pytest.raises(SystemExit):
         mod.main(["--data", str(folder), "--set", "bogus=1"])
     assert "bogus" in capsys.readouterr().err
