@@ -39,6 +39,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     for name, val in (("--cues", args.cues), ("--content", args.content)):
         if val < 1:
             raise ConfigError(f"{name}: expected a positive integer, got {val}")
+    from neuromem.spiking.backends.pynn_sim import QUIRKS
+
+    row = QUIRKS["spiNNaker"].max_row
+    if args.slice_size is not None and not 1 <= args.slice_size <= row:
+        raise ConfigError(
+            f"--slice-size: expected neurons in [1, {row}] (sPyNNaker maps plastic rows of at "
+            f"most {row} synapses), got {args.slice_size}"
+        )
     info = check_configured_board(args.cfg, timeout=args.timeout)
     if info["path"] is None:
         raise ConfigError(
@@ -61,7 +69,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         log = None if args.verbose else wd / "spinnaker.log"
         with output_to(log):
             m = map_ca3(args.cues, args.content, workdir=wd, board_timeout=args.timeout,
-                        quiet=not args.verbose)  # fmt: skip
+                        slice_size=args.slice_size, quiet=not args.verbose)  # fmt: skip
             if log is not None:
                 _warnings_summary_now()
     print(
@@ -72,9 +80,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     cut = {k: v for k, v in (m.get("slices") or {}).items() if v > 1}
     if cut:
+        why = "" if args.slice_size else " (sPyNNaker's longest plastic row)"
         print(
-            f"split: populations of more than {m['slice_size']} neurons (sPyNNaker's longest "
-            f"plastic row) cut into slices: " + ", ".join(f"{k} {v}" for k, v in cut.items())
+            f"split: populations of more than {m['slice_size']} neurons{why} cut into slices: "
+            + ", ".join(f"{k} {v}" for k, v in cut.items())
         )
     print(f"sPyNNaker reports: {wd / 'reports'}")
     if log is not None:
@@ -146,6 +155,14 @@ def add_commands(subparsers) -> None:
         default=5.0,
         metavar="S",
         help="seconds to wait for a board to answer (default 5, at most 30)",
+    )
+    sp.add_argument(
+        "--slice-size",
+        type=int,
+        metavar="K",
+        help="cut populations of more than K neurons into slices of their own (default and "
+        "most: 254, sPyNNaker's longest plastic row); smaller slices spread a memory over "
+        "more cores",
     )
     sp.add_argument("--no-map", action="store_true", help="only describe and check")
     sp.add_argument("--json", action="store_true", help="also print the result as JSON")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -118,6 +119,33 @@ def test_cli_check_maps_ca3_on_virtual_board(spinnaker_home, capsys, monkeypatch
     assert "71 neurons" in out and "295 synapses (100 plastic)" in out
     assert "-> 12 cores on 1 chip(s)" in out
     assert not (spinnaker_home / "reports").exists()
+
+
+@pytest.mark.parametrize("k", ["0", "255", "-3"])
+def test_cli_check_refuses_a_slice_size_beyond_the_row_limit(k, tmp_path, capsys):
+    """--slice-size outside [1, 254] exits 2 with one line naming it, before any cfg is read."""
+    assert main(["hardware", "check", "--cfg", str(tmp_path / "none.cfg"), "--slice-size", k]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--slice-size" in err and "[1, 254]" in err, err
+
+
+@pytest.mark.spinnaker
+def test_cli_check_slice_size_spreads_the_memory_over_more_cores(spinnaker_home, capsys):
+    """`--slice-size 4` cuts the 5 cue and 10 content populations into slices of at most 4
+    neurons: the same neurons and synapses as unsliced, on more cores, and says so."""
+    from neuromem.spiking.backends import probe
+
+    st = probe("pynn:spiNNaker")
+    if not st.available:
+        pytest.skip(st.reason)
+    cfg = str(HW / "virtual-board.cfg")
+    assert main(["hardware", "check", "--cfg", cfg, "--json", "--slice-size", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "split: populations of more than 4 neurons cut into slices:" in out, out
+    assert "71 neurons" in out and "295 synapses (100 plastic)" in out
+    m = json.loads(out.strip().splitlines()[-1])["mapping"]
+    assert m["slice_size"] == 4 and max(m["slices"].values()) == 3  # 10 neurons: 4 + 3 + 3
+    assert m["cores"] > 12  # unsliced: 12 cores (test_cli_check_maps_ca3_on_virtual_board)
 
 
 def test_local_spynnaker_cfg_is_read_on_top_of_the_user_file(tmp_path, monkeypatch):
