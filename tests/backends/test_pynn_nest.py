@@ -92,3 +92,25 @@ def test_nest_refuses_what_it_cannot_step(pynn_nest):
     net.projection(src, cell, OneToOneConnector(), StaticSynapse(1.0, 1.0), label="slow syn")
     with pytest.raises(ConfigError, match="'slow syn'.*tau_syn = 5.0 ms decays too slowly"):
         run(net, 5.0, backend=pynn_nest)
+
+
+def test_nest_deprecation_notices_are_hidden_and_other_warnings_kept(pynn_nest):
+    """pyNN.nest's calls make NEST 3.10 warn at every call site (SetStatus, GetStatus, the
+    verbosity setter) and pyNN warn about nest-config; a pynn:nest run shows none of them,
+    even with ``-W default``, and a warning of the caller's own still shows."""
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings\n"
+        "from neuromem.ca3 import CA3Memory\n"
+        "m = CA3Memory(2, 3, backend='pynn:nest')\n"
+        "m.learn(0, [1, 0, 1]); assert m.recall(cue=0).pattern.astype(int).tolist() == [1, 0, 1]\n"
+        "warnings.warn('the caller still sees its own warnings', UserWarning)\n"
+    )
+    proc = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for noise in ("is deprecated", "backward compatibility", "nest-config"):
+        assert noise not in proc.stderr, proc.stderr
+    assert "the caller still sees its own warnings" in proc.stderr

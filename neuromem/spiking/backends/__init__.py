@@ -161,6 +161,10 @@ def probe(name: str) -> BackendStatus:
             False,
             "no ~/.spynnaker.cfg found (`neuromem hardware template NAME --out` writes one)",
         )
+    if name == "pynn:nest":
+        from .env import quiet_nest_warnings
+
+        quiet_nest_warnings()
     try:
         mod = importlib.import_module(info.probe_module)
     except Exception as e:  # noqa: BLE001 - any import failure is a reason

@@ -180,3 +180,23 @@ def output_to(path: str | os.PathLike | None):
     finally:
         os.close(saved[0])
         os.close(saved[1])
+
+
+#: Warnings of pyNN.nest 0.13 on NEST 3.10 that say nothing about a run: NEST's deprecation
+#: notices for the calls pyNN makes (``SetStatus``, ``GetStatus``, the verbosity setter), and
+#: pyNN's note that it cannot build NEST extensions (no ``nest-config``; only NESTML models
+#: need it). Hidden when ``pynn:nest`` is used; every other warning is shown as before.
+NEST_NOISE = (
+    r"\s*SetStatus\(\) is deprecated",
+    r"\s*GetStatus\(\) is deprecated",
+    r"\s*Provided for backward compatibility only",
+    r"Cannot find nest-config",
+)
+
+
+def quiet_nest_warnings() -> None:
+    """Hide the warnings of :data:`NEST_NOISE` (before pyNN.nest is imported)."""
+    import warnings
+
+    for pattern in NEST_NOISE:
+        warnings.filterwarnings("ignore", message=pattern, category=UserWarning)

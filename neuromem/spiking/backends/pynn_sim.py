@@ -343,6 +343,10 @@ class PyNNSimulator:
             b2 = configure_brian2(brian2_target)
             # pyNN.brian2 creates its spike generators on Brian2's default clock
             b2.defaultclock.dt = self.dt * b2.ms
+        if simulator == "nest":
+            from neuromem.spiking.backends.env import quiet_nest_warnings
+
+            quiet_nest_warnings()
         try:
             self.sim = importlib.import_module(self.quirks.module)
         except Exception as exc:  # noqa: BLE001 - any import failure makes it unusable
