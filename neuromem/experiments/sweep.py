@@ -453,21 +453,30 @@ STALL_CHECK_S = 60.0
 
 
 def _as_completed(client, futures):
-    """Yield ``futures`` as they finish; while none finishes, check every ``STALL_CHECK_S``
-    seconds that the scheduler has a worker able to take a run, and warn (once) if it has
-    none: no worker at all, or every worker paused by Dask for memory."""
-    from distributed import wait
+    """Yield ``futures`` as they finish, by polling each one's state (``Future.done``); while
+    none finishes, check every ``STALL_CHECK_S`` seconds that the scheduler has a worker able
+    to take a run, and warn (once) if it has none: no worker at all, or every worker paused by
+    Dask for memory.
 
-    pending, warned = set(futures), False
+    Dask's ``as_completed`` is not used: when a worker dies holding finished runs, distributed
+    2026.8's ``as_completed`` was seen never to yield a future whose state was finished (the
+    sweep waited for ever), and ``distributed.wait(..., timeout)`` to raise UnboundLocalError."""
+    import time
+
+    pending = dict(futures)
+    warned, last = False, time.monotonic()
     while pending:
-        try:
-            finished, pending = wait(pending, timeout=STALL_CHECK_S,
-                                     return_when="FIRST_COMPLETED")  # fmt: skip
-        except TimeoutError:
-            if not warned:
-                warned = _warn_if_stalled(client)
+        finished = [f for f in pending if f.done()]
+        if finished:
+            for f in sorted(finished, key=pending.get):
+                del pending[f]
+                yield f
+            last = time.monotonic()
             continue
-        yield from sorted(finished, key=futures.get)
+        if not warned and time.monotonic() - last >= STALL_CHECK_S:
+            warned = _warn_if_stalled(client)
+            last = time.monotonic()
+        time.sleep(0.05)
 
 
 def _warn_if_stalled(client) -> bool:
@@ -649,6 +658,9 @@ def sweep(
                     outcome[i] = ("failed", res["error"], None)
                     failures.append({"point": point["name"], "seed": s, "error": res["error"],
                                      "traceback": res.get("traceback")})  # fmt: skip
+                # release the run's result on the cluster: a worker that dies later then
+                # loses nothing that the scheduler would compute again
+                fut.release()
                 _cleanup_partials(path)
                 bar.update(1)
                 if failures:
