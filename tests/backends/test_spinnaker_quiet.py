@@ -46,3 +46,28 @@ def test_quiet_false_shows_spynnaker_and_bad_values_are_refused(pynn_spinnaker, 
     m.sim.end()
     seen = capfd.readouterr()
     assert "100%" in seen.out + seen.err and m.sim.log_path is None  # its progress bars
+
+
+@pytest.mark.spinnaker
+def test_spynnaker_threads_log_to_the_file_between_calls(pynn_spinnaker, capfd):
+    """sPyNNaker announces its database from a thread pool, which may log after a run has
+    returned: seen once in a notebook cell. While a quiet simulation lives, its loggers write
+    to the log file only, from any thread and between calls; after ``end()`` they are as
+    before."""
+    import logging
+    import threading
+
+    from neuromem.ca3 import CA3Memory
+
+    lg = logging.getLogger("spinn_front_end_common.utilities.notification_protocol")
+    m = CA3Memory(5, 10, backend="pynn:spiNNaker")
+    m.learn(1, [1, 0, 0, 1, 0, 0, 0, 0, 0, 1])  # built and run; no block is open now
+    t = threading.Thread(target=lambda: lg.warning("** a late line from a thread **"))
+    t.start()
+    t.join()
+    seen = capfd.readouterr()
+    assert "a late line" not in seen.out + seen.err
+    assert "a late line from a thread" in m.sim.log_path.read_text()
+    m.sim.end()
+    assert logging.getLogger("spinn_front_end_common").propagate  # routing undone
+    assert not logging.getLogger("spinn_front_end_common").handlers

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "brian2_cache_dir",
     "configure_brian2",
     "output_to",
+    "route_logs",
+    "quiet_nest_warnings",
+    "NEST_NOISE",
 ]
 
 
@@ -180,6 +184,29 @@ def output_to(path: str | os.PathLike | None):
     finally:
         os.close(saved[0])
         os.close(saved[1])
+
+
+def route_logs(path: str | os.PathLike, names) -> Callable[[], None]:
+    """Send the records of the loggers ``names`` (and their children) to the file ``path``
+    (appended) and nowhere else, until the returned function is called. Unlike
+    :func:`output_to`, which holds for a block, this also catches records that a library's own
+    threads log between blocks (sPyNNaker announces its database from a thread pool)."""
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s: %(message)s"))
+    saved = []
+    for name in names:
+        lg = logging.getLogger(name)
+        saved.append((lg, lg.propagate))
+        lg.addHandler(handler)
+        lg.propagate = False
+
+    def restore() -> None:
+        for lg, propagate in saved:
+            lg.removeHandler(handler)
+            lg.propagate = propagate
+        handler.close()
+
+    return restore
 
 
 #: Warnings of pyNN.nest 0.13 on NEST 3.10 that say nothing about a run: NEST's deprecation

@@ -74,7 +74,7 @@ from pathlib import Path
 import numpy as np
 
 from neuromem.errors import BackendUnavailableError, ConfigError
-from neuromem.spiking.backends.env import output_to
+from neuromem.spiking.backends.env import output_to, route_logs
 
 from ..network import AllToAllConnector, FromListConnector, Network, OneToOneConnector
 from ..results import SimulationResult
@@ -98,6 +98,20 @@ from ._stepped import (
 )
 
 __all__ = ["PyNNQuirks", "QUIRKS", "PyNNSimulator"]
+
+
+#: The loggers of sPyNNaker's packages: while a quiet ``pynn:spiNNaker`` simulation lives
+#: (built, until ended), their records go to its log file only, from any thread.
+SPINNAKER_LOGGERS = (
+    "spinn_utilities",
+    "spinn_machine",
+    "spinnman",
+    "pacman",
+    "spinn_front_end_common",
+    "spynnaker",
+    "spalloc_client",
+    "pyNN.spiNNaker",
+)
 
 
 @dataclass(frozen=True)
@@ -322,6 +336,7 @@ class PyNNSimulator:
         if not isinstance(quiet, bool):
             raise TypeError(f"quiet must be True or False, got {quiet!r}")
         self.quiet = quiet
+        self._unroute = None  # set while sPyNNaker's loggers go to log_path only
         if simulator == "spiNNaker":
             cfg = _check_spinnaker_cfg()
             if check_board:
@@ -522,6 +537,8 @@ class PyNNSimulator:
         prev = _ACTIVE.pop(self.simulator, None)
         if prev is not None and prev is not self:
             prev._finish()
+        if self.log_path is not None and self._unroute is None:
+            self._unroute = route_logs(self.log_path, SPINNAKER_LOGGERS)
         try:
             self._build_pynn()
         except BaseException:
@@ -532,6 +549,7 @@ class PyNNSimulator:
             with self._cwd():
                 with contextlib.suppress(Exception):
                     self.sim.end()
+            self._stop_routing()
             raise
         _ACTIVE[self.simulator] = self
         self._sim_t = 0
@@ -608,10 +626,16 @@ class PyNNSimulator:
             self._mapping = self._read_mapping()
         with self._cwd():
             with contextlib.suppress(Exception):
-                self.sim.end()
+                self.sim.end()  # sPyNNaker: also waits for its notification thread
+        self._stop_routing()
         self._ended = True
         if _ACTIVE.get(self.simulator) is self:
             del _ACTIVE[self.simulator]
+
+    def _stop_routing(self) -> None:
+        if self._unroute is not None:
+            self._unroute()
+            self._unroute = None
 
     def end(self) -> None:
         """End the PyNN simulation (sPyNNaker: release the board); results stay readable."""
